@@ -1,0 +1,115 @@
+namespace Forge.Core;
+
+/// <summary>The base of every error Forge raises on purpose: the message is one line a user can act on.</summary>
+public class ForgeException : Exception
+{
+    /// <summary>Creates an error with a one-line message.</summary>
+    public ForgeException(string message) : base(message) { }
+
+    /// <summary>Creates an error with a one-line message and the failure that caused it.</summary>
+    public ForgeException(string message, Exception innerException) : base(message, innerException) { }
+}
+
+/// <summary>A file's content is not what its format requires (bad magic number, truncated, wrong sizes).</summary>
+public class DataFormatException : ForgeException
+{
+    /// <summary>Creates an error naming the file and what is wrong with it.</summary>
+    public DataFormatException(string path, string problem) : base($"{path}: {problem}") => Path = path;
+
+    /// <summary>Creates an error naming the file, what is wrong with it and the failure that revealed it.</summary>
+    public DataFormatException(string path, string problem, Exception innerException)
+        : base($"{path}: {problem}", innerException) => Path = path;
+
+    /// <summary>The file at fault.</summary>
+    public string Path { get; }
+}
+
+/// <summary>A model bundle is missing, tampered with, truncated or written by a newer Forge.</summary>
+public class BundleException : ForgeException
+{
+    /// <summary>Creates an error naming the bundle file at fault and what is wrong with it.</summary>
+    public BundleException(string path, string problem) : base($"{path}: {problem}") => Path = path;
+
+    /// <summary>Creates an error naming the bundle file, the problem and the failure that revealed it.</summary>
+    public BundleException(string path, string problem, Exception innerException)
+        : base($"{path}: {problem}", innerException) => Path = path;
+
+    /// <summary>The bundle file (or directory) at fault.</summary>
+    public string Path { get; }
+}
+
+/// <summary>A name (dataset, model, run, option value) that does not exist, with the closest known name when there is one.</summary>
+public class NotFoundException : ForgeException
+{
+    /// <summary>Creates an error for an unknown <paramref name="name"/> of the given <paramref name="kind"/>, suggesting the closest candidate.</summary>
+    public NotFoundException(string kind, string name, IEnumerable<string> candidates)
+        : this(kind, name, NameSuggester.Closest(name, candidates)) { }
+
+    private NotFoundException(string kind, string name, string? suggestion)
+        : base(suggestion is null ? $"unknown {kind} '{name}'" : $"unknown {kind} '{name}'; did you mean '{suggestion}'?")
+    {
+        Kind = kind;
+        Name = name;
+        Suggestion = suggestion;
+    }
+
+    /// <summary>What kind of thing was looked up, e.g. "dataset".</summary>
+    public string Kind { get; }
+
+    /// <summary>The name that was not found.</summary>
+    public string Name { get; }
+
+    /// <summary>The closest known name, or null when nothing is close.</summary>
+    public string? Suggestion { get; }
+}
+
+/// <summary>The caller asked for something that cannot be done as asked (bad option value, conflicting options).</summary>
+public class UsageException : ForgeException
+{
+    /// <summary>Creates an error describing the bad request.</summary>
+    public UsageException(string message) : base(message) { }
+}
+
+/// <summary>Finds the known name closest to a mistyped one ("did you mean …?").</summary>
+public static class NameSuggester
+{
+    /// <summary>Returns the candidate with the smallest edit distance to <paramref name="input"/>, or null when none is plausibly meant.</summary>
+    public static string? Closest(string input, IEnumerable<string> candidates)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(candidates);
+        string? best = null;
+        var bestDistance = int.MaxValue;
+        foreach (var candidate in candidates)
+        {
+            var d = Distance(input.ToUpperInvariant(), candidate.ToUpperInvariant());
+            if (d < bestDistance)
+            {
+                bestDistance = d;
+                best = candidate;
+            }
+        }
+        // A suggestion further away than about a third of the word is noise, not help.
+        var limit = Math.Max(2, input.Length / 3);
+        return best is not null && (bestDistance <= limit || best.StartsWith(input, StringComparison.OrdinalIgnoreCase)) ? best : null;
+    }
+
+    /// <summary>Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps each cost 1.</summary>
+    internal static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        }
+        return d[a.Length, b.Length];
+    }
+}
