@@ -78,9 +78,10 @@ public static class NameSuggester
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(candidates);
+        var known = candidates as IReadOnlyCollection<string> ?? candidates.ToList();
         string? best = null;
         var bestDistance = int.MaxValue;
-        foreach (var candidate in candidates)
+        foreach (var candidate in known)
         {
             var d = Distance(input.ToUpperInvariant(), candidate.ToUpperInvariant());
             if (d < bestDistance)
@@ -91,7 +92,11 @@ public static class NameSuggester
         }
         // A suggestion further away than about a third of the word is noise, not help.
         var limit = Math.Max(2, input.Length / 3);
-        return best is not null && (bestDistance <= limit || best.StartsWith(input, StringComparison.OrdinalIgnoreCase)) ? best : null;
+        if (best is not null && bestDistance <= limit) return best;
+        // A truncated name ("fashion" for "fashion-mnist") is far by edits yet plainly meant, even when a short name is closer.
+        return input.Length == 0
+            ? null
+            : known.Where(c => c.StartsWith(input, StringComparison.OrdinalIgnoreCase)).MinBy(c => c.Length);
     }
 
     /// <summary>Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps each cost 1.</summary>

@@ -1,0 +1,71 @@
+using System.Globalization;
+using Forge.Bench;
+
+// Benchmarks print comparison tables; timing targets live here, never in tests.
+var o = BenchOptions.Parse(args);
+if (o is null)
+{
+    Console.Error.WriteLine("""
+        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist [options]
+          --ref-epochs N     epochs for the reference-cnn comparison (default 8)
+          --seeds 1,2,3      seeds of the default-recipe runs (default 1,2,3)
+          --threads N        compute threads for both tools (default 2)
+          --skip-pytorch     do not run ../shared/reference/torch_mnist.py
+          --skip-variants    skip the MLP and quick runs
+          --report FILE      also write the table as Markdown to FILE
+          --data-dir DIR     MNIST's folder (default: resolved as forge does)
+        """);
+    return 2;
+}
+return o.Suite switch
+{
+    "mnist" => MnistBench.Run(o),
+    _ => 2,
+};
+
+namespace Forge.Bench
+{
+    /// <summary>Command-line options shared by the benchmark suites.</summary>
+    internal sealed record BenchOptions
+    {
+        public string Suite { get; init; } = "mnist";
+        public int ReferenceEpochs { get; init; } = 8;
+        public int[] Seeds { get; init; } = [1, 2, 3];
+        public int Threads { get; init; } = 2;
+        public bool SkipPyTorch { get; init; }
+        public bool SkipVariants { get; init; }
+        public string? ReportPath { get; init; }
+        public string? DataDir { get; init; }
+        public string Python { get; init; } = "/usr/bin/python3";
+        public string SharedDir { get; init; } = FindShared();
+
+        public static BenchOptions? Parse(string[] args)
+        {
+            if (args.Length == 0 || args[0] is "-h" or "--help") return null;
+            var o = new BenchOptions { Suite = args[0] };
+            for (var i = 1; i < args.Length; i++)
+            {
+                string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+                o = args[i] switch
+                {
+                    "--ref-epochs" => o with { ReferenceEpochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--seeds" => o with { Seeds = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
+                    "--threads" => o with { Threads = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--skip-pytorch" => o with { SkipPyTorch = true },
+                    "--skip-variants" => o with { SkipVariants = true },
+                    "--report" => o with { ReportPath = Next() },
+                    "--data-dir" => o with { DataDir = Next() },
+                    _ => throw new ArgumentException($"unknown option {args[i]}"),
+                };
+            }
+            return o;
+        }
+
+        private static string FindShared()
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Forge.slnx"))) dir = dir.Parent;
+            return Path.GetFullPath(Path.Combine(dir?.FullName ?? Environment.CurrentDirectory, "..", "shared"));
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Forge.Core;
+
+namespace Forge.Cli;
+
+/// <summary>The forge command: a table of contents of verbs, each a thin layer over a library call.</summary>
+public static class CliApp
+{
+    internal static readonly Option<bool> JsonOption = new("--json")
+    {
+        Description = "Print exactly one JSON object on stdout (progress and messages go to stderr)",
+        Recursive = true,
+    };
+
+    /// <summary>Runs the command line and returns the process exit code (0 ok, 1 failure, 2 bad usage).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error, bool? errorIsTerminal = null)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var terminal = errorIsTerminal ?? !Console.IsErrorRedirected;
+        var root = new RootCommand("Forge: train, evaluate and use machine-learning models from .NET.\n\nStart with 'forge quickstart', then 'forge train mnist --out model'.");
+        root.Options.Add(JsonOption);
+        root.Subcommands.Add(TrainCommand.Create(output, error, terminal));
+        root.Subcommands.Add(EvaluateCommand.Create(output, error, terminal));
+        root.Subcommands.Add(PredictCommand.Create(output, error, terminal));
+        root.Subcommands.Add(DatasetsCommand.Create(output, error, terminal));
+        root.Subcommands.Add(QuickstartCommand.Create(output, error, terminal));
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            var verb = parsed.CommandResult.Command == root ? "forge" : $"forge {parsed.CommandResult.Command.Name}";
+            var message = parsed.Errors[0].Message;
+            Fail(output, error, parsed.GetValue(JsonOption), $"{message} (see '{verb} --help')");
+            return 2;
+        }
+        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    /// <summary>Runs a verb body, turning Forge's errors into one line on stderr and a non-zero exit code.</summary>
+    internal static int Guard(CliContext ctx, Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (UsageException e)
+        {
+            Fail(ctx.Out, ctx.Err, ctx.Json, e.Message);
+            return 2;
+        }
+        catch (NotFoundException e)
+        {
+            Fail(ctx.Out, ctx.Err, ctx.Json, e.Message);
+            return 2;
+        }
+        catch (ForgeException e)
+        {
+            Fail(ctx.Out, ctx.Err, ctx.Json, e.Message);
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            Fail(ctx.Out, ctx.Err, ctx.Json, "cancelled");
+            return 130;
+        }
+        catch (IOException e)
+        {
+            Fail(ctx.Out, ctx.Err, ctx.Json, e.Message);
+            return 1;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            Fail(ctx.Out, ctx.Err, ctx.Json, e.Message);
+            return 1;
+        }
+    }
+
+    private static void Fail(TextWriter output, TextWriter error, bool json, string message)
+    {
+        error.WriteLine($"error: {message}");
+        if (json) output.WriteLine(new JsonObject { ["error"] = message }.ToJsonString());
+    }
+}

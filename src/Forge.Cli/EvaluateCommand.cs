@@ -1,0 +1,76 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Forge.Core;
+using Forge.Data;
+using Forge.DeepLearning;
+
+namespace Forge.Cli;
+
+/// <summary><c>forge evaluate DIR</c>: scores a bundle on a labelled split.</summary>
+internal static class EvaluateCommand
+{
+    public static Command Create(TextWriter output, TextWriter error, bool terminal)
+    {
+        var bundleArg = new Argument<string>("bundle") { Description = "Bundle directory (or .forge file) written by 'forge train'" };
+        var dataset = new Option<string?>("--dataset") { Description = "Catalog dataset to evaluate on (default: the one the model was trained on)" };
+        var split = new Option<string>("--split") { Description = "train or test", DefaultValueFactory = _ => "test" };
+        var dataDir = new Option<string?>("--data-dir") { Description = "The dataset's own folder; when given, the only place looked in" };
+        var threads = new Option<int?>("--threads") { Description = "Compute threads (default: all cores)" };
+        var cmd = new Command("evaluate", "Evaluate a bundle on a labelled dataset split: accuracy, per-class precision/recall/F1, macro-F1, log-loss, confusion matrix, speed.\n\nExample:\n  forge evaluate models/mnist-cnn --split test")
+        {
+            bundleArg, dataset, split, dataDir, threads,
+        };
+        cmd.SetAction(p =>
+        {
+            var ctx = new CliContext(output, error, p.GetValue(CliApp.JsonOption), terminal);
+            return CliApp.Guard(ctx, () =>
+            {
+                var splitName = p.GetValue(split)!;
+                if (splitName is not ("train" or "test"))
+                    throw new NotFoundException("split", splitName, ["train", "test"]);
+                TorchRuntime.SetThreads(p.GetValue(threads) ?? 0);
+                var bundle = ModelBundle.Load(p.GetValue(bundleArg)!);
+                using var model = ImageClassifier.Load(bundle);
+                var name = p.GetValue(dataset) ?? bundle.Manifest.Training?.Dataset
+                    ?? throw new UsageException("the bundle does not record its dataset; pass --dataset");
+                var data = new DatasetResolver(new DatasetResolverOptions { DataDir = p.GetValue(dataDir) }).Resolve(name);
+                var images = MnistFormat.Load(data.Directory, splitName, data.Info.ClassNames);
+                var sw = Stopwatch.StartNew();
+                var (report, imagesPerSecond) = ImageTraining.Evaluate(model, images);
+                sw.Stop();
+                if (ctx.Json)
+                {
+                    ctx.WriteJson(new JsonObject
+                    {
+                        ["bundle"] = bundle.Directory,
+                        ["dataset"] = data.Info.Name,
+                        ["split"] = splitName,
+                        ["count"] = report.Count,
+                        ["testAccuracy"] = report.Accuracy,
+                        ["accuracy"] = report.Accuracy,
+                        ["macroF1"] = report.MacroF1,
+                        ["logLoss"] = report.LogLoss,
+                        ["imagesPerSecond"] = Math.Round(imagesPerSecond),
+                        ["epochs"] = bundle.Manifest.Training?.Epochs,
+                        ["trainSeconds"] = bundle.Manifest.Training?.DurationSeconds,
+                        ["perClass"] = new JsonArray(report.PerClass.Select(c => (JsonNode)new JsonObject
+                        {
+                            ["label"] = c.Label, ["precision"] = c.Precision, ["recall"] = c.Recall, ["f1"] = c.F1, ["support"] = c.Support,
+                        }).ToArray()),
+                        ["confusionMatrix"] = new JsonArray(report.ConfusionMatrix.Select(r => (JsonNode)new JsonArray(r.Select(v => (JsonNode)v).ToArray())).ToArray()),
+                    });
+                    return 0;
+                }
+                var inv = CultureInfo.InvariantCulture;
+                ctx.Say(string.Create(inv, $"{bundle.Manifest.Name} on {data.Info.Name} {splitName}: accuracy {report.Accuracy * 100:F2}%, macro-F1 {report.MacroF1:F4}, log-loss {report.LogLoss:F4} ({report.Count:N0} images, {imagesPerSecond:N0} images/s)"));
+                ctx.Say("label  precision  recall     f1  support");
+                foreach (var c in report.PerClass)
+                    ctx.Say(string.Create(inv, $"{c.Label,-6} {c.Precision,9:F4} {c.Recall,7:F4} {c.F1,6:F4} {c.Support,8}"));
+                return 0;
+            });
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,3 @@
+using Forge.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error);

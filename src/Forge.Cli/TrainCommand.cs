@@ -1,0 +1,201 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Forge.Core;
+using Forge.DeepLearning;
+using Forge.Reporting;
+
+namespace Forge.Cli;
+
+/// <summary><c>forge train DATASET</c>: trains a model and writes a bundle.</summary>
+internal static class TrainCommand
+{
+    public static Command Create(TextWriter output, TextWriter error, bool terminal)
+    {
+        var dataset = new Argument<string>("dataset") { Description = "Catalog dataset to train on (see 'forge datasets list'), e.g. mnist or fashion-mnist" };
+        var model = new Option<string>("--model") { Description = "Architecture: cnn (Forge's default recipe), mlp, or reference-cnn (the pytorch/examples network)", DefaultValueFactory = _ => "cnn" };
+        var outDir = new Option<string>("--out") { Description = "Bundle directory to write (required)", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing bundle directory" };
+        var epochs = new Option<int?>("--epochs") { Description = "Passes over the training images (recipe default: cnn 6, mlp 12, reference-cnn 3)" };
+        var batch = new Option<int?>("--batch-size") { Description = "Images per step (cnn/mlp 128, reference-cnn 64)" };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate; the peak rate for the one-cycle schedule" };
+        var optimizer = new Option<string?>("--optimizer") { Description = "sgd, adam, adamw or adadelta" };
+        var schedule = new Option<string?>("--schedule") { Description = "none, step, cosine, onecycle or plateau" };
+        var momentum = new Option<double?>("--momentum") { Description = "SGD momentum (default 0.9)" };
+        var nesterov = new Option<bool>("--nesterov") { Description = "Nesterov momentum for SGD" };
+        var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 penalty (decoupled for adamw)" };
+        var clip = new Option<double?>("--clip-grad") { Description = "Clip the global gradient norm to this value" };
+        var early = new Option<int?>("--early-stopping") { Description = "Stop after N epochs without validation improvement and keep the best weights" };
+        var valFraction = new Option<double?>("--validation-fraction") { Description = "Share of training images held out for validation (default 1/12; 0 for reference-cnn)" };
+        var seed = new Option<int?>("--seed") { Description = "Random seed (default 1)" };
+        var threads = new Option<int?>("--threads") { Description = "Compute threads (default: all cores; 1 gives bit-exact reproducibility)" };
+        var limit = new Option<int?>("--limit") { Description = "Train on the first N training images only (the test set is always whole)" };
+        var augment = new Option<bool?>("--augment") { Description = "Random shifts and rotations of training images (default on for cnn/mlp)" };
+        var hidden = new Option<string?>("--hidden") { Description = "Hidden layer widths, comma-separated, e.g. 512,256" };
+        var channels = new Option<string?>("--channels") { Description = "CNN block channels, comma-separated, e.g. 32,64,128" };
+        var activation = new Option<string?>("--activation") { Description = "relu, gelu, tanh or sigmoid" };
+        var batchNorm = new Option<bool?>("--batch-norm") { Description = "Batch normalisation after each layer" };
+        var dropout = new Option<double?>("--dropout") { Description = "Dropout probability" };
+        var diagnose = new Option<bool>("--diagnose-gradients") { Description = "Record per-layer gradient norms each epoch (printed, and plotted into the bundle)" };
+        var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Where per-epoch checkpoints go (default: OUT.checkpoint, removed after success)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its last checkpoint" };
+        var dataDir = new Option<string?>("--data-dir") { Description = "The dataset's own folder; when given, the only place looked in" };
+        var name = new Option<string?>("--name") { Description = "Model name recorded in the bundle" };
+
+        var cmd = new Command("train", "Train a model on a catalog dataset and write a bundle (weights, manifest, metrics, plots, model card).\n\nExamples:\n  forge train mnist --out models/mnist-cnn\n  forge train mnist --model mlp --epochs 10 --out models/mnist-mlp\n  forge train mnist --epochs 1 --limit 12000 --out /tmp/quick")
+        {
+            dataset, model, outDir, overwrite, epochs, batch, lr, optimizer, schedule, momentum, nesterov, weightDecay, clip, early,
+            valFraction, seed, threads, limit, augment, hidden, channels, activation, batchNorm, dropout, diagnose, checkpointDir, resume,
+            dataDir, name,
+        };
+        cmd.SetAction(p =>
+        {
+            var ctx = new CliContext(output, error, p.GetValue(CliApp.JsonOption), terminal);
+            return CliApp.Guard(ctx, () =>
+            {
+                var modelName = p.GetValue(model)!.ToLowerInvariant();
+                var spec = ModelSpec.FromName(modelName);
+                spec = spec with
+                {
+                    Hidden = ParseInts(p.GetValue(hidden), "--hidden") ?? spec.Hidden,
+                    Channels = ParseInts(p.GetValue(channels), "--channels") ?? spec.Channels,
+                    Activation = p.GetValue(activation) ?? spec.Activation,
+                    BatchNorm = p.GetValue(batchNorm) ?? spec.BatchNorm,
+                    Dropout = p.GetValue(dropout) ?? spec.Dropout,
+                };
+                if (modelName == "reference-cnn" && (p.GetValue(hidden) ?? p.GetValue(channels) ?? p.GetValue(activation)) is not null)
+                    throw new UsageException("reference-cnn is a fixed architecture; use --model cnn or mlp to change layers");
+                var recipe = Recipes.For(modelName);
+                var outPath = Path.GetFullPath(p.GetValue(outDir)!);
+                var explicitCheckpoint = p.GetValue(checkpointDir);
+                var options = recipe with
+                {
+                    Epochs = p.GetValue(epochs) ?? recipe.Epochs,
+                    BatchSize = p.GetValue(batch) ?? recipe.BatchSize,
+                    LearningRate = p.GetValue(lr) ?? recipe.LearningRate,
+                    Optimizer = p.GetValue(optimizer)?.ToLowerInvariant() ?? recipe.Optimizer,
+                    Schedule = p.GetValue(schedule)?.ToLowerInvariant() ?? recipe.Schedule,
+                    Momentum = p.GetValue(momentum) ?? recipe.Momentum,
+                    Nesterov = p.GetValue(nesterov) || recipe.Nesterov,
+                    WeightDecay = p.GetValue(weightDecay) ?? recipe.WeightDecay,
+                    ClipGradNorm = p.GetValue(clip) ?? recipe.ClipGradNorm,
+                    EarlyStoppingPatience = p.GetValue(early) ?? recipe.EarlyStoppingPatience,
+                    ValidationFraction = p.GetValue(valFraction) ?? recipe.ValidationFraction,
+                    Seed = p.GetValue(seed) ?? recipe.Seed,
+                    Threads = p.GetValue(threads) ?? recipe.Threads,
+                    Augment = p.GetValue(augment) ?? recipe.Augment,
+                    DiagnoseGradients = p.GetValue(diagnose),
+                    CheckpointDirectory = explicitCheckpoint is null ? outPath + ".checkpoint" : Path.GetFullPath(explicitCheckpoint),
+                    Resume = p.GetValue(resume),
+                };
+                var request = new ImageTrainingRequest
+                {
+                    Dataset = p.GetValue(dataset)!,
+                    DataDir = p.GetValue(dataDir),
+                    Spec = spec,
+                    Options = options,
+                    Limit = p.GetValue(limit),
+                    OutputDirectory = outPath,
+                    Overwrite = p.GetValue(overwrite),
+                    Name = p.GetValue(name),
+                };
+                var result = Training.Run(ctx, request);
+                // A finished run no longer needs its default checkpoint; an explicit folder is the user's to keep.
+                if (explicitCheckpoint is null && Directory.Exists(options.CheckpointDirectory)) Directory.Delete(options.CheckpointDirectory!, true);
+                Training.Report(ctx, request, result);
+                return 0;
+            });
+        });
+        return cmd;
+    }
+
+    private static int[]? ParseInts(string? text, string option)
+    {
+        if (text is null) return null;
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var values = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out values[i]) || values[i] <= 0)
+                throw new UsageException($"{option}: '{parts[i]}' is not a positive whole number (expected e.g. 512,256)");
+        }
+        return values;
+    }
+}
+
+/// <summary>Runs a training request with progress and plots, and reports it; shared by train and quickstart.</summary>
+internal static class Training
+{
+    public static ImageTrainingResult Run(CliContext ctx, ImageTrainingRequest request)
+    {
+        using var bar = ctx.Progress("train");
+        var progress = new Progress(bar);
+        return ImageTraining.Run(request, progress, (writer, model, report) =>
+        {
+            if (model.History.Count > 0)
+                TrainingPlots.TrainingCurves(model.History, writer.PathFor("plots/training-curves.png"), $"{request.Dataset} {request.Spec.Kind}: training curves");
+            TrainingPlots.ConfusionMatrix(report.ConfusionMatrix, report.Labels, writer.PathFor("plots/confusion-matrix.png"),
+                $"{request.Dataset} {request.Spec.Kind}: test confusion matrix (accuracy {report.Accuracy * 100:F2}%)");
+            if (model.GradientNorms.Count > 0)
+                TrainingPlots.GradientNorms(model.GradientNorms, writer.PathFor("plots/gradient-norms.png"));
+        });
+    }
+
+    public static void Report(CliContext ctx, ImageTrainingRequest request, ImageTrainingResult r)
+    {
+        var lastVal = r.History.Count > 0 ? r.History[^1].ValidationAccuracy : null;
+        if (ctx.Json)
+        {
+            var json = new JsonObject
+            {
+                ["bundle"] = r.Bundle.Directory,
+                ["dataset"] = request.Dataset,
+                ["model"] = request.Spec.Kind,
+                ["testAccuracy"] = r.Test.Accuracy,
+                ["testMacroF1"] = r.Test.MacroF1,
+                ["testLogLoss"] = r.Test.LogLoss,
+                ["validationAccuracy"] = lastVal,
+                ["epochs"] = r.History.Count,
+                ["trainSeconds"] = Math.Round(r.TrainSeconds, 3),
+                ["totalSeconds"] = Math.Round(r.TotalSeconds, 3),
+                ["trainImages"] = r.TrainImages,
+                ["validationImages"] = r.ValidationImages,
+                ["testImages"] = r.Test.Count,
+                ["parameters"] = r.Parameters,
+                ["evaluateImagesPerSecond"] = Math.Round(r.ImagesPerSecond),
+                ["history"] = new JsonArray(r.History.Select(h => (JsonNode)new JsonObject
+                {
+                    ["epoch"] = h.Epoch,
+                    ["trainLoss"] = h.TrainLoss,
+                    ["trainAccuracy"] = h.TrainAccuracy,
+                    ["validationLoss"] = h.ValidationLoss,
+                    ["validationAccuracy"] = h.ValidationAccuracy,
+                    ["learningRate"] = h.LearningRate,
+                    ["seconds"] = h.Seconds,
+                }).ToArray()),
+            };
+            ctx.WriteJson(json);
+            return;
+        }
+        ctx.Say(string.Create(CultureInfo.InvariantCulture,
+            $"test accuracy {r.Test.Accuracy * 100:F2}% (macro-F1 {r.Test.MacroF1:F4}) on {r.Test.Count:N0} test images after {r.History.Count} epochs, {r.TrainSeconds:F1} s training"));
+        ctx.Say($"bundle written to {r.Bundle.Directory}");
+    }
+
+    private sealed class Progress(ProgressLine bar) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            if (value.Completed is { } m)
+            {
+                var val = m.ValidationAccuracy is { } v ? string.Create(CultureInfo.InvariantCulture, $", val acc {v * 100:F2}%") : "";
+                bar.Line(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {m.Epoch}/{value.Epochs}: loss {m.TrainLoss:F4}, train acc {m.TrainAccuracy * 100:F2}%{val}, lr {m.LearningRate:G3}, {m.Seconds:F1} s"));
+                return;
+            }
+            var fraction = ((value.Epoch - 1) + (double)value.Step / value.StepsPerEpoch) / value.Epochs;
+            bar.Update(fraction, string.Create(CultureInfo.InvariantCulture,
+                $"epoch {value.Epoch}/{value.Epochs} step {value.Step}/{value.StepsPerEpoch} loss {value.Loss:F4} acc {value.Accuracy * 100:F1}%"));
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using Forge.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Forge.DeepLearning;
+
+/// <summary>Per-channel normalisation measured on the training split and stored in the bundle.</summary>
+/// <param name="Mean">Mean pixel value (pixels scaled to 0–1).</param>
+/// <param name="Std">Standard deviation of pixel values.</param>
+public sealed record ImageNormalization(double Mean, double Std)
+{
+    /// <summary>Measures mean and standard deviation over the given images only (never the test set).</summary>
+    public static ImageNormalization Measure(byte[] pixels, IReadOnlyList<int> indices, int pixelsPerImage)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        ArgumentNullException.ThrowIfNull(indices);
+        double sum = 0, sq = 0;
+        foreach (var i in indices)
+        {
+            var span = pixels.AsSpan(i * pixelsPerImage, pixelsPerImage);
+            foreach (var b in span)
+            {
+                var v = b / 255.0;
+                sum += v;
+                sq += v * v;
+            }
+        }
+        var count = (double)indices.Count * pixelsPerImage;
+        var mean = sum / count;
+        return new ImageNormalization(mean, Math.Sqrt(Math.Max(1e-12, sq / count - mean * mean)));
+    }
+
+    /// <summary>Normalises a batch of 0–1 pixels.</summary>
+    public Tensor Apply(Tensor pixels)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        return pixels.sub((float)Mean).div_((float)Std);
+    }
+}
+
+/// <summary>Conversions from Forge.Data image sets to tensors, and image augmentation.</summary>
+internal static class ImageTensors
+{
+    /// <summary>The selected images as a float tensor [n, 1, h, w] scaled to 0–1.</summary>
+    public static Tensor Pixels(ImageSet set, IReadOnlyList<int>? indices = null)
+    {
+        var per = set.Height * set.Width;
+        byte[] data;
+        long n;
+        if (indices is null)
+        {
+            data = set.Pixels;
+            n = set.Count;
+        }
+        else
+        {
+            data = new byte[(long)indices.Count * per];
+            for (var k = 0; k < indices.Count; k++) Buffer.BlockCopy(set.Pixels, indices[k] * per, data, k * per, per);
+            n = indices.Count;
+        }
+        using var bytes = torch.tensor(data, [n, 1, set.Height, set.Width], ScalarType.Byte);
+        return bytes.to_type(ScalarType.Float32).div_(255f);
+    }
+
+    /// <summary>The selected labels as an int64 tensor.</summary>
+    public static Tensor Labels(ImageSet set, IReadOnlyList<int>? indices = null)
+    {
+        var labels = indices is null ? set.Labels.Select(b => (long)b).ToArray() : indices.Select(i => (long)set.Labels[i]).ToArray();
+        return torch.tensor(labels, ScalarType.Int64);
+    }
+
+    /// <summary>Shifts each image by up to <paramref name="shift"/> pixels and rotates it by up to <paramref name="degrees"/>, independently per image.</summary>
+    public static Tensor RandomAffine(Tensor x, double shift, double degrees, Generator generator)
+    {
+        var n = x.shape[0];
+        var h = x.shape[2];
+        var w = x.shape[3];
+        var angle = (torch.rand([n], generator: generator) * 2 - 1) * (float)(degrees * Math.PI / 180);
+        // affine_grid works in [-1, 1] coordinates, so a shift of s pixels is 2s/size.
+        var tx = (torch.rand([n], generator: generator) * 2 - 1) * (float)(2 * shift / w);
+        var ty = (torch.rand([n], generator: generator) * 2 - 1) * (float)(2 * shift / h);
+        var cos = angle.cos();
+        var sin = angle.sin();
+        var theta = torch.stack([cos, -sin, tx, sin, cos, ty], 1).reshape(n, 2, 3);
+        var grid = nn.functional.affine_grid(theta, [n, x.shape[1], h, w], align_corners: false);
+        return nn.functional.grid_sample(x, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
+    }
+}

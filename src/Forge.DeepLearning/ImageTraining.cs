@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Forge.Core;
+using Forge.Data;
+
+namespace Forge.DeepLearning;
+
+/// <summary>What to train: a catalog image dataset, an architecture, options and where the bundle goes.</summary>
+public sealed record ImageTrainingRequest
+{
+    /// <summary>Catalog name of the dataset, e.g. "mnist".</summary>
+    public string Dataset { get; init; } = "mnist";
+
+    /// <summary>The dataset's own folder; when set it is the only place looked in.</summary>
+    public string? DataDir { get; init; }
+
+    /// <summary>The architecture.</summary>
+    public ModelSpec Spec { get; init; } = ModelSpec.Cnn();
+
+    /// <summary>The training options.</summary>
+    public TrainerOptions Options { get; init; } = new();
+
+    /// <summary>Use only the first N training images (the test set stays whole).</summary>
+    public int? Limit { get; init; }
+
+    /// <summary>Bundle directory to write.</summary>
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>Replace an existing bundle directory.</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>Model name recorded in the manifest (default: dataset-model).</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Tracking run id to record in the manifest, when the run is tracked.</summary>
+    public string? RunId { get; init; }
+}
+
+/// <summary>The outcome of <see cref="ImageTraining.Run"/>.</summary>
+/// <param name="Bundle">The bundle written.</param>
+/// <param name="Test">Metrics on the full test split.</param>
+/// <param name="History">Per-epoch metrics.</param>
+/// <param name="TrainSeconds">Seconds in training steps.</param>
+/// <param name="TotalSeconds">Seconds from start to bundle written.</param>
+/// <param name="TrainImages">Images trained on.</param>
+/// <param name="ValidationImages">Images held out for validation.</param>
+/// <param name="Parameters">Trainable parameters.</param>
+/// <param name="ImagesPerSecond">Test-set classification speed.</param>
+public sealed record ImageTrainingResult(
+    ModelBundle Bundle, ClassificationReport Test, IReadOnlyList<EpochMetrics> History, double TrainSeconds, double TotalSeconds,
+    int TrainImages, int ValidationImages, long Parameters, double ImagesPerSecond);
+
+/// <summary>The train → evaluate → bundle workflow behind <c>forge train</c>, usable from any C# program.</summary>
+public static class ImageTraining
+{
+    /// <summary>Loads the dataset, trains, evaluates on the whole test split and writes the bundle atomically.</summary>
+    /// <param name="request">What to train.</param>
+    /// <param name="progress">Receives training progress.</param>
+    /// <param name="addArtifacts">Adds files (plots) to the bundle before it is committed.</param>
+    /// <param name="cancellationToken">Stops training between steps.</param>
+    public static ImageTrainingResult Run(ImageTrainingRequest request, IProgress<TrainingProgress>? progress = null,
+        Action<BundleWriter, ImageClassifier, ClassificationReport>? addArtifacts = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var total = Stopwatch.StartNew();
+        if (request.Limit is < 2) throw new UsageException($"--limit must be at least 2 (got {request.Limit})");
+        if (!request.Overwrite && Directory.Exists(request.OutputDirectory))
+            throw new UsageException($"{request.OutputDirectory} already exists; choose another --out or pass --overwrite");
+        request.Spec.Validate();
+        request.Options.Validate();
+
+        var data = new DatasetResolver(new DatasetResolverOptions { DataDir = request.DataDir }).Resolve(request.Dataset);
+        var train = MnistFormat.Load(data.Directory, "train", data.Info.ClassNames);
+        var test = MnistFormat.Load(data.Directory, "test", data.Info.ClassNames);
+        if (request.Limit is { } limit && limit < train.Count)
+            train = new ImageSet(train.Pixels[..(limit * train.Height * train.Width)], train.Labels[..limit], train.Height, train.Width, train.ClassNames);
+
+        var options = request.Options;
+        using var model = new ImageClassifierTrainer(request.Spec, options).Fit(train, progress, cancellationToken);
+        var (report, imagesPerSecond) = Evaluate(model, test);
+
+        using var writer = ModelBundle.Create(request.OutputDirectory, request.Overwrite);
+        var name = request.Name ?? $"{data.Info.Name}-{request.Spec.Kind}";
+        var manifest = model.WriteTo(writer, name);
+        var validation = (int)Math.Round(train.Count * options.ValidationFraction);
+        manifest.Metrics["testAccuracy"] = report.Accuracy;
+        manifest.Metrics["testMacroF1"] = report.MacroF1;
+        if (report.LogLoss is { } ll) manifest.Metrics["testLogLoss"] = ll;
+        if (model.History.Count > 0 && model.History[^1].ValidationAccuracy is { } va) manifest.Metrics["validationAccuracy"] = va;
+        manifest.Description = $"{request.Spec.Kind} image classifier trained on {data.Info.Name} ({train.Count - validation} training images).";
+        manifest.License = data.Info.License;
+        manifest.Training = new TrainingInfo
+        {
+            RunId = request.RunId,
+            Dataset = data.Info.Name,
+            DatasetChecksum = DatasetChecksum(data.Info),
+            Hyperparameters = new Dictionary<string, string>(options.ToDictionary(), StringComparer.Ordinal)
+            {
+                ["model"] = request.Spec.Kind,
+                ["limit"] = request.Limit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all",
+            },
+            Seed = options.Seed,
+            GitCommit = GitInfo.TryGetCommit(),
+            DurationSeconds = model.TrainSeconds,
+            Epochs = model.History.Count,
+        };
+        addArtifacts?.Invoke(writer, model, report);
+        var bundle = writer.Commit(manifest);
+        return new ImageTrainingResult(bundle, report, model.History, model.TrainSeconds, total.Elapsed.TotalSeconds,
+            train.Count - validation, validation, model.ParameterCount, imagesPerSecond);
+    }
+
+    /// <summary>Classifies a labelled image set and scores it; also returns images classified per second.</summary>
+    public static (ClassificationReport Report, double ImagesPerSecond) Evaluate(ImageClassifier model, ImageSet images)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(images);
+        var sw = Stopwatch.StartNew();
+        var probs = model.PredictProbabilities(images);
+        sw.Stop();
+        var c = model.Labels.Count;
+        var rows = new float[images.Count][];
+        var predicted = new int[images.Count];
+        for (var i = 0; i < images.Count; i++)
+        {
+            rows[i] = probs.AsSpan(i * c, c).ToArray();
+            var best = 0;
+            for (var k = 1; k < c; k++) if (rows[i][k] > rows[i][best]) best = k;
+            predicted[i] = best;
+        }
+        var truth = images.Labels.Select(b => (int)b).ToArray();
+        var report = ClassificationMetrics.Evaluate(truth, predicted, model.Labels, rows);
+        return (report, images.Count / Math.Max(1e-9, sw.Elapsed.TotalSeconds));
+    }
+
+    /// <summary>One checksum for a dataset version: SHA-256 over the catalog's per-file checksums, in file order.</summary>
+    public static string DatasetChecksum(DatasetInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        var text = string.Join("\n", info.Files.Select(f => $"{f.FileName} {f.Sha256}"));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+    }
+}

@@ -1,0 +1,45 @@
+namespace Forge.Reporting;
+
+/// <summary>Writes files so that a reader sees the old file or the whole new one, never a half-written one.</summary>
+internal static class AtomicFile
+{
+    /// <summary>Writes <paramref name="bytes"/> to a temporary file beside <paramref name="path"/>, then moves it into place.</summary>
+    internal static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        var fullPath = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(fullPath)
+            ?? throw new ArgumentException($"'{path}' names no file", nameof(path));
+        Directory.CreateDirectory(directory);
+        // Same folder, so the move is a rename within one file system and cannot be seen half done.
+        var temp = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                stream.Write(bytes);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, fullPath, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // The original failure is the one worth reporting; a leftover temp file is named so it is easy to spot.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

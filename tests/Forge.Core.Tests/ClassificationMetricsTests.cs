@@ -1,0 +1,155 @@
+using System.Text.Json;
+
+namespace Forge.Core.Tests;
+
+public sealed class ClassificationMetricsTests
+{
+    // Counts-based metrics are a few divisions each; 1e-9 leaves room only for summation order, not for a wrong formula.
+    private const double Tolerance = 1e-9;
+
+    private sealed record Expected(
+        double Accuracy,
+        double MacroF1,
+        double LogLoss,
+        double[] Precision,
+        double[] Recall,
+        double[] F1,
+        int[] Support,
+        int[][] ConfusionMatrix);
+
+    private sealed record Golden(string[] Labels, int[] YTrue, int[] YPredicted, double[][] Probabilities, Expected Expected);
+
+    private static readonly Golden Case = LoadGolden();
+
+    private static Golden LoadGolden()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "golden", "metrics.json");
+        return JsonSerializer.Deserialize<Golden>(File.ReadAllText(path), ForgeJson.Options)
+            ?? throw new InvalidOperationException($"{path} is empty");
+    }
+
+    private static ClassificationReport EvaluateGolden() => ClassificationMetrics.Evaluate(
+        Case.YTrue,
+        Case.YPredicted,
+        Case.Labels,
+        Case.Probabilities.Select(row => row.Select(p => (float)p).ToArray()).ToArray());
+
+    private static void AssertClose(double expected, double actual) => Assert.InRange(actual - expected, -Tolerance, Tolerance);
+
+    [Fact]
+    public void Golden_case_has_a_class_that_is_never_predicted()
+    {
+        Assert.Equal(4, Case.Labels.Length);
+        Assert.InRange(Case.YTrue.Length, 40, 60);
+        Assert.Contains(Case.Labels.Index(), c => Case.YTrue.Contains(c.Index) && !Case.YPredicted.Contains(c.Index));
+    }
+
+    [Fact]
+    public void Accuracy_macro_f1_and_log_loss_match_scikit_learn()
+    {
+        var report = EvaluateGolden();
+
+        Assert.Equal(Case.YTrue.Length, report.Count);
+        AssertClose(Case.Expected.Accuracy, report.Accuracy);
+        AssertClose(Case.Expected.MacroF1, report.MacroF1);
+        Assert.NotNull(report.LogLoss);
+        AssertClose(Case.Expected.LogLoss, report.LogLoss.Value);
+    }
+
+    [Fact]
+    public void Per_class_metrics_match_scikit_learn_element_by_element()
+    {
+        var report = EvaluateGolden();
+
+        Assert.Equal(Case.Labels, report.Labels);
+        Assert.Equal(Case.Labels.Length, report.PerClass.Count);
+        for (var c = 0; c < Case.Labels.Length; c++)
+        {
+            var m = report.PerClass[c];
+            Assert.Equal(Case.Labels[c], m.Label);
+            AssertClose(Case.Expected.Precision[c], m.Precision);
+            AssertClose(Case.Expected.Recall[c], m.Recall);
+            AssertClose(Case.Expected.F1[c], m.F1);
+            Assert.Equal(Case.Expected.Support[c], m.Support);
+        }
+    }
+
+    [Fact]
+    public void Confusion_matrix_matches_scikit_learn_cell_by_cell()
+    {
+        var report = EvaluateGolden();
+
+        Assert.Equal(Case.Labels.Length, report.ConfusionMatrix.Length);
+        for (var t = 0; t < Case.Labels.Length; t++)
+            Assert.Equal(Case.Expected.ConfusionMatrix[t], report.ConfusionMatrix[t]);
+    }
+
+    [Fact]
+    public void Log_loss_is_absent_without_probabilities()
+    {
+        var report = ClassificationMetrics.Evaluate(Case.YTrue, Case.YPredicted, Case.Labels);
+
+        Assert.Null(report.LogLoss);
+        Assert.False(report.ToManifestMetrics().ContainsKey("logLoss"));
+    }
+
+    [Fact]
+    public void Manifest_metrics_carry_the_headline_numbers()
+    {
+        var report = EvaluateGolden();
+
+        var metrics = report.ToManifestMetrics();
+
+        Assert.Equal(report.Accuracy, metrics["accuracy"]);
+        Assert.Equal(report.MacroF1, metrics["macroF1"]);
+        Assert.Equal(report.LogLoss, metrics["logLoss"]);
+    }
+
+    [Fact]
+    public void Perfect_predictions_score_one_and_an_absent_class_scores_zero()
+    {
+        var report = ClassificationMetrics.Evaluate([0, 1, 1, 0], [0, 1, 1, 0], ["a", "b", "c"]);
+
+        AssertClose(1, report.Accuracy);
+        AssertClose(1, report.PerClass[0].F1);
+        AssertClose(0, report.PerClass[2].Precision);
+        AssertClose(0, report.PerClass[2].Recall);
+        AssertClose(0, report.PerClass[2].F1);
+        AssertClose(2.0 / 3, report.MacroF1);
+    }
+
+    [Fact]
+    public void Confident_wrong_probability_is_clipped_not_infinite()
+    {
+        var report = ClassificationMetrics.Evaluate([0], [1], ["a", "b"], [[0f, 1f]]);
+
+        // p(true) is clipped to 1e-15 and the row renormalised by its sum, 1.
+        AssertClose(-Math.Log(1e-15 / (1e-15 + (1 - 1e-15))), report.LogLoss!.Value);
+    }
+
+    [Fact]
+    public void Mismatched_lengths_are_refused()
+    {
+        Assert.Throws<ArgumentException>(() => ClassificationMetrics.Evaluate([0, 1], [0], ["a", "b"]));
+        Assert.Throws<ArgumentException>(() => ClassificationMetrics.Evaluate([0, 1], [0, 1], ["a", "b"], [[1f, 0f]]));
+        Assert.Throws<ArgumentException>(() => ClassificationMetrics.Evaluate([0], [0], ["a", "b"], [[1f]]));
+        Assert.Throws<ArgumentException>(() => ClassificationMetrics.Evaluate([], [], ["a"]));
+    }
+
+    [Theory]
+    [InlineData(2, 0)]
+    [InlineData(-1, 0)]
+    [InlineData(0, 2)]
+    public void Labels_out_of_range_are_refused(int yTrue, int yPredicted)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => ClassificationMetrics.Evaluate([yTrue], [yPredicted], ["a", "b"]));
+
+        Assert.Contains("outside the 2 labels", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Non_finite_probabilities_are_refused()
+    {
+        Assert.Throws<ArgumentException>(() => ClassificationMetrics.Evaluate([0], [0], ["a", "b"], [[float.NaN, 1f]]));
+    }
+}

@@ -1,0 +1,61 @@
+using System.Text.Json;
+
+namespace Forge.Core.Tests;
+
+public sealed class SignatureTests
+{
+    [Fact]
+    public void Tensor_specs_compare_by_value()
+    {
+        var a = new TensorSpec("x", "float32", [-1, 4]) { Categories = ["red", "blue"] };
+        var b = new TensorSpec("x", "float32", [-1, 4]) { Categories = ["red", "blue"] };
+
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.NotEqual(a, b with { Shape = [-1, 5] });
+        Assert.NotEqual(a, b with { Categories = ["red"] });
+        Assert.NotEqual(a, b with { Max = 1 });
+    }
+
+    [Fact]
+    public void Signatures_compare_by_value()
+    {
+        ModelSignature Make(string label) =>
+            new([new TensorSpec("x", "float32", [-1, 4])], [new TensorSpec("p", "float32", [-1, 2])], ["a", label]);
+
+        Assert.Equal(Make("b"), Make("b"));
+        Assert.Equal(Make("b").GetHashCode(), Make("b").GetHashCode());
+        Assert.NotEqual(Make("b"), Make("c"));
+    }
+
+    [Fact]
+    public void Signature_json_round_trips_with_dtype_and_without_nulls()
+    {
+        var signature = new ModelSignature([new TensorSpec("x", "float32", [-1, 4]) { Min = 0 }], [], ["a"]);
+
+        var json = JsonSerializer.Serialize(signature, ForgeJson.Options);
+        var back = JsonSerializer.Deserialize<ModelSignature>(json, ForgeJson.Options);
+
+        Assert.Contains("\"dtype\": \"float32\"", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("max", json, StringComparison.Ordinal);
+        Assert.Equal(signature, back);
+    }
+
+    [Fact]
+    public void Forge_json_options_are_shared_read_only()
+    {
+        Assert.True(ForgeJson.Options.IsReadOnly);
+        Assert.Throws<InvalidOperationException>(() => ForgeJson.Options.WriteIndented = false);
+    }
+
+    private enum Shade { DarkRed }
+
+    [Fact]
+    public void Forge_json_writes_enums_as_strings_and_nan_as_a_literal()
+    {
+        var json = JsonSerializer.Serialize(new { Shade = Shade.DarkRed, Loss = double.NaN }, ForgeJson.Options);
+
+        Assert.Contains("\"shade\": \"darkRed\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"loss\": \"NaN\"", json, StringComparison.Ordinal);
+    }
+}
