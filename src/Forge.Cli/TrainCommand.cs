@@ -16,8 +16,8 @@ internal static class TrainCommand
         var model = new Option<string>("--model") { Description = "Architecture: cnn (Forge's default recipe), mlp, or reference-cnn (the pytorch/examples network)", DefaultValueFactory = _ => "cnn" };
         var outDir = new Option<string>("--out") { Description = "Bundle directory to write (required)", Required = true };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing bundle directory" };
-        var epochs = new Option<int?>("--epochs") { Description = "Passes over the training images (recipe default: cnn 6, mlp 12, reference-cnn 3)" };
-        var batch = new Option<int?>("--batch-size") { Description = "Images per step (cnn/mlp 128, reference-cnn 64)" };
+        var epochs = new Option<int?>("--epochs") { Description = "Passes over the training images (recipe default: cnn 8, mlp 12, reference-cnn 3)" };
+        var batch = new Option<int?>("--batch-size") { Description = "Images per step (cnn 64, mlp 128, reference-cnn 64)" };
         var lr = new Option<double?>("--lr") { Description = "Learning rate; the peak rate for the one-cycle schedule" };
         var optimizer = new Option<string?>("--optimizer") { Description = "sgd, adam, adamw or adadelta" };
         var schedule = new Option<string?>("--schedule") { Description = "none, step, cosine, onecycle or plateau" };
@@ -163,6 +163,12 @@ internal static class Training
                 ["testImages"] = r.Test.Count,
                 ["parameters"] = r.Parameters,
                 ["evaluateImagesPerSecond"] = Math.Round(r.ImagesPerSecond),
+                ["gradientNorms"] = r.GradientNorms.Count == 0 ? null : new JsonArray(r.GradientNorms.Select(e =>
+                {
+                    var o = new JsonObject();
+                    foreach (var (layer, norm) in e) o[layer] = norm;
+                    return (JsonNode)o;
+                }).ToArray()),
                 ["history"] = new JsonArray(r.History.Select(h => (JsonNode)new JsonObject
                 {
                     ["epoch"] = h.Epoch,
@@ -191,6 +197,8 @@ internal static class Training
                 var val = m.ValidationAccuracy is { } v ? string.Create(CultureInfo.InvariantCulture, $", val acc {v * 100:F2}%") : "";
                 bar.Line(string.Create(CultureInfo.InvariantCulture,
                     $"epoch {m.Epoch}/{value.Epochs}: loss {m.TrainLoss:F4}, train acc {m.TrainAccuracy * 100:F2}%{val}, lr {m.LearningRate:G3}, {m.Seconds:F1} s"));
+                if (value.GradientNorms is { } norms)
+                    bar.Line("  gradient norm per layer: " + string.Join(", ", norms.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:G3}"))));
                 return;
             }
             var fraction = ((value.Epoch - 1) + (double)value.Step / value.StepsPerEpoch) / value.Epochs;

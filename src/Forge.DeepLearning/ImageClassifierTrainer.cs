@@ -16,7 +16,11 @@ namespace Forge.DeepLearning;
 /// <param name="Loss">Mean training loss so far this epoch.</param>
 /// <param name="Accuracy">Training accuracy so far this epoch (0–1).</param>
 /// <param name="Completed">Set once the epoch has finished and been validated.</param>
-public sealed record TrainingProgress(int Epoch, int Epochs, long Step, long StepsPerEpoch, double Loss, double Accuracy, EpochMetrics? Completed);
+public sealed record TrainingProgress(int Epoch, int Epochs, long Step, long StepsPerEpoch, double Loss, double Accuracy, EpochMetrics? Completed)
+{
+    /// <summary>The finished epoch's mean gradient norm per layer, when gradients are diagnosed.</summary>
+    public IReadOnlyDictionary<string, double>? GradientNorms { get; init; }
+}
 
 /// <summary>Trains an image classifier (MLP or CNN) on an <see cref="ImageSet"/>: options in, a <see cref="ImageClassifier"/> out.</summary>
 public sealed class ImageClassifierTrainer
@@ -202,7 +206,10 @@ public sealed class ImageClassifierTrainer
                     }
                 });
             }
-            progress?.Report(new TrainingProgress(epoch + 1, _o.Epochs, stepsPerEpoch, stepsPerEpoch, metrics.TrainLoss, metrics.TrainAccuracy, metrics));
+            progress?.Report(new TrainingProgress(epoch + 1, _o.Epochs, stepsPerEpoch, stepsPerEpoch, metrics.TrainLoss, metrics.TrainAccuracy, metrics)
+            {
+                GradientNorms = _o.DiagnoseGradients ? gradNorms[^1] : null,
+            });
             if (EpochEnded is { } callback)
             {
                 var view = new ImageClassifier(_spec, module, norm, train.Height, train.Width, train.ClassNames, history, gradNorms, trainSeconds, ownsModule: false);
@@ -249,10 +256,10 @@ public sealed class ImageClassifierTrainer
         double loss = 0;
         long correct = 0;
         var n = x.shape[0];
-        for (long s = 0; s < n; s += 1000)
+        for (long s = 0; s < n; s += ImageClassifier.InferenceBatch)
         {
             using var scope = NewDisposeScope();
-            var len = Math.Min(1000, n - s);
+            var len = Math.Min(ImageClassifier.InferenceBatch, n - s);
             var xb = x.narrow(0, s, len);
             var yb = y.narrow(0, s, len);
             var output = module.call(xb);

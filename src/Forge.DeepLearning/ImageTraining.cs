@@ -47,9 +47,10 @@ public sealed record ImageTrainingRequest
 /// <param name="ValidationImages">Images held out for validation.</param>
 /// <param name="Parameters">Trainable parameters.</param>
 /// <param name="ImagesPerSecond">Test-set classification speed.</param>
+/// <param name="GradientNorms">Per-epoch mean gradient norm of each layer, when gradients were diagnosed.</param>
 public sealed record ImageTrainingResult(
     ModelBundle Bundle, ClassificationReport Test, IReadOnlyList<EpochMetrics> History, double TrainSeconds, double TotalSeconds,
-    int TrainImages, int ValidationImages, long Parameters, double ImagesPerSecond);
+    int TrainImages, int ValidationImages, long Parameters, double ImagesPerSecond, IReadOnlyList<Dictionary<string, double>> GradientNorms);
 
 /// <summary>The train → evaluate → bundle workflow behind <c>forge train</c>, usable from any C# program.</summary>
 public static class ImageTraining
@@ -108,7 +109,7 @@ public static class ImageTraining
         addArtifacts?.Invoke(writer, model, report);
         var bundle = writer.Commit(manifest);
         return new ImageTrainingResult(bundle, report, model.History, model.TrainSeconds, total.Elapsed.TotalSeconds,
-            train.Count - validation, validation, model.ParameterCount, imagesPerSecond);
+            train.Count - validation, validation, model.ParameterCount, imagesPerSecond, model.GradientNorms);
     }
 
     /// <summary>Classifies a labelled image set and scores it; also returns images classified per second.</summary>
@@ -116,6 +117,9 @@ public static class ImageTraining
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(images);
+        // One warm-up batch first: libtorch builds its kernels for a batch shape on first use, a one-off start-up cost.
+        var warm = Math.Min(images.Count, ImageClassifier.InferenceBatch);
+        model.PredictProbabilities(new ImageSet(images.Pixels[..(warm * images.Height * images.Width)], images.Labels[..warm], images.Height, images.Width, images.ClassNames));
         var sw = Stopwatch.StartNew();
         var probs = model.PredictProbabilities(images);
         sw.Stop();

@@ -6,16 +6,16 @@ namespace Forge.DeepLearning;
 public sealed record TrainerOptions
 {
     /// <summary>Passes over the training split.</summary>
-    public int Epochs { get; init; } = 6;
+    public int Epochs { get; init; } = 8;
 
     /// <summary>Images per optimisation step.</summary>
-    public int BatchSize { get; init; } = 128;
+    public int BatchSize { get; init; } = 64;
 
     /// <summary>"sgd", "adam", "adamw" or "adadelta".</summary>
     public string Optimizer { get; init; } = "adamw";
 
     /// <summary>Base (or, for one-cycle, peak) learning rate.</summary>
-    public double LearningRate { get; init; } = 3e-3;
+    public double LearningRate { get; init; } = 6e-3;
 
     /// <summary>SGD momentum.</summary>
     public double Momentum { get; init; } = 0.9;
