@@ -79,6 +79,6 @@ public static class CliApp
     private static void Fail(TextWriter output, TextWriter error, bool json, string message)
     {
         error.WriteLine($"error: {message}");
-        if (json) output.WriteLine(new JsonObject { ["error"] = message }.ToJsonString());
+        if (json) output.WriteLine(new JsonObject { ["error"] = message }.ToJsonString(ForgeJson.Options));
     }
 }

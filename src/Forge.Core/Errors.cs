@@ -43,14 +43,24 @@ public class NotFoundException : ForgeException
 {
     /// <summary>Creates an error for an unknown <paramref name="name"/> of the given <paramref name="kind"/>, suggesting the closest candidate.</summary>
     public NotFoundException(string kind, string name, IEnumerable<string> candidates)
-        : this(kind, name, NameSuggester.Closest(name, candidates)) { }
+        : this(kind, name, candidates?.ToArray() ?? throw new ArgumentNullException(nameof(candidates))) { }
 
-    private NotFoundException(string kind, string name, string? suggestion)
-        : base(suggestion is null ? $"unknown {kind} '{name}'" : $"unknown {kind} '{name}'; did you mean '{suggestion}'?")
+    private NotFoundException(string kind, string name, string[] candidates)
+        : this(kind, name, NameSuggester.Closest(name, candidates), candidates) { }
+
+    private NotFoundException(string kind, string name, string? suggestion, string[] candidates)
+        : base(Describe(kind, name, suggestion, candidates))
     {
         Kind = kind;
         Name = name;
         Suggestion = suggestion;
+    }
+
+    private static string Describe(string kind, string name, string? suggestion, string[] candidates)
+    {
+        if (suggestion is not null) return $"unknown {kind} '{name}'; did you mean '{suggestion}'?";
+        // Nothing close: a short list of what exists is the next best help; a long one is noise.
+        return candidates.Length is > 0 and <= 12 ? $"unknown {kind} '{name}' (known: {string.Join(", ", candidates)})" : $"unknown {kind} '{name}'";
     }
 
     /// <summary>What kind of thing was looked up, e.g. "dataset".</summary>

@@ -46,10 +46,29 @@ internal static class Checkpoint
         File.WriteAllText(Path.Combine(staging, "state.json"), JsonSerializer.Serialize(state, Json));
         var current = Path.Combine(root, Current);
         var previous = Path.Combine(root, Previous);
-        if (Directory.Exists(previous)) Directory.Delete(previous, true);
-        if (Directory.Exists(current)) Directory.Move(current, previous);
+        // Keep one complete checkpoint on disk at every instant: an older "previous" is only dropped once a
+        // "current" exists to take its place, so a kill between any two steps still leaves something to resume.
+        if (Directory.Exists(current))
+        {
+            if (Directory.Exists(previous)) Directory.Delete(previous, true);
+            Directory.Move(current, previous);
+        }
         Directory.Move(staging, current);
         if (Directory.Exists(previous)) Directory.Delete(previous, true);
+    }
+
+    /// <summary>Loads one checkpoint file, turning libtorch's failures on a damaged file into an error that names it.</summary>
+    public static void LoadFile(string path, Action<string> load)
+    {
+        if (!File.Exists(path)) throw new DataFormatException(path, "checkpoint file is missing");
+        try
+        {
+            load(path);
+        }
+        catch (Exception e) when (e is not ForgeException and not OutOfMemoryException)
+        {
+            throw new DataFormatException(path, "damaged checkpoint file (" + e.Message.Split('\n')[0].Trim() + "); delete the checkpoint folder to start afresh", e);
+        }
     }
 
     /// <summary>The newest complete checkpoint folder, or null when there is none.</summary>

@@ -75,17 +75,20 @@ public sealed class ImageClassifierTrainer
         Dictionary<string, Tensor>? best = null;
         var fingerprint = Checkpoint.Fingerprint(_spec, _o);
 
-        if (_o.Resume && _o.CheckpointDirectory is { } ckRoot && Checkpoint.Find(ckRoot) is { } ckDir)
+        if (_o.Resume && _o.CheckpointDirectory is { } ckRoot)
         {
+            // A silent fresh start would hide a mistyped folder; say so instead.
+            var ckDir = Checkpoint.Find(ckRoot)
+                ?? throw new UsageException($"{ckRoot}: no checkpoint to resume from; run without --resume to start afresh");
             var state = Checkpoint.Read(ckDir);
             if (state.OptionsFingerprint != fingerprint)
                 throw new UsageException($"{ckDir}: the checkpoint was written with other model or training options; resume with the same options or delete the checkpoint folder");
-            module.load(Path.Combine(ckDir, "model.dat"));
-            optimizer.load_state_dict(Path.Combine(ckDir, "optimizer.dat"));
+            Checkpoint.LoadFile(Path.Combine(ckDir, "model.dat"), f => module.load(f));
+            Checkpoint.LoadFile(Path.Combine(ckDir, "optimizer.dat"), optimizer.load_state_dict);
             if (state.HasBest)
             {
                 using var bestModule = Networks.Build(_spec, 1, train.Height, train.Width, train.ClassCount);
-                bestModule.load(Path.Combine(ckDir, "best.dat"));
+                Checkpoint.LoadFile(Path.Combine(ckDir, "best.dat"), f => bestModule.load(f));
                 best = Snapshot(bestModule);
             }
             startEpoch = state.CompletedEpochs;

@@ -66,6 +66,8 @@ public static class ImageTraining
         ArgumentNullException.ThrowIfNull(request);
         var total = Stopwatch.StartNew();
         if (request.Limit is < 2) throw new UsageException($"--limit must be at least 2 (got {request.Limit})");
+        if (File.Exists(request.OutputDirectory))
+            throw new UsageException($"{request.OutputDirectory} is a file; --out names a bundle directory");
         if (!request.Overwrite && Directory.Exists(request.OutputDirectory))
             throw new UsageException($"{request.OutputDirectory} already exists; choose another --out or pass --overwrite");
         request.Spec.Validate();
@@ -84,7 +86,7 @@ public static class ImageTraining
         using var writer = ModelBundle.Create(request.OutputDirectory, request.Overwrite);
         var name = request.Name ?? $"{data.Info.Name}-{request.Spec.Kind}";
         var manifest = model.WriteTo(writer, name);
-        var validation = (int)Math.Round(train.Count * options.ValidationFraction);
+        var validation = ImageClassifierTrainer.StratifiedSplit(train.Labels, train.ClassCount, options.ValidationFraction, options.Seed).Validation.Length;
         manifest.Metrics["testAccuracy"] = report.Accuracy;
         manifest.Metrics["testMacroF1"] = report.MacroF1;
         if (report.LogLoss is { } ll) manifest.Metrics["testLogLoss"] = ll;

@@ -34,7 +34,8 @@ internal sealed class LearningRateSchedule
                 return lr * 0.5 * (1 + Math.Cos(Math.PI * step / _totalSteps));
             case "onecycle":
                 {
-                    // Warm up linearly over the first 25 % from lr/25, then anneal with a cosine to lr/1e4 (PyTorch's OneCycleLR shape).
+                    // Warm up linearly over the first 25 % from lr/25, then anneal with a cosine to lr/1e4 (the one-cycle policy;
+                    // PyTorch's OneCycleLR defaults differ slightly: 30 % warm-up, ending at lr/25/1e4).
                     var warm = 0.25 * _totalSteps;
                     double start = lr / 25, end = lr / 1e4;
                     if (step < warm) return start + (lr - start) * step / warm;

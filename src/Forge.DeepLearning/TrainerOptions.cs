@@ -92,6 +92,15 @@ public sealed record TrainerOptions
         if (EarlyStoppingPatience > 0 && ValidationFraction == 0) problems.Add("early stopping needs a validation split");
         if (Resume && CheckpointDirectory is null) problems.Add("resume needs a checkpoint directory");
         if (Threads < 0) problems.Add("threads must not be negative");
+        if (!(Gamma > 0) || double.IsInfinity(Gamma)) problems.Add($"gamma must be a positive number (got {Gamma})");
+        if (Momentum is < 0 or >= 1 || double.IsNaN(Momentum)) problems.Add($"momentum must be in [0, 1) (got {Momentum})");
+        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) problems.Add($"weight decay must not be negative (got {WeightDecay})");
+        if (StepEpochs < 1) problems.Add($"step epochs must be at least 1 (got {StepEpochs})");
+        if (PlateauPatience < 0) problems.Add($"plateau patience must not be negative (got {PlateauPatience})");
+        if (EarlyStoppingPatience < 0) problems.Add($"early-stopping patience must not be negative (got {EarlyStoppingPatience})");
+        if (!(AugmentShift >= 0)) problems.Add($"augmentation shift must not be negative (got {AugmentShift})");
+        if (AugmentRotation is < 0 or > 180 || double.IsNaN(AugmentRotation)) problems.Add($"augmentation rotation must be in [0, 180] degrees (got {AugmentRotation})");
+        if (Nesterov && Optimizer != "sgd") problems.Add("nesterov applies to the sgd optimizer only");
         if (problems.Count > 0) throw new UsageException(string.Join("; ", problems));
     }
 

@@ -28,6 +28,7 @@ public sealed class TrainedBundleTests(ForgeHomeFixture home, TrainedBundleFixtu
         Assert.Equal(Path.GetFullPath(Bundle), json.Text("bundle"));
         Assert.Equal(10_000, json.GetProperty("testImages").GetInt32());
         Assert.Equal(1500, json.GetProperty("trainImages").GetInt32() + json.GetProperty("validationImages").GetInt32());
+        Assert.Equal(JsonValueKind.Null, json.GetProperty("gradientNorms").ValueKind);
         foreach (var file in new[] { "forge-model.json", "weights/model.dat", "plots/training-curves.png", "plots/confusion-matrix.png", "MODEL_CARD.md" })
             Assert.True(File.Exists(Path.Combine(Bundle, file)), $"{file} is missing from the bundle");
         var manifest = ModelBundle.Load(Bundle).Manifest;
@@ -38,6 +39,23 @@ public sealed class TrainedBundleTests(ForgeHomeFixture home, TrainedBundleFixtu
         Assert.DoesNotContain("error", result.Err, StringComparison.OrdinalIgnoreCase);
         // The default checkpoint folder is removed after success, and no staging folder is left beside the bundle.
         Assert.Equal(["mnist-mlp"], Directory.EnumerateFileSystemEntries(Path.GetDirectoryName(Bundle)!).Select(Path.GetFileName));
+    }
+
+    [SharedDataFact]
+    public void Train_with_gradient_diagnostics_reports_and_plots_them()
+    {
+        var bundle = _temp.Combine("diagnosed");
+
+        var result = Cli.Run("train", "mnist", "--model", "mlp", "--hidden", "32,16", "--limit", "300", "--epochs", "1", "--threads", "1",
+            "--diagnose-gradients", "--data-dir", SharedData.Mnist, "--out", bundle, "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var epochs = result.Json().GetProperty("gradientNorms").EnumerateArray().ToArray();
+        var norms = Assert.Single(epochs).EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+        Assert.Equal(["fc1", "fc1_bn", "fc2", "fc2_bn", "head"], norms.Keys.Order(StringComparer.Ordinal));
+        Assert.All(norms.Values, v => Assert.True(v > 0 && double.IsFinite(v), $"gradient norm {v}"));
+        Assert.Contains("gradient norm per layer: ", result.Err, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(bundle, "plots", "gradient-norms.png")));
     }
 
     [SharedDataFact]

@@ -75,13 +75,46 @@ public sealed class ResumeTests(TorchFixture mnist) : IDisposable
     }
 
     [SharedDataFact]
-    public void Resume_without_a_checkpoint_starts_afresh()
+    public void Resume_without_a_checkpoint_is_refused_naming_the_folder()
     {
-        var options = new TrainerOptions { Epochs = 1, Augment = false, Threads = 1, CheckpointDirectory = _temp.Combine("empty"), Resume = true };
+        var folder = _temp.Combine("empty");
+        var options = new TrainerOptions { Epochs = 1, Augment = false, Threads = 1, CheckpointDirectory = folder, Resume = true };
 
-        using var model = new ImageClassifierTrainer(ModelSpec.Mlp() with { Hidden = [16] }, options).Fit(mnist.Train(300));
+        var e = Assert.Throws<UsageException>(() => new ImageClassifierTrainer(ModelSpec.Mlp() with { Hidden = [16] }, options).Fit(mnist.Train(300)));
 
-        Assert.Single(model.History);
-        Assert.Equal(1, Checkpoint.Read(Checkpoint.Find(_temp.Combine("empty"))!).CompletedEpochs);
+        Assert.Contains(folder, e.Message, StringComparison.Ordinal);
+        Assert.Null(Checkpoint.Find(folder));
+    }
+
+    [SharedDataFact]
+    public void A_damaged_checkpoint_file_is_named_in_one_error()
+    {
+        var folder = _temp.Combine("damaged");
+        var options = new TrainerOptions { Epochs = 2, Augment = false, Threads = 1, CheckpointDirectory = folder };
+        var spec = ModelSpec.Mlp() with { Hidden = [16] };
+        using (new ImageClassifierTrainer(spec, options with { Epochs = 1 }).Fit(mnist.Train(300))) { }
+        var weights = Path.Combine(Checkpoint.Find(folder)!, "model.dat");
+        File.WriteAllBytes(weights, File.ReadAllBytes(weights)[..40]);
+
+        var e = Assert.Throws<DataFormatException>(() => new ImageClassifierTrainer(spec, options with { Epochs = 1, Resume = true }).Fit(mnist.Train(300)));
+
+        Assert.Equal(weights, e.Path);
+    }
+
+    [Fact]
+    public void A_crash_between_renames_never_leaves_the_folder_without_a_checkpoint()
+    {
+        // Simulate the state a kill leaves between "current -> previous" and "staging -> current".
+        var root = _temp.Combine("window");
+        Directory.CreateDirectory(Path.Combine(root, "previous"));
+        File.WriteAllText(Path.Combine(root, "previous", "state.json"), "{\"completedEpochs\": 3}");
+
+        Checkpoint.Write(root, new CheckpointState { CompletedEpochs = 4 }, dir =>
+        {
+            // While the new checkpoint is being written the old one must still be findable.
+            Assert.Equal(3, Checkpoint.Read(Checkpoint.Find(root)!).CompletedEpochs);
+        });
+
+        Assert.Equal(4, Checkpoint.Read(Checkpoint.Find(root)!).CompletedEpochs);
     }
 }
