@@ -59,7 +59,7 @@ public sealed class DatasetCatalogTests
     {
         foreach (var info in DatasetCatalog.All)
         {
-            var dataset = new ResolvedDataset(info, Path.Combine(Repo.SharedData, info.Folder), "forge.json");
+            var dataset = new ResolvedDataset(info, Path.Combine(SharedData.DataRoot, info.Folder), "forge.json");
             Assert.True(dataset.MissingFiles.Count == 0 || info.AcceptsSingleSplit, info.Name);
             DatasetResolver.Verify(dataset);
         }

@@ -264,15 +264,15 @@ public sealed class DatasetResolverTests : IDisposable
     [SharedDataFact]
     public void Repository_forge_json_finds_the_shared_mnist()
     {
-        var resolved = new DatasetResolver(new DatasetResolverOptions { WorkingDirectory = Path.Combine(Repo.Root!, "src"), AllowDownload = false }).Resolve("mnist");
-        Assert.Equal(("forge.json", Path.Combine(Repo.SharedData, "mnist")), (resolved.Source, resolved.Directory));
+        var resolved = new DatasetResolver(new DatasetResolverOptions { WorkingDirectory = Path.Combine(SharedData.RepoRoot!, "src"), AllowDownload = false }).Resolve("mnist");
+        Assert.Equal(("forge.json", Path.Combine(SharedData.DataRoot, "mnist")), (resolved.Source, resolved.Directory));
         Assert.Equal(10_000, MnistFormat.Load(resolved, "test").Count);
     }
 
     [SharedDataFact]
     public void Fashion_mnist_resolves_offline_with_at_least_its_test_split()
     {
-        var resolved = new DatasetResolver(new DatasetResolverOptions { WorkingDirectory = Repo.Root, AllowDownload = false }).Resolve("fashion-mnist");
+        var resolved = new DatasetResolver(new DatasetResolverOptions { WorkingDirectory = SharedData.RepoRoot, AllowDownload = false }).Resolve("fashion-mnist");
         // With Debian's dataset-fashion-mnist installed the complete system copy wins over the shared test-only folder.
         var expected = Directory.Exists("/usr/share/datasets/fashion-mnist") && resolved.MissingFiles.Count == 0 ? "system" : "forge.json";
         Assert.Equal(expected, resolved.Source);

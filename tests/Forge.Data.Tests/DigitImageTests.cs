@@ -6,7 +6,7 @@ namespace Forge.Data.Tests;
 
 public sealed class DigitImageTests : IDisposable
 {
-    private static readonly Lazy<ImageSet> MnistTest = new(() => MnistFormat.Load(Path.Combine(Repo.SharedData, "mnist"), "test"));
+    private static readonly Lazy<ImageSet> MnistTest = new(() => MnistFormat.Load(Path.Combine(SharedData.DataRoot, "mnist"), "test"));
     private readonly TempDir temp = new();
 
     public void Dispose() => temp.Dispose();

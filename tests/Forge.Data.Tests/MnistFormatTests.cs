@@ -102,7 +102,7 @@ public sealed class MnistFormatTests : IDisposable
     [SharedDataFact]
     public void Real_mnist_test_split_has_the_published_class_counts()
     {
-        var set = MnistFormat.Load(Path.Combine(Repo.SharedData, "mnist"), "test");
+        var set = MnistFormat.Load(Path.Combine(SharedData.DataRoot, "mnist"), "test");
 
         Assert.Equal(10_000, set.Count);
         Assert.Equal((28, 28), (set.Height, set.Width));
@@ -118,7 +118,7 @@ public sealed class MnistFormatTests : IDisposable
     public void Fashion_mnist_test_split_loads_with_clothing_names()
     {
         var info = DatasetCatalog.Get("fashion-mnist");
-        var dataset = new ResolvedDataset(info, Path.Combine(Repo.SharedData, "fashion-mnist-test"), "forge.json");
+        var dataset = new ResolvedDataset(info, Path.Combine(SharedData.DataRoot, "fashion-mnist-test"), "forge.json");
 
         var set = MnistFormat.Load(dataset, "test");
 

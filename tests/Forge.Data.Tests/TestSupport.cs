@@ -5,31 +5,6 @@ using Forge.Data;
 
 namespace Forge.Data.Tests;
 
-/// <summary>A temp folder removed at the end of a test.</summary>
-internal sealed class TempDir : IDisposable
-{
-    public TempDir()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "forge-data-tests-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 /// <summary>Sets environment variables for one test and puts the old values back.</summary>
 internal sealed class EnvironmentScope : IDisposable
 {
@@ -95,46 +70,6 @@ internal static class Idx
         File.WriteAllBytes(System.IO.Path.Combine(directory, $"{prefix}-images-idx3-ubyte" + (gzip ? ".gz" : "")), gzip ? Gzip(images) : images);
         File.WriteAllBytes(System.IO.Path.Combine(directory, $"{prefix}-labels-idx1-ubyte" + (gzip ? ".gz" : "")), gzip ? Gzip(labelFile) : labelFile);
         return (images, labelFile);
-    }
-}
-
-/// <summary>Finds the repository and the shared datasets next to it.</summary>
-internal static class Repo
-{
-    public static string? Root { get; } = FindRoot();
-
-    public static string? SharedDataOrNull =>
-        Root is not null && Directory.Exists(Path.Combine(Root, "..", "shared", "data", "mnist"))
-            ? Path.GetFullPath(Path.Combine(Root, "..", "shared", "data"))
-            : null;
-
-    /// <summary>The shared data folder; a test that needs it fails loudly when it is missing.</summary>
-    public static string SharedData => SharedDataOrNull
-        ?? throw new InvalidOperationException($"shared datasets not found at {Root ?? "(no Forge.slnx above " + AppContext.BaseDirectory + ")"}/../shared/data");
-
-    public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
-
-    private static string? FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Forge.slnx")))
-                return dir.FullName;
-        }
-        return null;
-    }
-}
-
-/// <summary>
-/// A fact that needs ../shared/data. Without the data it shows up as skipped (with the reason) on a developer machine,
-/// and runs, and so fails, when CI=true: a CI run must never pass by silently skipping.
-/// </summary>
-public sealed class SharedDataFactAttribute : FactAttribute
-{
-    public SharedDataFactAttribute()
-    {
-        if (Repo.SharedDataOrNull is null && !Repo.IsCi)
-            Skip = "shared datasets (../shared/data next to the repository) are not present; set CI=true to make this a failure";
     }
 }
 

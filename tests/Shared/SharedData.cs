@@ -15,6 +15,12 @@ internal static class SharedData
     public static string Mnist => MnistOrNull
         ?? throw new InvalidOperationException($"MNIST not found at {RepoRoot ?? "(no Forge.slnx above " + AppContext.BaseDirectory + ")"}/../shared/data/mnist");
 
+    /// <summary>The shared datasets folder (../shared/data beside the repository) when it holds MNIST, else null.</summary>
+    public static string? DataRootOrNull => MnistOrNull is null ? null : Path.GetDirectoryName(MnistOrNull);
+
+    /// <summary>The shared datasets folder; a test that needs it fails loudly when it is missing.</summary>
+    public static string DataRoot => Path.GetDirectoryName(Mnist)!;
+
     public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
     private static string? FindRoot()
