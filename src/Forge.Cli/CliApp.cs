@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Text.Json.Nodes;
 using Forge.Core;
 
@@ -18,18 +19,23 @@ public static class CliApp
     {
         ArgumentNullException.ThrowIfNull(args);
         var terminal = errorIsTerminal ?? !Console.IsErrorRedirected;
-        var root = new RootCommand("Forge: train, evaluate and use machine-learning models from .NET.\n\nStart with 'forge quickstart', then 'forge train mnist --out model'.");
+        var root = new RootCommand("Forge: train, evaluate and use machine-learning models from .NET.\n\nStart with 'forge quickstart', then 'forge train mnist --out model', 'forge runs list' and 'forge models register RUN_ID --name mnist'.");
         root.Options.Add(JsonOption);
         root.Subcommands.Add(TrainCommand.Create(output, error, terminal));
         root.Subcommands.Add(EvaluateCommand.Create(output, error, terminal));
         root.Subcommands.Add(PredictCommand.Create(output, error, terminal));
         root.Subcommands.Add(DatasetsCommand.Create(output, error, terminal));
         root.Subcommands.Add(QuickstartCommand.Create(output, error, terminal));
+        root.Subcommands.Add(RunsCommand.Create(output, error, terminal));
+        root.Subcommands.Add(ModelsCommand.Create(output, error, terminal));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            var verb = parsed.CommandResult.Command == root ? "forge" : $"forge {parsed.CommandResult.Command.Name}";
+            // Name the whole verb path ("forge runs list"), since the help that explains the mistake is that verb's.
+            var verb = "forge";
+            for (var r = parsed.CommandResult; r.Command != root && r.Parent is CommandResult parent; r = parent)
+                verb = verb.Insert("forge".Length, " " + r.Command.Name);
             var message = parsed.Errors[0].Message;
             Fail(output, error, parsed.GetValue(JsonOption), $"{message} (see '{verb} --help')");
             return 2;
@@ -44,34 +50,21 @@ public static class CliApp
         {
             return body();
         }
-        catch (UsageException e)
-        {
-            Fail(ctx.Out, ctx.Err, ctx.Json, e.Message);
-            return 2;
-        }
-        catch (NotFoundException e)
-        {
-            Fail(ctx.Out, ctx.Err, ctx.Json, e.Message);
-            return 2;
-        }
-        catch (ForgeException e)
-        {
-            Fail(ctx.Out, ctx.Err, ctx.Json, e.Message);
-            return 1;
-        }
         catch (OperationCanceledException)
         {
             Fail(ctx.Out, ctx.Err, ctx.Json, "cancelled");
             return 130;
         }
-        catch (IOException e)
+        catch (Exception e) when (e is ForgeException or IOException or UnauthorizedAccessException)
         {
             Fail(ctx.Out, ctx.Err, ctx.Json, e.Message);
-            return 1;
+            // 2 = the request itself was wrong (bad option, unknown name); 1 = it was fine but could not be carried out.
+            return e is UsageException or NotFoundException ? 2 : 1;
         }
-        catch (UnauthorizedAccessException e)
+        catch (System.Data.Common.DbException e)
         {
-            Fail(ctx.Out, ctx.Err, ctx.Json, e.Message);
+            // The tracking store wraps what it expects; anything else from the database is still one line, not a stack trace.
+            Fail(ctx.Out, ctx.Err, ctx.Json, $"tracking store: {e.Message.ReplaceLineEndings(" ")}");
             return 1;
         }
     }

@@ -16,10 +16,12 @@ internal static class QuickstartCommand
         var epochs = new Option<int>("--epochs") { Description = "Epochs", DefaultValueFactory = _ => 1 };
         var limit = new Option<int>("--limit") { Description = "Training images", DefaultValueFactory = _ => 12000 };
         var dataDir = new Option<string?>("--data-dir") { Description = "MNIST's own folder; when given, the only place looked in" };
-        var cmd = new Command("quickstart", "Train a CNN on MNIST briefly, write a bundle, evaluate it on the 10,000 test images, predict a few test digits from PNG files, and show what to try next.")
+        var tracking = new TrackingOptions();
+        var cmd = new Command("quickstart", "Train a CNN on MNIST briefly, write a bundle, evaluate it on the 10,000 test images, predict a few test digits from PNG files, and show what to try next. The run is logged to the tracking store unless --no-track is given.\n\nExamples:\n  forge quickstart\n  forge quickstart --experiment first-steps --run-name try-1\n  forge quickstart --no-track --limit 3000")
         {
             outDir, epochs, limit, dataDir,
         };
+        tracking.AddTo(cmd);
         cmd.SetAction(p =>
         {
             var ctx = new CliContext(output, error, p.GetValue(CliApp.JsonOption), terminal);
@@ -39,7 +41,9 @@ internal static class QuickstartCommand
                     Overwrite = true,
                     Name = "quickstart-mnist",
                 };
-                var result = Training.Run(ctx, request);
+                ImageTraining.Validate(request);
+                using var run = tracking.Start(p);
+                var result = Training.RunTracked(ctx, request, run);
                 ctx.Say(string.Create(CultureInfo.InvariantCulture,
                     $"2/3 evaluated on {result.Test.Count:N0} test images: accuracy {result.Test.Accuracy * 100:F2}% ({result.ImagesPerSecond:N0} images/s); bundle at {outPath}"));
 
@@ -67,11 +71,17 @@ internal static class QuickstartCommand
                 ctx.Say($"  forge evaluate {outPath}");
                 ctx.Say($"  forge predict {outPath} your-digit.png --json");
                 ctx.Say("  forge train --help                              # models, optimisers, schedules, resume");
+                if (run.RunId is { } runId)
+                {
+                    ctx.Say($"  forge runs show {TrackingCli.ShortId(runId)}                         # what this run logged");
+                    ctx.Say($"  forge models register {TrackingCli.ShortId(runId)} --name mnist      # put the model in the registry");
+                }
                 if (ctx.Json)
                 {
                     ctx.WriteJson(new JsonObject
                     {
                         ["bundle"] = outPath,
+                        ["runId"] = run.RunId,
                         ["testAccuracy"] = result.Test.Accuracy,
                         ["epochs"] = result.History.Count,
                         ["trainSeconds"] = Math.Round(result.TrainSeconds, 3),

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Forge.Core;
+using Forge.Data;
 using Forge.DeepLearning;
 using Forge.Reporting;
 
@@ -41,13 +43,15 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its last checkpoint" };
         var dataDir = new Option<string?>("--data-dir") { Description = "The dataset's own folder; when given, the only place looked in" };
         var name = new Option<string?>("--name") { Description = "Model name recorded in the bundle" };
+        var tracking = new TrackingOptions();
 
-        var cmd = new Command("train", "Train a model on a catalog dataset and write a bundle (weights, manifest, metrics, plots, model card).\n\nExamples:\n  forge train mnist --out models/mnist-cnn\n  forge train mnist --model mlp --epochs 10 --out models/mnist-mlp\n  forge train mnist --epochs 1 --limit 12000 --out /tmp/quick")
+        var cmd = new Command("train", "Train a model on a catalog dataset and write a bundle (weights, manifest, metrics, plots, model card). The run is logged to the tracking store (params, per-epoch metrics, the bundle as artifact \"model\") unless --no-track is given.\n\nExamples:\n  forge train mnist --out models/mnist-cnn\n  forge train mnist --model mlp --epochs 10 --out models/mnist-mlp --experiment mnist --run-name mlp-10\n  forge train mnist --epochs 1 --limit 12000 --out /tmp/quick --no-track\n  forge runs list --experiment mnist           # then look at what was logged")
         {
             dataset, model, outDir, overwrite, epochs, batch, lr, optimizer, schedule, momentum, nesterov, weightDecay, clip, early,
             valFraction, seed, threads, limit, augment, hidden, channels, activation, batchNorm, dropout, diagnose, checkpointDir, resume,
             dataDir, name,
         };
+        tracking.AddTo(cmd);
         cmd.SetAction(p =>
         {
             var ctx = new CliContext(output, error, p.GetValue(CliApp.JsonOption), terminal);
@@ -99,10 +103,12 @@ internal static class TrainCommand
                     Overwrite = p.GetValue(overwrite),
                     Name = p.GetValue(name),
                 };
-                var result = Training.Run(ctx, request);
+                ImageTraining.Validate(request);
+                using var run = tracking.Start(p);
+                var result = Training.RunTracked(ctx, request, run);
                 // A finished run no longer needs its default checkpoint; an explicit folder is the user's to keep.
                 if (explicitCheckpoint is null && Directory.Exists(options.CheckpointDirectory)) Directory.Delete(options.CheckpointDirectory!, true);
-                Training.Report(ctx, request, result);
+                Training.Report(ctx, request, result, run.RunId);
                 return 0;
             });
         });
@@ -123,13 +129,69 @@ internal static class TrainCommand
     }
 }
 
-/// <summary>Runs a training request with progress and plots, and reports it; shared by train and quickstart.</summary>
+/// <summary>Runs a training request with progress, plots and tracking, and reports it; shared by train and quickstart.</summary>
 internal static class Training
 {
-    public static ImageTrainingResult Run(CliContext ctx, ImageTrainingRequest request)
+    /// <summary>
+    /// Trains under <paramref name="run"/>: params and tags first, each epoch's metrics as it completes, then the test
+    /// metrics, the bundle (artifact "model") and its plots, and the final status: FINISHED, KILLED on Ctrl+C/SIGTERM,
+    /// FAILED on any other error.
+    /// </summary>
+    public static ImageTrainingResult RunTracked(CliContext ctx, ImageTrainingRequest request, TrackedRun run)
+    {
+        var log = run.Logger;
+        // Only people watching a terminal get the id up front (to follow the run from another shell); redirected stderr
+        // keeps to progress and, on failure, the one error line.
+        if (run.RunId is { } id && ctx.ErrorIsTerminal) ctx.Err.WriteLine($"tracking run {id} in {run.StoreLocation}");
+        try
+        {
+            var info = DatasetCatalog.Get(request.Dataset);
+            var parameters = new Dictionary<string, string>(request.Options.ToDictionary(), StringComparer.Ordinal)
+            {
+                ["model"] = request.Spec.Kind,
+                ["dataset"] = info.Name,
+                ["limit"] = request.Limit?.ToString(CultureInfo.InvariantCulture) ?? "all",
+            };
+            log.LogParams(parameters);
+            log.SetTag(RunTags.Source, "cli");
+            log.SetTag(RunTags.DatasetChecksum, ImageTraining.DatasetChecksum(info));
+            // The git commit tag is set by RunLogger.Start itself.
+
+            var result = Run(ctx, request with { RunId = run.RunId }, log);
+
+            var epochs = result.History.Count;
+            var final = new Dictionary<string, double>(StringComparer.Ordinal)
+            {
+                ["testAccuracy"] = result.Test.Accuracy,
+                ["testMacroF1"] = result.Test.MacroF1,
+                ["trainSeconds"] = result.TrainSeconds,
+            };
+            if (result.Test.LogLoss is { } ll) final["testLogLoss"] = ll;
+            log.LogMetrics(final, epochs);
+            log.LogArtifact(result.Bundle.Directory, "model");
+            var plots = Path.Combine(result.Bundle.Directory, "plots");
+            if (Directory.Exists(plots)) log.LogArtifact(plots, "plots");
+            log.End(RunStatus.Finished);
+            return result;
+        }
+        catch (OperationCanceledException)
+        {
+            run.EndQuietly(RunStatus.Killed, ctx);
+            throw;
+        }
+        catch
+        {
+            run.EndQuietly(RunStatus.Failed, ctx);
+            throw;
+        }
+    }
+
+    /// <summary>Trains with a progress bar, logging each completed epoch to <paramref name="log"/>, and adds the plots to the bundle.</summary>
+    public static ImageTrainingResult Run(CliContext ctx, ImageTrainingRequest request, IRunLogger log)
     {
         using var bar = ctx.Progress("train");
-        var progress = new Progress(bar);
+        using var cancel = new SignalCancellation();
+        var progress = new Progress(bar, log);
         return ImageTraining.Run(request, progress, (writer, model, report) =>
         {
             if (model.History.Count > 0)
@@ -138,10 +200,10 @@ internal static class Training
                 $"{request.Dataset} {request.Spec.Kind}: test confusion matrix (accuracy {report.Accuracy * 100:F2}%)");
             if (model.GradientNorms.Count > 0)
                 TrainingPlots.GradientNorms(model.GradientNorms, writer.PathFor("plots/gradient-norms.png"));
-        });
+        }, cancel.Token);
     }
 
-    public static void Report(CliContext ctx, ImageTrainingRequest request, ImageTrainingResult r)
+    public static void Report(CliContext ctx, ImageTrainingRequest request, ImageTrainingResult r, string? runId)
     {
         var lastVal = r.History.Count > 0 ? r.History[^1].ValidationAccuracy : null;
         if (ctx.Json)
@@ -149,6 +211,7 @@ internal static class Training
             var json = new JsonObject
             {
                 ["bundle"] = r.Bundle.Directory,
+                ["runId"] = runId,
                 ["dataset"] = request.Dataset,
                 ["model"] = request.Spec.Kind,
                 ["testAccuracy"] = r.Test.Accuracy,
@@ -186,14 +249,20 @@ internal static class Training
         ctx.Say(string.Create(CultureInfo.InvariantCulture,
             $"test accuracy {r.Test.Accuracy * 100:F2}% (macro-F1 {r.Test.MacroF1:F4}) on {r.Test.Count:N0} test images after {r.History.Count} epochs, {r.TrainSeconds:F1} s training"));
         ctx.Say($"bundle written to {r.Bundle.Directory}");
+        if (runId is not null) ctx.Say($"tracked as run {runId} (forge runs show {TrackingCli.ShortId(runId)})");
     }
 
-    private sealed class Progress(ProgressLine bar) : IProgress<TrainingProgress>
+    /// <summary>
+    /// Reports synchronously on the training thread (unlike <see cref="System.Progress{T}"/>), so an epoch's metrics are in
+    /// the store before the next epoch starts and survive the process being killed.
+    /// </summary>
+    private sealed class Progress(ProgressLine bar, IRunLogger log) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value)
         {
             if (value.Completed is { } m)
             {
+                LogEpoch(m);
                 var val = m.ValidationAccuracy is { } v ? string.Create(CultureInfo.InvariantCulture, $", val acc {v * 100:F2}%") : "";
                 bar.Line(string.Create(CultureInfo.InvariantCulture,
                     $"epoch {m.Epoch}/{value.Epochs}: loss {m.TrainLoss:F4}, train acc {m.TrainAccuracy * 100:F2}%{val}, lr {m.LearningRate:G3}, {m.Seconds:F1} s"));
@@ -205,5 +274,59 @@ internal static class Training
             bar.Update(fraction, string.Create(CultureInfo.InvariantCulture,
                 $"epoch {value.Epoch}/{value.Epochs} step {value.Step}/{value.StepsPerEpoch} loss {value.Loss:F4} acc {value.Accuracy * 100:F1}%"));
         }
+
+        private void LogEpoch(EpochMetrics m)
+        {
+            var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
+            {
+                ["trainLoss"] = m.TrainLoss,
+                ["trainAccuracy"] = m.TrainAccuracy,
+                ["learningRate"] = m.LearningRate,
+                ["epochSeconds"] = m.Seconds,
+            };
+            if (m.ValidationLoss is { } vl) metrics["validationLoss"] = vl;
+            if (m.ValidationAccuracy is { } va) metrics["validationAccuracy"] = va;
+            log.LogMetrics(metrics, m.Epoch);
+            // One small transaction per epoch: negligible next to an epoch of training, and what makes the completed
+            // epochs survive a SIGKILL.
+            log.Flush();
+        }
+    }
+}
+
+/// <summary>The tag keys the CLI sets on the runs it tracks.</summary>
+internal static class RunTags
+{
+    public const string Source = "forge.source";
+    public const string DatasetChecksum = "forge.datasetChecksum";
+}
+
+/// <summary>
+/// Turns the first Ctrl+C (SIGINT) or SIGTERM into a cancellation, so training stops between steps and the run is
+/// recorded KILLED; a second signal is left to end the process as usual.
+/// </summary>
+internal sealed class SignalCancellation : IDisposable
+{
+    private readonly CancellationTokenSource _source = new();
+    private readonly PosixSignalRegistration[] _registrations;
+
+    public SignalCancellation()
+    {
+        _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle)];
+    }
+
+    public CancellationToken Token => _source.Token;
+
+    public void Dispose()
+    {
+        foreach (var r in _registrations) r.Dispose();
+        _source.Dispose();
+    }
+
+    private void Handle(PosixSignalContext context)
+    {
+        if (_source.IsCancellationRequested) return;
+        context.Cancel = true;
+        _source.Cancel();
     }
 }

@@ -6,22 +6,10 @@ namespace Forge.Data;
 public static class ForgePaths
 {
     /// <summary>The environment variable that overrides <see cref="Home"/>.</summary>
-    public const string HomeVariable = "FORGE_HOME";
+    public const string HomeVariable = ForgeHome.Variable;
 
     /// <summary><c>$FORGE_HOME</c>, or <c>~/.forge</c> when it is not set; read on every call so tests and tools can redirect it.</summary>
-    public static string Home
-    {
-        get
-        {
-            var configured = Environment.GetEnvironmentVariable(HomeVariable);
-            if (!string.IsNullOrWhiteSpace(configured))
-                return Path.GetFullPath(configured);
-            var user = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            if (string.IsNullOrEmpty(user))
-                throw new ForgeException($"cannot find a home folder for Forge's files; set {HomeVariable}");
-            return Path.Combine(user, ".forge");
-        }
-    }
+    public static string Home => ForgeHome.Directory;
 
     /// <summary>The download cache for datasets: <c>Home/datasets</c>.</summary>
     public static string DatasetCache => Path.Combine(Home, "datasets");

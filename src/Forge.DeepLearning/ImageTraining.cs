@@ -63,15 +63,8 @@ public static class ImageTraining
     public static ImageTrainingResult Run(ImageTrainingRequest request, IProgress<TrainingProgress>? progress = null,
         Action<BundleWriter, ImageClassifier, ClassificationReport>? addArtifacts = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(request);
         var total = Stopwatch.StartNew();
-        if (request.Limit is < 2) throw new UsageException($"--limit must be at least 2 (got {request.Limit})");
-        if (File.Exists(request.OutputDirectory))
-            throw new UsageException($"{request.OutputDirectory} is a file; --out names a bundle directory");
-        if (!request.Overwrite && Directory.Exists(request.OutputDirectory))
-            throw new UsageException($"{request.OutputDirectory} already exists; choose another --out or pass --overwrite");
-        request.Spec.Validate();
-        request.Options.Validate();
+        Validate(request);
 
         var data = new DatasetResolver(new DatasetResolverOptions { DataDir = request.DataDir }).Resolve(request.Dataset);
         var train = MnistFormat.Load(data.Directory, "train", data.Info.ClassNames);
@@ -112,6 +105,26 @@ public static class ImageTraining
         var bundle = writer.Commit(manifest);
         return new ImageTrainingResult(bundle, report, model.History, model.TrainSeconds, total.Elapsed.TotalSeconds,
             train.Count - validation, validation, model.ParameterCount, imagesPerSecond, model.GradientNorms);
+    }
+
+    /// <summary>
+    /// Checks a request without touching data: limit, output folder, architecture, options, dataset name, and an explicit
+    /// data folder. Callers that open a tracking run call it first, so a typo leaves no failed run behind.
+    /// </summary>
+    public static void Validate(ImageTrainingRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Limit is < 2) throw new UsageException($"--limit must be at least 2 (got {request.Limit})");
+        if (File.Exists(request.OutputDirectory))
+            throw new UsageException($"{request.OutputDirectory} is a file; --out names a bundle directory");
+        if (!request.Overwrite && Directory.Exists(request.OutputDirectory))
+            throw new UsageException($"{request.OutputDirectory} already exists; choose another --out or pass --overwrite");
+        request.Spec.Validate();
+        request.Options.Validate();
+        DatasetCatalog.Get(request.Dataset);
+        // Only an explicit folder is checked: finding the dataset elsewhere may mean a download, which belongs to the run.
+        if (request.DataDir is not null)
+            new DatasetResolver(new DatasetResolverOptions { DataDir = request.DataDir, AllowDownload = false }).Resolve(request.Dataset);
     }
 
     /// <summary>Classifies a labelled image set and scores it; also returns images classified per second.</summary>

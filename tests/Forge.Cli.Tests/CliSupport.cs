@@ -4,6 +4,7 @@ using System.Text.Json;
 using Forge.Data;
 using Forge.DeepLearning;
 using Forge.Tests.Shared;
+using Forge.Tracking;
 
 // Every test here changes process-wide state (FORGE_HOME, libtorch's thread count) or runs TorchSharp: one at a time.
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
@@ -61,17 +62,20 @@ internal static class Cli
     }
 }
 
-/// <summary>Gives a test class its own FORGE_HOME and no FORGE_DATA_DIR, puts both back afterwards, and pins libtorch to one thread.</summary>
+/// <summary>Gives a test class its own FORGE_HOME and no FORGE_DATA_DIR or FORGE_TRACKING_URI, puts them back afterwards, and pins libtorch to one thread.</summary>
 public sealed class ForgeHomeFixture : IDisposable
 {
     private readonly TempDir _temp = new("forge-cli-home-");
     private readonly string? _home = Environment.GetEnvironmentVariable(ForgePaths.HomeVariable);
     private readonly string? _dataDir = Environment.GetEnvironmentVariable(DatasetResolver.DataDirVariable);
+    private readonly string? _trackingUri = Environment.GetEnvironmentVariable(TrackingStore.UriVariable);
 
     public ForgeHomeFixture()
     {
         Environment.SetEnvironmentVariable(ForgePaths.HomeVariable, Home);
         Environment.SetEnvironmentVariable(DatasetResolver.DataDirVariable, null);
+        // Runs tracked by the tests go to FORGE_HOME/forge.db, never to a store the developer's environment names.
+        Environment.SetEnvironmentVariable(TrackingStore.UriVariable, null);
         TorchRuntime.SetThreads(1);
     }
 
@@ -81,6 +85,7 @@ public sealed class ForgeHomeFixture : IDisposable
     {
         Environment.SetEnvironmentVariable(ForgePaths.HomeVariable, _home);
         Environment.SetEnvironmentVariable(DatasetResolver.DataDirVariable, _dataDir);
+        Environment.SetEnvironmentVariable(TrackingStore.UriVariable, _trackingUri);
         _temp.Dispose();
     }
 }

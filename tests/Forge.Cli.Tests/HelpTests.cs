@@ -8,7 +8,7 @@ public sealed class HelpTests
         var result = Cli.Run("--help");
 
         Assert.Equal(0, result.ExitCode);
-        foreach (var verb in new[] { "train", "evaluate", "predict", "datasets", "quickstart" })
+        foreach (var verb in new[] { "train", "evaluate", "predict", "datasets", "quickstart", "runs", "models" })
             Assert.Contains(verb, result.Out, StringComparison.Ordinal);
         Assert.Contains("--json", result.Out, StringComparison.Ordinal);
     }
@@ -21,8 +21,37 @@ public sealed class HelpTests
         Assert.Equal(0, result.ExitCode);
         foreach (var option in new[] { "--model", "--out", "--epochs", "--limit", "--threads", "--seed", "--checkpoint-dir", "--resume", "--data-dir", "--overwrite" })
             Assert.Contains(option, result.Out, StringComparison.Ordinal);
+        foreach (var option in new[] { "--experiment", "--run-name", "--no-track", "--tracking" })
+            Assert.Contains(option, result.Out, StringComparison.Ordinal);
         Assert.Contains("reference-cnn", result.Out, StringComparison.Ordinal);
         Assert.Contains("Continue an interrupted run", result.Out, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("runs", "list", "--filter")]
+    [InlineData("runs", "show", "forge runs show")]
+    [InlineData("runs", "compare", "forge runs compare")]
+    [InlineData("runs", "delete", "forge runs restore")]
+    [InlineData("models", "register", "--name")]
+    [InlineData("models", "alias", "champion")]
+    [InlineData("models", "export", "NAME@ALIAS")]
+    public void Runs_and_models_help_teaches_with_examples(string verb, string sub, string expected)
+    {
+        var result = Cli.Run(verb, sub, "--help");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("Example", result.Out, StringComparison.Ordinal);
+        Assert.Contains(expected, result.Out, StringComparison.Ordinal);
+        Assert.Contains("--tracking", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_bad_nested_command_line_names_the_whole_verb()
+    {
+        var result = Cli.Run("runs", "list", "--maks", "3");
+
+        Assert.Equal(2, result.ExitCode);
+        Cli.AssertFailed(result, "--maks", "forge runs list --help");
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Forge.Core;
 using Forge.Data;
 using Forge.Tests.Shared;
+using Forge.Tracking;
 using Xunit.Abstractions;
 
 namespace Forge.Cli.Tests;
@@ -49,6 +50,11 @@ public sealed class ResumeAfterKillTests(ForgeHomeFixture home, ITestOutputHelpe
         var atKill = CompletedEpochs(state) ?? CompletedEpochs(Path.Combine(ck1, "previous", "state.json"));
         Assert.InRange(atKill ?? -1, 1, 2);
         Assert.False(Directory.Exists(out1), "the killed run must not have written a bundle");
+        // The tracking store the killed process was writing to is still readable, and shows the run as still RUNNING
+        // (its heartbeat goes stale after a minute; this test does not wait for that).
+        var afterKill = ForgeProcess.RunToEnd(["runs", "list", "--json"], _temp.Path, home.Home, RunTimeout);
+        Assert.True(afterKill.ExitCode == 0, afterKill.ToString());
+        Assert.Equal("RUNNING", Assert.Single(afterKill.Json().GetProperty("runs").EnumerateArray()).GetProperty("status").GetString());
 
         var resumed = ForgeProcess.RunToEnd([.. TrainArgs(ck1, out1), "--resume"], _temp.Path, home.Home, RunTimeout);
         var straight = ForgeProcess.RunToEnd(TrainArgs(ck2, out2), _temp.Path, home.Home, RunTimeout);
@@ -119,6 +125,7 @@ internal sealed class ForgeProcess : IDisposable
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment[ForgePaths.HomeVariable] = forgeHome;
         info.Environment.Remove(DatasetResolver.DataDirVariable);
+        info.Environment.Remove(TrackingStore.UriVariable);
         info.Environment["OMP_NUM_THREADS"] = "1";
         var process = new Process { StartInfo = info };
         var forge = new ForgeProcess(process);
