@@ -6,7 +6,8 @@ var o = BenchOptions.Parse(args);
 if (o is null)
 {
     Console.Error.WriteLine("""
-        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist [options]
+        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking [options]
+        (or: bash bench/run-mnist.sh, bash bench/run-tracking.sh)
           --ref-epochs N     epochs for the reference-cnn comparison (default 8)
           --seeds 1,2,3      seeds of the default-recipe runs (default 1,2,3)
           --threads N        compute threads for both tools (default 2)
@@ -14,12 +15,14 @@ if (o is null)
           --skip-variants    skip the MLP and quick runs
           --report FILE      also write the table as Markdown to FILE
           --data-dir DIR     MNIST's folder (default: resolved as forge does)
+          --runs N           tracking: runs in the large store (default 10000)
         """);
     return 2;
 }
 return o.Suite switch
 {
     "mnist" => MnistBench.Run(o),
+    "tracking" => TrackingBench.Run(o),
     _ => 2,
 };
 
@@ -37,7 +40,9 @@ namespace Forge.Bench
         public string? ReportPath { get; init; }
         public string? DataDir { get; init; }
         public string Python { get; init; } = "/usr/bin/python3";
-        public string SharedDir { get; init; } = FindShared();
+        public int Runs { get; init; } = 10_000;
+        public string RepoDir { get; init; } = FindRepo();
+        public string SharedDir { get; init; } = Path.GetFullPath(Path.Combine(FindRepo(), "..", "shared"));
 
         public static BenchOptions? Parse(string[] args)
         {
@@ -55,17 +60,18 @@ namespace Forge.Bench
                     "--skip-variants" => o with { SkipVariants = true },
                     "--report" => o with { ReportPath = Next() },
                     "--data-dir" => o with { DataDir = Next() },
+                    "--runs" => o with { Runs = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };
             }
             return o;
         }
 
-        private static string FindShared()
+        private static string FindRepo()
         {
             var dir = new DirectoryInfo(AppContext.BaseDirectory);
             while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Forge.slnx"))) dir = dir.Parent;
-            return Path.GetFullPath(Path.Combine(dir?.FullName ?? Environment.CurrentDirectory, "..", "shared"));
+            return dir?.FullName ?? Environment.CurrentDirectory;
         }
     }
 }

@@ -34,7 +34,9 @@ public sealed class ResumeAfterKillTests(ForgeHomeFixture home, ITestOutputHelpe
         {
             var completed = 0;
             var clock = Stopwatch.StartNew();
-            while (completed < 1)
+            // Wait for both the checkpoint and the epoch line, which the CLI prints only after flushing that epoch's
+            // metrics to the tracking store: the kill then lands after epoch 1 is durable in both places.
+            while (completed < 1 || !victim.Output.Contains("epoch 1/3:", StringComparison.Ordinal))
             {
                 Assert.False(victim.Process.HasExited,
                     $"the run ended (exit {(victim.Process.HasExited ? victim.Process.ExitCode : 0)}) before a checkpoint was seen; give it more images\n{victim.Output}");
@@ -54,7 +56,14 @@ public sealed class ResumeAfterKillTests(ForgeHomeFixture home, ITestOutputHelpe
         // (its heartbeat goes stale after a minute; this test does not wait for that).
         var afterKill = ForgeProcess.RunToEnd(["runs", "list", "--json"], _temp.Path, home.Home, RunTimeout);
         Assert.True(afterKill.ExitCode == 0, afterKill.ToString());
-        Assert.Equal("RUNNING", Assert.Single(afterKill.Json().GetProperty("runs").EnumerateArray()).GetProperty("status").GetString());
+        var killedRun = Assert.Single(afterKill.Json().GetProperty("runs").EnumerateArray());
+        Assert.Equal("RUNNING", killedRun.GetProperty("status").GetString());
+        // The completed epoch's metrics are still there after the SIGKILL.
+        using (var store = TrackingStore.Open(Path.Combine(home.Home, "forge.db")))
+        {
+            var history = store.GetMetricHistory(killedRun.GetProperty("runId").GetString()!, "trainLoss");
+            Assert.Contains(history, p => p.Step == 1);
+        }
 
         var resumed = ForgeProcess.RunToEnd([.. TrainArgs(ck1, out1), "--resume"], _temp.Path, home.Home, RunTimeout);
         var straight = ForgeProcess.RunToEnd(TrainArgs(ck2, out2), _temp.Path, home.Home, RunTimeout);
