@@ -122,7 +122,7 @@ internal sealed class ForgeProcess : IDisposable
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "forge.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: the test project must reference Forge.Cli");
-        var info = new ProcessStartInfo(DotnetHost())
+        var info = new ProcessStartInfo(DotnetHost.Path)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -164,14 +164,5 @@ internal sealed class ForgeProcess : IDisposable
     {
         if (!Process.HasExited) Process.Kill(entireProcessTree: true);
         Process.Dispose();
-    }
-
-    /// <summary>The dotnet host running these tests (the SDK sets DOTNET_HOST_PATH), else the one on PATH.</summary>
-    private static string DotnetHost()
-    {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host)) return host;
-        var self = Environment.ProcessPath;
-        return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
     }
 }

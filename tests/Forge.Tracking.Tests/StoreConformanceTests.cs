@@ -121,14 +121,16 @@ public sealed class StoreConformanceTests
         using var logger = RunLogger.Start(h.Store, "exp", options: options);
         logger.LogMetric("loss", 0.5, 1);
         logger.LogMetric("loss", 0.4, 2);
-        var strict = h.Open(staleAfter: TimeSpan.FromMilliseconds(400));
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (h.Store.GetRun(logger.RunId).Metrics.Count == 0 && DateTime.UtcNow < deadline) Thread.Sleep(50);
 
-        // No Flush was called: the background beat wrote the points, and keeps the heartbeat fresh.
+        // No Flush was called: the background beat wrote the points, and keeps moving the heartbeat forward.
+        // (Compared as timestamps, not against a short stale threshold, so a loaded machine cannot make it flaky.)
         Assert.Equal(2, h.Store.GetMetricHistory(logger.RunId, "loss").Count);
-        Thread.Sleep(800);
-        Assert.False(strict.GetRun(logger.RunId).Info.Stale);
+        var first = h.Store.GetRun(logger.RunId).Info.Heartbeat;
+        deadline = DateTime.UtcNow.AddSeconds(10);
+        while (h.Store.GetRun(logger.RunId).Info.Heartbeat <= first && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        Assert.True(h.Store.GetRun(logger.RunId).Info.Heartbeat > first, "the background heartbeat did not advance within 10 s");
         Assert.Null(logger.LastBackgroundError);
         logger.End(RunStatus.Killed);
         Assert.Equal(RunStatus.Killed, h.Store.GetRun(logger.RunId).Info.Status);
@@ -136,18 +138,15 @@ public sealed class StoreConformanceTests
     }
 
     [Theory, SqliteBackend, PostgresBackend]
-    public void Ten_thousand_points_log_in_one_batch_quickly(string backend)
+    public void Ten_thousand_points_log_in_one_batch(string backend)
     {
         using var h = new StoreHarness(backend);
         var run = h.Store.CreateRun("exp");
         var now = DateTimeOffset.UtcNow;
         var points = Enumerable.Range(0, 10_000).Select(i => new MetricPoint($"m{i % 10}", i * 0.5, i / 10, now)).ToList();
-        var clock = Stopwatch.StartNew();
         h.Store.LogMetrics(run.RunId, points);
-        clock.Stop();
+        // Speed is measured in bench/ (bash bench/run-tracking.sh), never asserted here.
         Assert.Equal(1000, h.Store.GetMetricHistory(run.RunId, "m3").Count);
-        // The issue asks for ≤ 1 s on SQLite (measured in bench/); this bound only catches a per-point transaction.
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"10,000 points took {clock.Elapsed}");
     }
 
     [Theory, SqliteBackend, PostgresBackend]
@@ -157,8 +156,9 @@ public sealed class StoreConformanceTests
         var run = h.Store.CreateRun("exp");
         var finished = h.Store.CreateRun("exp");
         h.Store.SetRunStatus(finished.RunId, RunStatus.Finished);
-        var strict = h.Open(staleAfter: TimeSpan.FromMilliseconds(300));
-        Thread.Sleep(600);
+        // A second is long enough that "fresh right after a heartbeat" holds on a loaded machine, short enough to wait out.
+        var strict = h.Open(staleAfter: TimeSpan.FromSeconds(1));
+        Thread.Sleep(1200);
 
         Assert.True(strict.GetRun(run.RunId).Info.Stale);
         Assert.False(strict.GetRun(finished.RunId).Info.Stale);
