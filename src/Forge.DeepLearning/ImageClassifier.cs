@@ -19,6 +19,7 @@ public sealed class ImageClassifier : IPredictor
     private readonly Module<Tensor, Tensor> _module;
     private readonly bool _logProbabilities;
     private readonly bool _ownsModule;
+    private InferenceNetwork? _inference;
 
     internal ImageClassifier(ModelSpec spec, Module<Tensor, Tensor> module, ImageNormalization normalization, int height, int width,
         IReadOnlyList<string> labels, IReadOnlyList<EpochMetrics> history, IReadOnlyList<Dictionary<string, double>> gradientNorms, double trainSeconds, bool ownsModule = true)
@@ -133,7 +134,9 @@ public sealed class ImageClassifier : IPredictor
 
     private Tensor Forward(Tensor pixels)
     {
-        var output = _module.call(Normalization.Apply(pixels));
+        // Built on first use, after training has finished changing the weights.
+        _inference ??= new InferenceNetwork(Spec, _module);
+        var output = _inference.Forward(Normalization.Apply(pixels));
         return _logProbabilities ? output.exp() : nn.functional.softmax(output, 1);
     }
 
@@ -201,6 +204,7 @@ public sealed class ImageClassifier : IPredictor
     /// <inheritdoc />
     public void Dispose()
     {
+        _inference?.Dispose();
         if (_ownsModule) _module.Dispose();
     }
 }

@@ -132,9 +132,11 @@ public static class ImageTraining
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(images);
-        // One warm-up batch first: libtorch builds its kernels for a batch shape on first use, a one-off start-up cost.
-        var warm = Math.Min(images.Count, ImageClassifier.InferenceBatch);
-        model.PredictProbabilities(new ImageSet(images.Pixels[..(warm * images.Height * images.Width)], images.Labels[..warm], images.Height, images.Width, images.ClassNames));
+        // Warm-up first: libtorch builds its kernels for each batch shape on first use, a one-off start-up cost. The pass
+        // below uses two shapes, full batches and the remainder, so both are built here.
+        var tail = images.Count % ImageClassifier.InferenceBatch;
+        foreach (var warm in new[] { Math.Min(images.Count, ImageClassifier.InferenceBatch), tail }.Where(n => n > 0).Distinct())
+            model.PredictProbabilities(new ImageSet(images.Pixels[..(warm * images.Height * images.Width)], images.Labels[..warm], images.Height, images.Width, images.ClassNames));
         var sw = Stopwatch.StartNew();
         var probs = model.PredictProbabilities(images);
         sw.Stop();

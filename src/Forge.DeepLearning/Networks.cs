@@ -100,3 +100,63 @@ public static class Networks
         _ => ReLU(),
     };
 }
+
+/// <summary>
+/// An inference-only view of a trained network: the same function in eval mode with batch norm folded into the preceding
+/// 3×3 convolution and dropout skipped. On a 2-core CPU the forward pass is bound by memory traffic over the large early
+/// activations, and each batch-norm layer is one more full read and write of them. It owns only the folded convolutions;
+/// every other layer is the trained network's own, so disposing the view never touches the network it was made from.
+/// </summary>
+internal sealed class InferenceNetwork : IDisposable
+{
+    private readonly List<Func<Tensor, Tensor>> _steps = [];
+    private readonly List<IDisposable> _owned = [];
+
+    public InferenceNetwork(ModelSpec spec, Module<Tensor, Tensor> trained)
+    {
+        if (spec.Kind != "cnn" || !spec.BatchNorm)
+        {
+            _steps.Add(trained.call);
+            return;
+        }
+        var children = trained.named_children().Select(c => c.module).ToList();
+        using var noGrad = torch.no_grad();
+        for (var i = 0; i < children.Count; i++)
+        {
+            var module = children[i];
+            if (module is TorchSharp.Modules.Conv2d conv && i + 1 < children.Count && children[i + 1] is TorchSharp.Modules.BatchNorm2d bn)
+            {
+                using var scope = NewDisposeScope();
+                var w = conv.weight!;
+                var scale = bn.weight!.div(bn.running_var!.add(1e-5).sqrt());
+                var folded = Conv2d(w.shape[1], w.shape[0], 3, padding: 1, bias: true);
+                folded.weight!.copy_(w.mul(scale.reshape(-1, 1, 1, 1)));
+                var bias = bn.bias!.sub(bn.running_mean!.mul(scale));
+                if (conv.bias is { } b) bias = bias.add(b.mul(scale));
+                folded.bias!.copy_(bias);
+                folded.eval();
+                _steps.Add(folded.call);
+                _owned.Add(folded);
+                i++; // the batch norm is now part of the convolution
+                continue;
+            }
+            if (module is TorchSharp.Modules.Dropout) continue;
+            // In place: the input is always a fresh intermediate of this pass, never the caller's tensor.
+            if (module is TorchSharp.Modules.ReLU && _steps.Count > 0) _steps.Add(x => x.relu_());
+            else _steps.Add(((Module<Tensor, Tensor>)module).call);
+        }
+    }
+
+    public Tensor Forward(Tensor x)
+    {
+        foreach (var step in _steps) x = step(x);
+        return x;
+    }
+
+    public void Dispose()
+    {
+        foreach (var o in _owned) o.Dispose();
+        _owned.Clear();
+        _steps.Clear();
+    }
+}
