@@ -36,12 +36,25 @@ public static class CliApp
             var verb = "forge";
             for (var r = parsed.CommandResult; r.Command != root && r.Parent is CommandResult parent; r = parent)
                 verb = verb.Insert("forge".Length, " " + r.Command.Name);
-            var message = parsed.Errors[0].Message;
+            var message = Plain(parsed.Errors[0].Message);
             Fail(output, error, parsed.GetValue(JsonOption), $"{message} (see '{verb} --help')");
             return 2;
         }
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
+
+    /// <summary>System.CommandLine names CLR types in parse errors; a user should read what to type instead.</summary>
+    internal static string Plain(string message) => System.Text.RegularExpressions.Regex.Replace(
+        message.Replace(" as expected type ", ": expected ", StringComparison.Ordinal),
+        @"'System\.(?:Nullable`1\[System\.)?(\w+)\]?'",
+        m => m.Groups[1].Value switch
+        {
+            "Int32" or "Int64" => "a whole number",
+            "Double" or "Single" => "a number",
+            "Boolean" => "true or false",
+            "String" => "text",
+            var other => other,
+        });
 
     /// <summary>Runs a verb body, turning Forge's errors into one line on stderr and a non-zero exit code.</summary>
     internal static int Guard(CliContext ctx, Func<int> body)

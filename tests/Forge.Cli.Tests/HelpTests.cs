@@ -13,6 +13,20 @@ public sealed class HelpTests
         Assert.Contains("--json", result.Out, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--epochs", "x", "expected a whole number")]
+    [InlineData("--lr", "fast", "expected a number")]
+    public void A_value_of_the_wrong_type_is_one_plain_line(string option, string value, string expected)
+    {
+        var result = Cli.Run("train", "mnist", option, value, "--out", Path.Combine(Path.GetTempPath(), "forge-never-written"));
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", line, StringComparison.Ordinal);
+        Assert.Equal("", result.Out);
+    }
+
     [Fact]
     public void Train_help_describes_its_options()
     {
