@@ -102,7 +102,7 @@ internal static partial class MnistBench
             mlpModel!.Dispose();
             Console.Error.WriteLine("[bench] quick run (--epochs 1 --limit 12000)…");
             sw.Restart();
-            var small = new ImageSet(train.Pixels[..(12000 * 784)], train.Labels[..12000], 28, 28, train.ClassNames);
+            var small = train.Take(12000);
             var (quick, quickModel) = RunForge("quick", ModelSpec.Cnn(), Recipes.For("cnn") with { Epochs = 1, Threads = o.Threads }, small, test, keep: true);
             Out(string.Create(inv, $"| cnn --epochs 1 --limit 12000 | 1 | {quick.Epochs[^1].TestAccuracy * 100:F2}% | | {quick.TotalSeconds:F0} | {sw.Elapsed.TotalSeconds:F0} | |"));
             quickModel!.Dispose();

@@ -29,7 +29,7 @@ internal static class PredictCommand
                 // Read every input before predicting so that one bad file fails the whole call with nothing printed.
                 var rows = paths.Select(DigitImage.LoadAsMnist).ToArray();
                 var probs = model.Predict(rows);
-                var results = paths.Select((f, i) => (File: f, Probabilities: probs[i], Label: model.Labels[ArgMax(probs[i])])).ToArray();
+                var results = paths.Select((f, i) => (File: f, Probabilities: probs[i], Label: model.Labels[ClassificationMetrics.ArgMax(probs[i])])).ToArray();
                 if (ctx.Json)
                 {
                     ctx.WriteJson(new JsonObject
@@ -56,12 +56,5 @@ internal static class PredictCommand
         var o = new JsonObject();
         for (var k = 0; k < labels.Count; k++) o[labels[k]] = Math.Round(p[k], 6);
         return o;
-    }
-
-    internal static int ArgMax(float[] p)
-    {
-        var best = 0;
-        for (var k = 1; k < p.Length; k++) if (p[k] > p[best]) best = k;
-        return best;
     }
 }

@@ -61,7 +61,7 @@ internal static class QuickstartCommand
                 }
                 using var model = ImageClassifier.Load(result.Bundle);
                 var probs = model.Predict(files.Select(f => DigitImage.LoadAsMnist(f.File)).ToArray());
-                var predictions = files.Select((f, i) => (f.File, f.Truth, Label: model.Labels[PredictCommand.ArgMax(probs[i])], P: probs[i].Max())).ToArray();
+                var predictions = files.Select((f, i) => (f.File, f.Truth, Label: model.Labels[ClassificationMetrics.ArgMax(probs[i])], P: probs[i].Max())).ToArray();
                 ctx.Say("3/3 predictions from PNG files:");
                 foreach (var pr in predictions)
                     ctx.Say(string.Create(CultureInfo.InvariantCulture, $"  {Path.GetFileName(pr.File)} -> {pr.Label} ({pr.P * 100:F1}%)"));

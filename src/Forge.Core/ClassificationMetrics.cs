@@ -37,6 +37,15 @@ public sealed record ClassificationReport(
 /// <summary>Classification metrics that agree with scikit-learn's (zero_division=0, clipped log-loss).</summary>
 public static class ClassificationMetrics
 {
+    /// <summary>The index of the largest value (the first one on ties): the predicted class of a probability row.</summary>
+    public static int ArgMax(ReadOnlySpan<float> values)
+    {
+        if (values.IsEmpty) throw new ArgumentException("no values", nameof(values));
+        var best = 0;
+        for (var k = 1; k < values.Length; k++) if (values[k] > values[best]) best = k;
+        return best;
+    }
+
     // scikit-learn's historical log_loss eps: keeps a confident wrong answer finite.
     private const double ProbabilityClip = 1e-15;
 

@@ -46,6 +46,14 @@ public sealed class ImageSet
     /// <summary>The name of each class index.</summary>
     public IReadOnlyList<string> ClassNames { get; }
 
+    /// <summary>The first <paramref name="count"/> images (all of them when there are fewer), in order.</summary>
+    public ImageSet Take(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (count >= Count) return this;
+        return new ImageSet(Pixels[..(count * Height * Width)], Labels[..count], Height, Width, ClassNames);
+    }
+
     /// <summary>The pixels of image <paramref name="index"/>.</summary>
     public ReadOnlySpan<byte> GetImage(int index)
     {

@@ -97,13 +97,7 @@ public sealed class ImageClassifier : IPredictor
         var probs = PredictProbabilities(images);
         var c = Labels.Count;
         var result = new int[images.Count];
-        for (var i = 0; i < result.Length; i++)
-        {
-            var row = probs.AsSpan(i * c, c);
-            var best = 0;
-            for (var k = 1; k < c; k++) if (row[k] > row[best]) best = k;
-            result[i] = best;
-        }
+        for (var i = 0; i < result.Length; i++) result[i] = ClassificationMetrics.ArgMax(probs.AsSpan(i * c, c));
         return result;
     }
 

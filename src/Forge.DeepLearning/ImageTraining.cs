@@ -69,8 +69,7 @@ public static class ImageTraining
         var data = new DatasetResolver(new DatasetResolverOptions { DataDir = request.DataDir }).Resolve(request.Dataset);
         var train = MnistFormat.Load(data.Directory, "train", data.Info.ClassNames);
         var test = MnistFormat.Load(data.Directory, "test", data.Info.ClassNames);
-        if (request.Limit is { } limit && limit < train.Count)
-            train = new ImageSet(train.Pixels[..(limit * train.Height * train.Width)], train.Labels[..limit], train.Height, train.Width, train.ClassNames);
+        if (request.Limit is { } limit) train = train.Take(limit);
 
         var options = request.Options;
         using var model = new ImageClassifierTrainer(request.Spec, options).Fit(train, progress, cancellationToken);
@@ -136,7 +135,7 @@ public static class ImageTraining
         // below uses two shapes, full batches and the remainder, so both are built here.
         var tail = images.Count % ImageClassifier.InferenceBatch;
         foreach (var warm in new[] { Math.Min(images.Count, ImageClassifier.InferenceBatch), tail }.Where(n => n > 0).Distinct())
-            model.PredictProbabilities(new ImageSet(images.Pixels[..(warm * images.Height * images.Width)], images.Labels[..warm], images.Height, images.Width, images.ClassNames));
+            model.PredictProbabilities(images.Take(warm));
         var sw = Stopwatch.StartNew();
         var probs = model.PredictProbabilities(images);
         sw.Stop();
@@ -146,9 +145,7 @@ public static class ImageTraining
         for (var i = 0; i < images.Count; i++)
         {
             rows[i] = probs.AsSpan(i * c, c).ToArray();
-            var best = 0;
-            for (var k = 1; k < c; k++) if (rows[i][k] > rows[i][best]) best = k;
-            predicted[i] = best;
+            predicted[i] = ClassificationMetrics.ArgMax(rows[i]);
         }
         var truth = images.Labels.Select(b => (int)b).ToArray();
         var report = ClassificationMetrics.Evaluate(truth, predicted, model.Labels, rows);
