@@ -47,9 +47,9 @@ public static class TorchVisionWeights
 
     /// <summary>
     /// Reads the state dict at <paramref name="path"/> and copies every tensor into <paramref name="module"/>'s parameters and buffers.
-    /// With <paramref name="strict"/> the file must fit the module exactly; without it the classifier head (the layer owning the
-    /// module's last parameter, e.g. <c>fc</c>) may differ and keeps its own initialisation, as transfer learning needs. Either way a
-    /// backbone that does not fit is an error, because it means the file belongs to another architecture.
+    /// With <paramref name="strict"/> the file must fit the module exactly; without it the classifier head (<c>fc</c> for ResNet,
+    /// <c>classifier</c> for MobileNetV2, otherwise the last Linear layer) may differ and keeps its own initialisation, as transfer
+    /// learning needs. Either way a backbone that does not fit is an error, because it means the file belongs to another architecture.
     /// BatchNorm's <c>num_batches_tracked</c> counters may be absent on either side, and a <c>module.</c> prefix is removed.
     /// </summary>
     /// <exception cref="ForgeException">The file is missing.</exception>
@@ -74,13 +74,12 @@ public static class TorchVisionWeights
         var missing = new List<string>();
         var unexpected = new List<string>();
         var mismatched = new List<ShapeMismatch>();
-        var excused = !strict;
         foreach (var (key, tensor) in target)
         {
             if (!file.TryGetValue(key, out var source))
             {
                 // Checkpoints from PyTorch before 0.4.1 have no batch counters; the counter does not affect inference.
-                if (key.EndsWith(BatchCounter, StringComparison.Ordinal) || (excused && InHead(key))) kept.Add(key);
+                if (key.EndsWith(BatchCounter, StringComparison.Ordinal) || (!strict && InHead(key))) kept.Add(key);
                 else missing.Add(key);
                 continue;
             }
@@ -90,7 +89,7 @@ public static class TorchVisionWeights
                 continue;
             }
             var mismatch = new ShapeMismatch(key, source.shape, tensor.shape);
-            if (excused && InHead(key))
+            if (!strict && InHead(key))
             {
                 skipped.Add(new SkippedWeight(key, $"shape file {Shape(source.shape)}, model {Shape(tensor.shape)}"));
                 kept.Add(key);
@@ -100,7 +99,7 @@ public static class TorchVisionWeights
         foreach (var key in file.Keys.Where(k => !target.ContainsKey(k)).Order(StringComparer.Ordinal))
         {
             if (key.EndsWith(BatchCounter, StringComparison.Ordinal)) skipped.Add(new SkippedWeight(key, "the module keeps no batch counter"));
-            else if (excused && InHead(key)) skipped.Add(new SkippedWeight(key, "not in the module's classifier head"));
+            else if (!strict && InHead(key)) skipped.Add(new SkippedWeight(key, "not in the module's classifier head"));
             else unexpected.Add(key);
         }
         if (missing.Count + unexpected.Count + mismatched.Count > 0)
@@ -187,7 +186,8 @@ public static class TorchVisionWeights
         if (fitting == 0 && mismatched.Count == 0) return "no key of the file matches the model: the weights are for another architecture";
         var onlyHead = missing.Concat(unexpected).Concat(mismatched.Select(m => m.Key)).All(inHead);
         if (onlyHead && strict) return $"only the classifier head '{head}' differs: load with strict: false to keep the model's own head";
-        return strict ? "" : $"strict: false excuses only the classifier head '{head}'";
+        if (strict) return "";
+        return head.Length > 0 ? $"strict: false excuses only the classifier head '{head}'" : "strict: false excuses only a classifier head, and the model has no Linear layer";
     }
 
     internal static string Shape(IEnumerable<long> shape) => "[" + string.Join(", ", shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";

@@ -6,6 +6,7 @@ Run with Debian's interpreter (python3-torch, python3-torchvision):  /usr/bin/py
 OUT/resnet18.pth          resnet18 state_dict (random init, seed 0) exactly as torch.save writes it (~45 MB, so
                           generated at test time rather than committed)
 OUT/resnet18_io.pth       {"input": 2x3x64x64 batch, "logits": resnet18's eval-mode output for it}
+OUT/mobilenet_v2.pth, OUT/mobilenet_v2_io.pth   the same for mobilenet_v2 (seed 1, ~14 MB)
 OUT/resnet18_dp.pth       the same state_dict with DataParallel's "module." prefix on every key
 OUT/resnet18_badshape.pth the state_dict with layer1.0.conv1.weight cut to 32 output channels
 OUT/keys.txt              "arch key d0xd1x..." for every state_dict entry of each architecture Forge builds
@@ -23,11 +24,10 @@ import torchvision
 ARCHITECTURES = ["resnet18", "resnet34", "resnet50", "mobilenet_v2"]
 
 
-def main(out):
-    os.makedirs(out, exist_ok=True)
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
-    model = torchvision.models.resnet18(num_classes=1000)
+def save_with_logits(out, arch, seed):
+    """Saves OUT/ARCH.pth and OUT/ARCH_io.pth; returns the state dict."""
+    torch.manual_seed(seed)
+    model = getattr(torchvision.models, arch)(num_classes=1000)
     # Random init leaves running_mean/var at 0/1, which would let a loader that skips buffers pass; fill them.
     with torch.no_grad():
         for m in model.modules():
@@ -37,12 +37,19 @@ def main(out):
                 m.num_batches_tracked.fill_(7)
     model.eval()
     state = model.state_dict()
-    torch.save(state, os.path.join(out, "resnet18.pth"))
-
+    torch.save(state, os.path.join(out, f"{arch}.pth"))
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         logits = model(x)
-    torch.save({"input": x, "logits": logits}, os.path.join(out, "resnet18_io.pth"))
+    torch.save({"input": x, "logits": logits}, os.path.join(out, f"{arch}_io.pth"))
+    return state
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    torch.set_num_threads(1)
+    state = save_with_logits(out, "resnet18", seed=0)
+    save_with_logits(out, "mobilenet_v2", seed=1)
 
     torch.save({"module." + k: v for k, v in state.items()}, os.path.join(out, "resnet18_dp.pth"))
 
