@@ -112,6 +112,55 @@ public sealed class OnnxImporterTests(ITestOutputHelper output)
         return g;
     }
 
+    /// <summary>
+    /// Products of two computed tensors (MatMul, Gemm with B and C from the graph), integer arithmetic folded at
+    /// import into a Reshape target, and Clip with only a lower bound. Batch 1 only: the Gemm mixes rows.
+    /// </summary>
+    internal static OnnxGraphBuilder ArithmeticGraph()
+    {
+        var g = new OnnxGraphBuilder(13, "X", 1, 4, 6);
+        g.Initializer("den", TestTensor.Ints(2, 2)).Initializer("clip_min", TestTensor.Of([-1f]));
+        g.Node("Transpose", "swap", ["X"], ["t"], ("perm", new long[] { 0, 2, 1 }))
+         .Node("MatMul", "gram", ["X", "t"], ["mm"])
+         .Node("Constant", "num", None, ["num"], ("value", TestTensor.Ints(2, 33)))
+         .Node("Div", "int_div", ["num", "den"], ["shape"])
+         .Node("Reshape", "flatten_gram", ["mm", "shape"], ["r"])
+         .Node("Transpose", "column", ["r"], ["rt"])
+         .Node("Gemm", "outer", ["rt", "r", "rt"], ["o"], ("alpha", 0.5f), ("beta", 0.25f))
+         .Node("Flatten", "flat_outer", ["o"], ["of"], ("axis", 0L))
+         .Node("Concat", "concat", ["r", "of"], ["c"], ("axis", 1L))
+         .Node("Clip", "clip_min_only", ["c", "clip_min", ""], ["Y"])
+         .Output("Y");
+        return g;
+    }
+
+    [Fact]
+    public void A_graph_multiplying_computed_tensors_and_folding_integer_constants_matches_onnx_runtime()
+    {
+        var worst = CompareWithOnnxRuntime(ArithmeticGraph(), seed: 13, batch: 1);
+        output.WriteLine($"max |diff| vs ONNX Runtime: {worst:g3}");
+    }
+
+    [Fact]
+    public void A_symbolic_batch_dimension_is_declared_as_minus_one_and_any_batch_runs()
+    {
+        var g = new OnnxGraphBuilder(13, "X", -1, 3)
+            .Initializer("W", TestTensor.Random(9, 1f, 3, 2))
+            .Node("MatMul", "fc", ["X", "W"], ["h"])
+            .Node("Sigmoid", "act", ["h"], ["Y"])
+            .Output("Y");
+        var bytes = g.Build();
+        using var network = OnnxImporter.Import(OnnxModel.Parse(bytes, "sym.onnx"), "sym.onnx");
+        Assert.Equal([-1L, 3], network.InputShape);
+        using var reference = new OnnxReference(bytes);
+        torch.manual_seed(4);
+        using var x = torch.randn(5, 3);
+        var expected = reference.Run(x.data<float>().ToArray(), [5, 3]);
+        using var noGrad = torch.no_grad();
+        using var y = network.call(x);
+        OnnxReference.AssertClose(expected, y.data<float>().ToArray(), 1e-6);
+    }
+
     [Fact]
     public void A_graph_of_every_modern_operator_matches_onnx_runtime_for_a_batch_of_three()
     {

@@ -180,7 +180,12 @@ internal sealed class OnnxGraphBuilder(long opset, string inputName, params long
         w.Message(2, type => type.Message(1, tensor =>
         {
             tensor.Varint(1, 1);
-            if (shape is not null) tensor.Message(2, s => { foreach (var d in shape) s.Message(1, dim => dim.Varint(1, d)); });
+            if (shape is null) return;
+            // A negative size stands for a symbolic dimension.
+            tensor.Message(2, s =>
+            {
+                foreach (var d in shape) s.Message(1, dim => { if (d >= 0) dim.Varint(1, d); else dim.String(2, "batch"); });
+            });
         }));
     }
 

@@ -17,6 +17,7 @@ public sealed class OnnxNetwork : Module<Tensor, Tensor>
     private readonly List<OnnxStep> _steps;
     private readonly Dictionary<string, string> _constantBuffers;
     private readonly List<OnnxStage> _stages;
+    private readonly long[] _inputShape;
     private int _frozenStages;
 
     internal OnnxNetwork(string name, string inputName, string outputName, long[] inputShape, List<OnnxStep> steps,
@@ -25,7 +26,7 @@ public sealed class OnnxNetwork : Module<Tensor, Tensor>
     {
         InputName = inputName;
         OutputName = outputName;
-        InputShape = inputShape;
+        _inputShape = inputShape;
         _steps = steps;
         _constantBuffers = new Dictionary<string, string>(StringComparer.Ordinal);
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
@@ -53,8 +54,8 @@ public sealed class OnnxNetwork : Module<Tensor, Tensor>
     /// <summary>The graph output's name.</summary>
     public string OutputName { get; }
 
-    /// <summary>The input shape the file declares (-1 for a symbolic dimension); the batch (first) dimension may differ at run time.</summary>
-    public IReadOnlyList<long> InputShape { get; }
+    /// <summary>The input shape the file declares (-1 for a symbolic dimension), as a fresh copy; the batch (first) dimension may differ at run time.</summary>
+    public long[] InputShape => (long[])_inputShape.Clone();
 
     /// <summary>The layers grouped by spatial resolution: stage 0 is the stem, the last stage is nearest the output.</summary>
     public IReadOnlyList<OnnxStage> Stages => _stages;
