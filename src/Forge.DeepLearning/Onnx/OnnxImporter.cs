@@ -150,7 +150,7 @@ internal sealed class GraphCompiler
 
     private OnnxStep? CompileNode(OnnxNode node, int index)
     {
-        var compiled = Translate(node, index);
+        var compiled = Translate(node);
         var consumed = compiled.Consumed ?? [];
         var inputs = node.Inputs.Select((name, i) => consumed.Contains(i) ? "" : name).ToArray();
         var args = inputs.Select(name => name.Length == 0 ? null : Lookup(node, name)).ToArray();
@@ -211,7 +211,7 @@ internal sealed class GraphCompiler
 
     private static Tensor[] One(Tensor t) => [t];
 
-    private Compiled Translate(OnnxNode node, int index) => node.OpType switch
+    private Compiled Translate(OnnxNode node) => node.OpType switch
     {
         "Conv" => Conv(node),
         "BatchNormalization" => BatchNorm(node),
