@@ -6,7 +6,7 @@ var o = BenchOptions.Parse(args);
 if (o is null)
 {
     Console.Error.WriteLine("""
-        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking [options]
+        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|transfer-images [options]
         (or: bash bench/run-mnist.sh, bash bench/run-tracking.sh)
           --ref-epochs N     epochs for the reference-cnn comparison (default 8)
           --seeds 1,2,3      seeds of the default-recipe runs (default 1,2,3)
@@ -16,6 +16,9 @@ if (o is null)
           --report FILE      also write the table as Markdown to FILE
           --data-dir DIR     MNIST's folder (default: resolved as forge does)
           --runs N           tracking: runs in the large store (default 10000)
+          --modes a,b        transfer-images: only these modes (feature-extraction, fine-tune, scratch)
+          --limit N          transfer-images: first N training images per class (smoke runs)
+          --skip-speed       transfer-images: skip the ResNet18 speed comparison
         """);
     return 2;
 }
@@ -23,6 +26,7 @@ return o.Suite switch
 {
     "mnist" => MnistBench.Run(o),
     "tracking" => TrackingBench.Run(o),
+    "transfer-images" => ImagesTransferBench.Run(o),
     _ => 2,
 };
 
@@ -41,6 +45,9 @@ namespace Forge.Bench
         public string? DataDir { get; init; }
         public string Python { get; init; } = "/usr/bin/python3";
         public int Runs { get; init; } = 10_000;
+        public string[]? Modes { get; init; }
+        public int? Limit { get; init; }
+        public bool SkipSpeed { get; init; }
         public string RepoDir { get; init; } = FindRepo();
         public string SharedDir { get; init; } = Path.GetFullPath(Path.Combine(FindRepo(), "..", "shared"));
 
@@ -61,6 +68,9 @@ namespace Forge.Bench
                     "--report" => o with { ReportPath = Next() },
                     "--data-dir" => o with { DataDir = Next() },
                     "--runs" => o with { Runs = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--modes" => o with { Modes = Next().Split(',') },
+                    "--limit" => o with { Limit = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--skip-speed" => o with { SkipSpeed = true },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };
             }

@@ -22,6 +22,7 @@ public static class CliApp
         var root = new RootCommand("Forge: train, evaluate and use machine-learning models from .NET.\n\nStart with 'forge quickstart', then 'forge train mnist --out model', 'forge runs list' and 'forge models register RUN_ID --name mnist'.");
         root.Options.Add(JsonOption);
         root.Subcommands.Add(TrainCommand.Create(output, error, terminal));
+        root.Subcommands.Add(FinetuneCommand.Create(output, error, terminal));
         root.Subcommands.Add(EvaluateCommand.Create(output, error, terminal));
         root.Subcommands.Add(PredictCommand.Create(output, error, terminal));
         root.Subcommands.Add(DatasetsCommand.Create(output, error, terminal));

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Forge.Core;
 using Forge.Data;
 using Forge.DeepLearning;
+using Forge.DeepLearning.Transfer;
 
 namespace Forge.Cli;
 
@@ -32,20 +33,17 @@ internal static class EvaluateCommand
                     throw new NotFoundException("split", splitName, ["train", "test"]);
                 TorchRuntime.SetThreads(p.GetValue(threads) ?? 0);
                 var bundle = ModelBundle.Load(p.GetValue(bundleArg)!);
-                using var model = ImageClassifier.Load(bundle);
                 var name = p.GetValue(dataset) ?? bundle.Manifest.Training?.Dataset
                     ?? throw new UsageException("the bundle does not record its dataset; pass --dataset");
-                var data = new DatasetResolver(new DatasetResolverOptions { DataDir = p.GetValue(dataDir) }).Resolve(name);
-                var images = MnistFormat.Load(data.Directory, splitName, data.Info.ClassNames);
-                var sw = Stopwatch.StartNew();
-                var (report, imagesPerSecond) = ImageTraining.Evaluate(model, images);
-                sw.Stop();
+                var (report, imagesPerSecond, datasetName) = TransferClassifier.IsTransfer(bundle)
+                    ? EvaluateTransfer(bundle, name, splitName, p.GetValue(dataDir))
+                    : EvaluateMnistFormat(bundle, name, splitName, p.GetValue(dataDir));
                 if (ctx.Json)
                 {
                     ctx.WriteJson(new JsonObject
                     {
                         ["bundle"] = bundle.Directory,
-                        ["dataset"] = data.Info.Name,
+                        ["dataset"] = datasetName,
                         ["split"] = splitName,
                         ["count"] = report.Count,
                         ["testAccuracy"] = report.Accuracy,
@@ -64,7 +62,7 @@ internal static class EvaluateCommand
                     return 0;
                 }
                 var inv = CultureInfo.InvariantCulture;
-                ctx.Say(string.Create(inv, $"{bundle.Manifest.Name} on {data.Info.Name} {splitName}: accuracy {report.Accuracy * 100:F2}%, macro-F1 {report.MacroF1:F4}, log-loss {report.LogLoss:F4} ({report.Count:N0} images, {imagesPerSecond:N0} images/s)"));
+                ctx.Say(string.Create(inv, $"{bundle.Manifest.Name} on {datasetName} {splitName}: accuracy {report.Accuracy * 100:F2}%, macro-F1 {report.MacroF1:F4}, log-loss {report.LogLoss:F4} ({report.Count:N0} images, {imagesPerSecond:N0} images/s)"));
                 ctx.Say("label  precision  recall     f1  support");
                 foreach (var c in report.PerClass)
                     ctx.Say(string.Create(inv, $"{c.Label,-6} {c.Precision,9:F4} {c.Recall,7:F4} {c.F1,6:F4} {c.Support,8}"));
@@ -72,5 +70,27 @@ internal static class EvaluateCommand
             });
         });
         return cmd;
+    }
+
+    private static (ClassificationReport Report, double ImagesPerSecond, string Dataset) EvaluateMnistFormat(ModelBundle bundle, string name, string split, string? dataDir)
+    {
+        using var model = ImageClassifier.Load(bundle);
+        var data = new DatasetResolver(new DatasetResolverOptions { DataDir = dataDir }).Resolve(name);
+        var images = MnistFormat.Load(data.Directory, split, data.Info.ClassNames);
+        var (report, speed) = ImageTraining.Evaluate(model, images);
+        return (report, speed, data.Info.Name);
+    }
+
+    private static (ClassificationReport Report, double ImagesPerSecond, string Dataset) EvaluateTransfer(ModelBundle bundle, string name, string split, string? dataDir)
+    {
+        using var model = TransferClassifier.Load(bundle);
+        var request = new TransferRequest { Dataset = name, DataDir = dataDir, OutputDirectory = "" };
+        var (folder, datasetName, _) = TransferTraining.OpenDataset(request);
+        var (train, test) = TransferTraining.SplitEntries(folder, request);
+        var (images, _) = RgbImageSet.Decode(split == "train" ? train : test, folder.ClassNames, model.Options.StoreSize);
+        if (!folder.ClassNames.SequenceEqual(model.Labels))
+            throw new UsageException($"{datasetName} has classes {string.Join(", ", folder.ClassNames)}; the model predicts {string.Join(", ", model.Labels)}");
+        var (report, speed) = TransferTraining.Evaluate(model, images);
+        return (report, speed, datasetName);
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Forge.Core;
 using Forge.Data;
 using Forge.DeepLearning;
+using Forge.DeepLearning.Transfer;
 
 namespace Forge.Cli;
 
@@ -24,12 +25,12 @@ internal static class PredictCommand
             return CliApp.Guard(ctx, () =>
             {
                 var bundle = ModelBundle.Load(p.GetValue(bundleArg)!);
-                using var model = ImageClassifier.Load(bundle);
                 var paths = p.GetValue(files)!;
-                // Read every input before predicting so that one bad file fails the whole call with nothing printed.
-                var rows = paths.Select(DigitImage.LoadAsMnist).ToArray();
-                var probs = model.Predict(rows);
-                var results = paths.Select((f, i) => (File: f, Probabilities: probs[i], Label: model.Labels[ClassificationMetrics.ArgMax(probs[i])])).ToArray();
+                // Every input is read before anything is predicted, so one bad file fails the whole call with nothing printed.
+                using IPredictor model = TransferClassifier.IsTransfer(bundle) ? TransferClassifier.Load(bundle) : ImageClassifier.Load(bundle);
+                var probs = model is TransferClassifier transfer ? transfer.PredictFiles(paths) : model.Predict(paths.Select(DigitImage.LoadAsMnist).ToArray());
+                var labels = model.Signature.Labels;
+                var results = paths.Select((f, i) => (File: f, Probabilities: probs[i], Label: labels[ClassificationMetrics.ArgMax(probs[i])])).ToArray();
                 if (ctx.Json)
                 {
                     ctx.WriteJson(new JsonObject
@@ -38,7 +39,7 @@ internal static class PredictCommand
                         {
                             ["file"] = r.File,
                             ["label"] = r.Label,
-                            ["probabilities"] = Probabilities(model.Labels, r.Probabilities),
+                            ["probabilities"] = Probabilities(labels, r.Probabilities),
                         }).ToArray()),
                     });
                     return 0;

@@ -457,6 +457,11 @@ internal sealed class GraphCompiler
         return new(a =>
         {
             var x = a[0]!;
+            // Exporters (CNTK among them) write a network's final global average pool as a fixed window sized for the declared
+            // input. With a smaller input that window is larger than the feature map, which ONNX would reject; averaging the
+            // whole map is what the window meant, and it lets a backbone run on smaller images.
+            if (!padding.PadsInput && x.dim() == 4 && kernel[0] >= x.shape[2] && kernel[1] >= x.shape[3] && (kernel[0] > x.shape[2] || kernel[1] > x.shape[3]))
+                return One(x.mean([2, 3], keepdim: true));
             if (!padding.PadsInput)
             {
                 var pooled = nn.functional.avg_pool2d(x, kernel, strides, padding.OpPadding, ceil, countPads);

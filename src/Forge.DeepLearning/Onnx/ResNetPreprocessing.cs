@@ -70,18 +70,32 @@ public sealed class ResNetPreprocessing : IDisposable
     public Tensor Apply(Tensor rgb)
     {
         ArgumentNullException.ThrowIfNull(rgb);
-        if (rgb.dim() != 4 || rgb.shape[1] != 3 || rgb.shape[2] != Height || rgb.shape[3] != Width)
-            throw new UsageException($"ResNet preprocessing expects images shaped [N, 3, {Height}, {Width}], got [{string.Join(", ", rgb.shape)}]");
+        if (rgb.dim() != 4 || rgb.shape[1] != 3)
+            throw new UsageException($"ResNet preprocessing expects images shaped [N, 3, H, W], got [{string.Join(", ", rgb.shape)}]");
         using var scope = torch.NewDisposeScope();
         var order = _order.device == rgb.device ? _order : _order.to(rgb.device);
         var mean = _mean.device == rgb.device && _mean.dtype == rgb.dtype ? _mean : _mean.to(rgb.dtype, rgb.device);
+        if (rgb.shape[2] != Height || rgb.shape[3] != Width) mean = ResizedMean(rgb.shape[2], rgb.shape[3]).to(rgb.dtype, rgb.device);
         var reordered = rgb.index_select(1, order);
         return reordered.sub(mean).MoveToOuterDisposeScope();
     }
 
+    // Inputs at another size (smaller, faster fine-tuning) get the mean image resampled to their size, computed once per size.
+    private Tensor ResizedMean(long height, long width)
+    {
+        if (_resized is { } r && r.shape[2] == height && r.shape[3] == width) return r;
+        _resized?.Dispose();
+        using var noGrad = torch.no_grad();
+        _resized = nn.functional.interpolate(_mean, [height, width], mode: InterpolationMode.Bilinear, align_corners: false).DetachFromDisposeScope();
+        return _resized;
+    }
+
+    private Tensor? _resized;
+
     /// <summary>Frees the mean image.</summary>
     public void Dispose()
     {
+        _resized?.Dispose();
         _mean.Dispose();
         _order.Dispose();
     }

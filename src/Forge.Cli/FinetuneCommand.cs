@@ -1,0 +1,204 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Forge.Core;
+using Forge.Data;
+using Forge.DeepLearning;
+using Forge.DeepLearning.Transfer;
+using Forge.Reporting;
+
+namespace Forge.Cli;
+
+/// <summary><c>forge finetune DATASET</c>: transfer learning from a pretrained backbone.</summary>
+internal static class FinetuneCommand
+{
+    public static Command Create(TextWriter output, TextWriter error, bool terminal)
+    {
+        var dataset = new Argument<string>("dataset") { Description = "Catalog image dataset (e.g. plantvillage) or a folder with one sub-folder of JPEG/PNG images per class (and optionally a manifest.csv with path,label,split)" };
+        var backbone = new Option<string>("--backbone") { Description = "Pretrained network: resnet18 (ImageNet ResNet18, shipped with Forge as ONNX and imported into TorchSharp)", DefaultValueFactory = _ => "resnet18" };
+        var mode = new Option<string>("--mode") { Description = "fine-tune (warm up a new head, then train the last --unfreeze stages too), feature-extraction (frozen backbone, cached features, head only) or scratch (same network from random weights: the baseline)", DefaultValueFactory = _ => "fine-tune" };
+        var unfreeze = new Option<int?>("--unfreeze") { Description = "Backbone stages trained in fine-tune mode, counted from the last (resnet18 has 5: stem, then one per resolution); default 2" };
+        var epochs = new Option<int?>("--epochs") { Description = "Training epochs (fine-tune 6, scratch 8; feature-extraction: head epochs over the cached features, 60)" };
+        var lr = new Option<double?>("--lr") { Description = "Peak learning rate of the head (and of every layer in scratch mode); defaults 1e-3 fine-tune, 3e-3 feature-extraction, 2e-3 scratch" };
+        var lrMult = new Option<double?>("--backbone-lr-mult") { Description = "Backbone learning rate as a multiple of --lr in fine-tune mode (default 0.1)" };
+        var batch = new Option<int?>("--batch-size") { Description = "Images per step (default 32)" };
+        var views = new Option<int?>("--feature-views") { Description = "Augmented views per image whose features are cached in feature-extraction mode (default 4)" };
+        var warmup = new Option<int?>("--head-warmup-epochs") { Description = "Head-only epochs on cached features before fine-tuning (default 30)" };
+        var augment = new Option<bool?>("--augment") { Description = "Random resized crops, flips, rotations and colour jitter on training images (default on)" };
+        var imageSize = new Option<int?>("--image-size") { Description = "Network input side in pixels (default 224; images are decoded at 256/224 of it and centre-cropped)" };
+        var valFraction = new Option<double?>("--validation-fraction") { Description = "Share of training images held out to pick the best epoch (default 0.15)" };
+        var seed = new Option<int?>("--seed") { Description = "Random seed (default 1)" };
+        var threads = new Option<int?>("--threads") { Description = "Compute threads (default: all cores)" };
+        var limit = new Option<int?>("--limit") { Description = "Use only the first N training images per class (and N/4 test images per class), for quick runs" };
+        var skipBad = new Option<bool>("--skip-bad-images") { Description = "Leave out images that cannot be decoded (each is reported) instead of stopping" };
+        var outDir = new Option<string>("--out") { Description = "Bundle directory to write (required)", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing bundle directory" };
+        var dataDir = new Option<string?>("--data-dir") { Description = "The catalog dataset's own folder; when given, the only place looked in" };
+        var name = new Option<string?>("--name") { Description = "Model name recorded in the bundle" };
+        var tracking = new TrackingOptions();
+        var cmd = new Command("finetune", "Transfer learning: reuse a pretrained ImageNet backbone for a small labelled image dataset. Three modes share one code path, so you can see which wins on your data: fine-tune, feature-extraction and scratch. Writes a torch-image bundle that 'forge predict' and 'forge evaluate' use; the run is tracked unless --no-track.\n\nExamples:\n  forge finetune plantvillage --out models/plants\n  forge finetune plantvillage --mode feature-extraction --out models/plants-fe\n  forge finetune plantvillage --mode fine-tune --unfreeze 1 --epochs 4 --out models/plants-ft1\n  forge finetune ./my-photos --mode feature-extraction --out models/mine --skip-bad-images")
+        {
+            dataset, backbone, mode, unfreeze, epochs, lr, lrMult, batch, views, warmup, augment, imageSize, valFraction, seed, threads, limit, skipBad,
+            outDir, overwrite, dataDir, name,
+        };
+        tracking.AddTo(cmd);
+        cmd.SetAction(p =>
+        {
+            var ctx = new CliContext(output, error, p.GetValue(CliApp.JsonOption), terminal);
+            return CliApp.Guard(ctx, () =>
+            {
+                var m = TransferOptions.ParseMode(p.GetValue(mode)!);
+                var d = TransferOptions.For(m);
+                var size = p.GetValue(imageSize) ?? d.ImageSize;
+                if (size is < 32 or > 1024) throw new UsageException($"--image-size must be between 32 and 1024 (got {size})");
+                var options = d with
+                {
+                    Unfreeze = p.GetValue(unfreeze) ?? d.Unfreeze,
+                    Epochs = p.GetValue(epochs) ?? d.Epochs,
+                    LearningRate = p.GetValue(lr) ?? d.LearningRate,
+                    BackboneLrMultiplier = p.GetValue(lrMult) ?? d.BackboneLrMultiplier,
+                    BatchSize = p.GetValue(batch) ?? d.BatchSize,
+                    FeatureViews = p.GetValue(views) ?? d.FeatureViews,
+                    HeadWarmupEpochs = p.GetValue(warmup) ?? d.HeadWarmupEpochs,
+                    Augmentation = p.GetValue(augment) == false ? RgbAugmentation.None : d.Augmentation,
+                    ImageSize = size,
+                    StoreSize = (int)Math.Round(size * 256.0 / 224),
+                    ValidationFraction = p.GetValue(valFraction) ?? d.ValidationFraction,
+                    Seed = p.GetValue(seed) ?? d.Seed,
+                    Threads = p.GetValue(threads) ?? d.Threads,
+                };
+                if (options.FeatureViews < 0) throw new UsageException("--feature-views cannot be negative");
+                if (options.ValidationFraction is < 0 or >= 1) throw new UsageException("--validation-fraction must be in [0, 1)");
+                var request = new TransferRequest
+                {
+                    Dataset = p.GetValue(dataset)!,
+                    DataDir = p.GetValue(dataDir),
+                    Backbone = p.GetValue(backbone)!.ToLowerInvariant(),
+                    Options = options,
+                    OutputDirectory = Path.GetFullPath(p.GetValue(outDir)!),
+                    Overwrite = p.GetValue(overwrite),
+                    Name = p.GetValue(name),
+                    BadImages = p.GetValue(skipBad) ? BadImagePolicy.Skip : BadImagePolicy.Fail,
+                    LimitPerClass = p.GetValue(limit),
+                };
+                TransferTraining.Validate(request);
+                using var run = tracking.Start(p);
+                var result = RunTracked(ctx, request, run);
+                Report(ctx, request, result, run.RunId);
+                return 0;
+            });
+        });
+        return cmd;
+    }
+
+    private static TransferResult RunTracked(CliContext ctx, TransferRequest request, TrackedRun run)
+    {
+        var log = run.Logger;
+        if (run.RunId is { } id && ctx.ErrorIsTerminal) ctx.Err.WriteLine($"tracking run {id} in {run.StoreLocation}");
+        try
+        {
+            var parameters = TransferTraining.Hyperparameters(request);
+            parameters["dataset"] = request.Dataset;
+            log.LogParams(parameters);
+            log.SetTag(RunTags.Source, "cli");
+            if (!Directory.Exists(request.Dataset))
+                log.SetTag(RunTags.DatasetChecksum, ImageTraining.DatasetChecksum(DatasetCatalog.Get(request.Dataset)));
+            using var bar = ctx.Progress("finetune");
+            using var cancel = new SignalCancellation();
+            var inv = CultureInfo.InvariantCulture;
+            var progress = new BarProgress(bar);
+            var result = TransferTraining.Run(request, progress, e =>
+            {
+                var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
+                {
+                    ["trainLoss"] = e.TrainLoss,
+                    ["trainAccuracy"] = e.TrainAccuracy,
+                    ["learningRate"] = e.LearningRate,
+                    ["epochSeconds"] = e.Seconds,
+                };
+                if (e.ValidationLoss is { } vl) metrics["validationLoss"] = vl;
+                if (e.ValidationAccuracy is { } va) metrics["validationAccuracy"] = va;
+                log.LogMetrics(metrics, e.Epoch);
+                log.Flush();
+                // Head epochs on cached features take milliseconds each; print every one only when they are real epochs.
+                if (e.Seconds > 1 || e.Epoch % 10 == 0)
+                {
+                    var val = e.ValidationAccuracy is { } v ? string.Create(inv, $", val acc {v * 100:F2}%") : "";
+                    bar.Line(string.Create(inv, $"epoch {e.Epoch}: loss {e.TrainLoss:F4}, train acc {e.TrainAccuracy * 100:F2}%{val}, lr {e.LearningRate:G3}, {e.Seconds:F1} s"));
+                }
+            }, (writer, model, report) =>
+            {
+                if (model.History.Count > 0)
+                    TrainingPlots.TrainingCurves(model.History, writer.PathFor("plots/training-curves.png"), $"{request.Dataset} {request.Backbone} {TransferOptions.ModeName(request.Options.Mode)}: training curves");
+                TrainingPlots.ConfusionMatrix(report.ConfusionMatrix, report.Labels, writer.PathFor("plots/confusion-matrix.png"),
+                    $"{request.Dataset} {TransferOptions.ModeName(request.Options.Mode)}: test confusion matrix (accuracy {report.Accuracy * 100:F2}%)");
+            }, cancel.Token);
+            foreach (var s in result.Skipped) ctx.Err.WriteLine($"warning: skipped {s.Path}: {s.Reason}");
+            var final = new Dictionary<string, double>(StringComparer.Ordinal)
+            {
+                ["testAccuracy"] = result.Test.Accuracy,
+                ["testMacroF1"] = result.Test.MacroF1,
+                ["trainSeconds"] = result.TrainSeconds,
+            };
+            if (result.Test.LogLoss is { } ll) final["testLogLoss"] = ll;
+            log.LogMetrics(final, result.History.Count);
+            log.LogArtifact(result.Bundle.Directory, "model");
+            var plots = Path.Combine(result.Bundle.Directory, "plots");
+            if (Directory.Exists(plots)) log.LogArtifact(plots, "plots");
+            log.End(RunStatus.Finished);
+            return result;
+        }
+        catch (OperationCanceledException)
+        {
+            run.EndQuietly(RunStatus.Killed, ctx);
+            throw;
+        }
+        catch
+        {
+            run.EndQuietly(RunStatus.Failed, ctx);
+            throw;
+        }
+    }
+
+    private static void Report(CliContext ctx, TransferRequest request, TransferResult r, string? runId)
+    {
+        var mode = TransferOptions.ModeName(request.Options.Mode);
+        if (ctx.Json)
+        {
+            ctx.WriteJson(new JsonObject
+            {
+                ["bundle"] = r.Bundle.Directory,
+                ["runId"] = runId,
+                ["dataset"] = request.Dataset,
+                ["backbone"] = request.Backbone,
+                ["mode"] = mode,
+                ["unfreeze"] = request.Options.Mode == TransferMode.FineTune ? request.Options.Unfreeze : null,
+                ["testAccuracy"] = r.Test.Accuracy,
+                ["testMacroF1"] = r.Test.MacroF1,
+                ["testLogLoss"] = r.Test.LogLoss,
+                ["validationAccuracy"] = r.ValidationAccuracy,
+                ["epochs"] = r.History.Count,
+                ["trainSeconds"] = Math.Round(r.TrainSeconds, 3),
+                ["totalSeconds"] = Math.Round(r.TotalSeconds, 3),
+                ["trainImages"] = r.TrainImages,
+                ["validationImages"] = r.ValidationImages,
+                ["testImages"] = r.Test.Count,
+                ["skippedImages"] = new JsonArray(r.Skipped.Select(s => (JsonNode)new JsonObject { ["path"] = s.Path, ["reason"] = s.Reason }).ToArray()),
+                ["parameters"] = r.Parameters,
+                ["trainableParameters"] = r.TrainableParameters,
+                ["evaluateImagesPerSecond"] = Math.Round(r.ImagesPerSecond, 1),
+            });
+            return;
+        }
+        ctx.Say(string.Create(CultureInfo.InvariantCulture,
+            $"{mode}: test accuracy {r.Test.Accuracy * 100:F2}% (macro-F1 {r.Test.MacroF1:F4}) on {r.Test.Count:N0} test images, {r.TrainSeconds:F0} s training"));
+        ctx.Say($"bundle written to {r.Bundle.Directory}");
+        if (runId is not null) ctx.Say($"tracked as run {runId} (forge runs show {TrackingCli.ShortId(runId)})");
+    }
+
+    private sealed class BarProgress(ProgressLine bar) : IProgress<TransferProgress>
+    {
+        public void Report(TransferProgress value) =>
+            bar.Update(value.Done / (double)Math.Max(1, value.Total), $"{value.Phase} {value.Done}/{value.Total}");
+    }
+}

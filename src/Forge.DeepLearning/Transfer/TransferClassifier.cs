@@ -1,0 +1,206 @@
+using System.Text.Json.Nodes;
+using Forge.Core;
+using Forge.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Forge.DeepLearning.Transfer;
+
+/// <summary>A colour-image classifier built on a pretrained backbone: the network, its input sizes, and what training recorded.</summary>
+public sealed class TransferClassifier : IPredictor
+{
+    /// <summary>The <c>model.kind</c> that marks a transfer model inside a <c>torch-image</c> bundle.</summary>
+    public const string Kind = "transfer";
+
+    private const string WeightsFile = "weights/model.dat";
+    private const string GraphFile = "weights/backbone.onnx";
+    private const string PreprocessFile = "weights/preprocess.onnx";
+    private const int Batch = 32;
+    private readonly TransferNetwork _net;
+
+    internal TransferClassifier(TransferNetwork net, IReadOnlyList<string> labels, TransferOptions options, IReadOnlyList<EpochMetrics> history,
+        double trainSeconds, int trainCount, int validationCount, double? validationAccuracy)
+    {
+        _net = net;
+        _net.eval();
+        Labels = labels;
+        Options = options;
+        History = history;
+        TrainSeconds = trainSeconds;
+        TrainCount = trainCount;
+        ValidationCount = validationCount;
+        ValidationAccuracy = validationAccuracy;
+        var s = options.ImageSize;
+        Signature = new ModelSignature(
+            [new TensorSpec("image", "float32", [-1, 3, s, s]) { Min = 0, Max = 1 }],
+            [new TensorSpec("probabilities", "float32", [-1, labels.Count])],
+            labels);
+    }
+
+    /// <summary>Class labels, in output order.</summary>
+    public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>The settings it was trained with (sizes matter for prediction).</summary>
+    public TransferOptions Options { get; }
+
+    /// <summary>Per-epoch metrics (head epochs first); empty for a loaded model.</summary>
+    public IReadOnlyList<EpochMetrics> History { get; }
+
+    /// <summary>Wall-clock seconds of training, feature caching included.</summary>
+    public double TrainSeconds { get; }
+
+    /// <summary>Images trained on.</summary>
+    public int TrainCount { get; }
+
+    /// <summary>Images held out for validation.</summary>
+    public int ValidationCount { get; }
+
+    /// <summary>Best validation accuracy seen (the weights kept are that epoch's).</summary>
+    public double? ValidationAccuracy { get; }
+
+    /// <summary>The network.</summary>
+    public TransferNetwork Network => _net;
+
+    /// <inheritdoc />
+    public ModelSignature Signature { get; }
+
+    /// <summary>Trainable parameters in the whole network.</summary>
+    public long ParameterCount => _net.parameters().Sum(p => p.numel());
+
+    /// <summary>Class probabilities of every image (decoded at the store size), row-major [count × classes].</summary>
+    public float[] PredictProbabilities(RgbImageSet images, IProgress<int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Size != Options.StoreSize)
+            throw new UsageException($"images are decoded at {images.Size} px; the model expects {Options.StoreSize}");
+        var c = Labels.Count;
+        var result = new float[(long)images.Count * c];
+        var all = Enumerable.Range(0, images.Count).ToArray();
+        var rng = new Random(0);
+        using var noGrad = torch.no_grad();
+        for (var s = 0; s < images.Count; s += Batch)
+        {
+            using var scope = NewDisposeScope();
+            var len = Math.Min(Batch, images.Count - s);
+            var x = RgbViews.Batch(images, all.AsSpan(s, len), Options.ImageSize, RgbAugmentation.None, rng);
+            nn.functional.softmax(_net.forward(x), 1).data<float>().CopyTo(result.AsSpan(s * c, len * c));
+            progress?.Report(s + len);
+        }
+        return result;
+    }
+
+    /// <summary>Decodes image files the way training did and predicts each.</summary>
+    public float[][] PredictFiles(IReadOnlyList<string> paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var pixels = new byte[(long)paths.Count * Options.StoreSize * Options.StoreSize * 3];
+        var per = Options.StoreSize * Options.StoreSize * 3;
+        for (var i = 0; i < paths.Count; i++) RgbImageSet.DecodeOne(paths[i], Options.StoreSize).CopyTo(pixels.AsSpan(i * per, per));
+        var set = new RgbImageSet(pixels, new int[paths.Count], Options.StoreSize, Labels, paths);
+        var flat = PredictProbabilities(set);
+        return [.. Enumerable.Range(0, paths.Count).Select(i => flat.AsSpan(i * Labels.Count, Labels.Count).ToArray())];
+    }
+
+    /// <inheritdoc />
+    public float[][] Predict(IReadOnlyList<float[]> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var s = Options.ImageSize;
+        var per = 3 * s * s;
+        var output = new float[rows.Count][];
+        using var noGrad = torch.no_grad();
+        for (var start = 0; start < rows.Count; start += Batch)
+        {
+            using var scope = NewDisposeScope();
+            var len = Math.Min(Batch, rows.Count - start);
+            var flat = new float[len * per];
+            for (var i = 0; i < len; i++)
+            {
+                var row = rows[start + i];
+                if (row.Length != per)
+                    throw new UsageException($"input {start + i} has {row.Length} values; the model expects {per} (3×{s}×{s} RGB in 0–1, channels first)");
+                row.CopyTo(flat, i * per);
+            }
+            var x = torch.tensor(flat, [len, 3, s, s]).mul_(255f);
+            var probs = nn.functional.softmax(_net.forward(x), 1).data<float>().ToArray();
+            for (var i = 0; i < len; i++) output[start + i] = probs.AsSpan(i * Labels.Count, Labels.Count).ToArray();
+        }
+        return output;
+    }
+
+    /// <summary>Writes the network (a copy of the backbone graph, its preprocessing, and the trained weights) into a bundle being built.</summary>
+    public ModelManifest WriteTo(BundleWriter writer, string name)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        File.Copy(_net.GraphPath, writer.PathFor(GraphFile), overwrite: true);
+        File.Copy(_net.PreprocessPath, writer.PathFor(PreprocessFile), overwrite: true);
+        _net.save(writer.PathFor(WeightsFile));
+        return new ModelManifest
+        {
+            Name = name,
+            Flavor = ImageClassifier.Flavor,
+            Task = "classification",
+            Signature = Signature,
+            Model = new JsonObject
+            {
+                ["kind"] = Kind,
+                ["backbone"] = _net.BackboneName,
+                ["mode"] = TransferOptions.ModeName(Options.Mode),
+                ["unfreeze"] = Options.Mode == TransferMode.FineTune ? Options.Unfreeze : null,
+                ["features"] = _net.FeatureCount,
+                ["headDropout"] = Options.HeadDropout,
+                ["graph"] = GraphFile,
+            },
+            Preprocessing = new JsonObject
+            {
+                ["kind"] = "image",
+                ["channels"] = 3,
+                ["height"] = Options.ImageSize,
+                ["width"] = Options.ImageSize,
+                ["decodeSize"] = Options.StoreSize,
+                ["resize"] = "shorter side to decodeSize, centre crop to height×width",
+                ["pixelScale"] = "0-255",
+                ["backbonePreprocessing"] = PreprocessFile,
+            },
+            Versions = new RuntimeVersions("", TorchRuntime.TorchSharpVersion, TorchRuntime.LibTorchVersion),
+        };
+    }
+
+    /// <summary>Whether a bundle holds a transfer model.</summary>
+    public static bool IsTransfer(ModelBundle bundle)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        return bundle.Manifest.Flavor == ImageClassifier.Flavor && (string?)bundle.Manifest.Model?["kind"] == Kind;
+    }
+
+    /// <summary>Rebuilds a transfer model from a verified bundle.</summary>
+    public static TransferClassifier Load(ModelBundle bundle)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        var manifestPath = Path.Combine(bundle.Directory, ModelBundle.ManifestFileName);
+        if (!IsTransfer(bundle)) throw new BundleException(manifestPath, $"not a transfer-learning image model (model.kind is not '{Kind}')");
+        var m = bundle.Manifest;
+        var p = m.Preprocessing;
+        int size = (int?)p["height"] ?? throw new BundleException(manifestPath, "preprocessing.height is missing");
+        int store = (int?)p["decodeSize"] ?? throw new BundleException(manifestPath, "preprocessing.decodeSize is missing");
+        var dropout = (double?)m.Model!["headDropout"] ?? 0;
+        var backbone = (string?)m.Model["backbone"] ?? "resnet18";
+        var net = TransferNetwork.FromFiles(backbone, bundle.GetPath(GraphFile), bundle.GetPath(PreprocessFile), m.Signature.Labels.Count, dropout);
+        var weights = bundle.GetPath(WeightsFile);
+        try
+        {
+            net.load(weights);
+        }
+        catch (Exception e) when (e is not ForgeException)
+        {
+            net.Dispose();
+            throw new BundleException(weights, "the weights do not match the backbone graph in the bundle: " + e.Message, e);
+        }
+        var mode = TransferOptions.ParseMode((string?)m.Model["mode"] ?? "fine-tune");
+        var options = TransferOptions.For(mode) with { ImageSize = size, StoreSize = store, HeadDropout = dropout };
+        return new TransferClassifier(net, m.Signature.Labels, options, [], 0, 0, 0, null);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _net.Dispose();
+}

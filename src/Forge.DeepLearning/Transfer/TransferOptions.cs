@@ -1,0 +1,97 @@
+namespace Forge.DeepLearning.Transfer;
+
+/// <summary>How much of a pretrained network is trained on the new data.</summary>
+public enum TransferMode
+{
+    /// <summary>The same architecture from random weights, every layer trained: the baseline that shows what pretraining buys.</summary>
+    Scratch,
+
+    /// <summary>The pretrained backbone is frozen; its features are computed once (over several augmented views) and a head is trained on them.</summary>
+    FeatureExtraction,
+
+    /// <summary>The head is warmed up on frozen features, then the last stages of the backbone are unfrozen and trained with it at a lower rate.</summary>
+    FineTune,
+}
+
+/// <summary>Settings of a transfer-learning run; <see cref="For"/> gives each mode's defaults, chosen on a validation split.</summary>
+public sealed record TransferOptions
+{
+    /// <summary>What is trained.</summary>
+    public TransferMode Mode { get; init; } = TransferMode.FineTune;
+
+    /// <summary>Passes over the training images (for feature extraction: passes of the head over the cached features).</summary>
+    public int Epochs { get; init; } = 6;
+
+    /// <summary>Peak learning rate of the head (and of every layer in scratch mode).</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>The backbone's learning rate as a multiple of the head's (fine-tune mode).</summary>
+    public double BackboneLrMultiplier { get; init; } = 0.1;
+
+    /// <summary>How many of the backbone's last stages are trained in fine-tune mode (the stem is stage 0).</summary>
+    public int Unfreeze { get; init; } = 2;
+
+    /// <summary>Epochs of head-only training on cached features before fine-tuning starts.</summary>
+    public int HeadWarmupEpochs { get; init; } = 30;
+
+    /// <summary>Images per step.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Decoupled weight decay.</summary>
+    public double WeightDecay { get; init; } = 1e-4;
+
+    /// <summary>Weight decay of the head trained on cached features.</summary>
+    public double HeadWeightDecay { get; init; } = 1e-3;
+
+    /// <summary>Dropout before the head.</summary>
+    public double HeadDropout { get; init; } = 0.2;
+
+    /// <summary>Label smoothing of the cross-entropy loss.</summary>
+    public double LabelSmoothing { get; init; } = 0.1;
+
+    /// <summary>Augmented views per training image whose features are cached (feature extraction); the plain view is always added.</summary>
+    public int FeatureViews { get; init; } = 4;
+
+    /// <summary>Share of the training images held out (stratified) to pick the best epoch and report validation accuracy.</summary>
+    public double ValidationFraction { get; init; } = 0.15;
+
+    /// <summary>Side of the network's input in pixels.</summary>
+    public int ImageSize { get; init; } = 224;
+
+    /// <summary>Side the images are decoded to before cropping (the evaluation view is the centre ImageSize crop of it).</summary>
+    public int StoreSize { get; init; } = 256;
+
+    /// <summary>Random changes to training images.</summary>
+    public RgbAugmentation Augmentation { get; init; } = new();
+
+    /// <summary>Random seed for the split, initial weights, order and augmentation.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Compute threads (0: all cores).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>The defaults of a mode.</summary>
+    public static TransferOptions For(TransferMode mode) => mode switch
+    {
+        TransferMode.Scratch => new TransferOptions { Mode = mode, Epochs = 8, LearningRate = 2e-3, HeadWarmupEpochs = 0 },
+        TransferMode.FeatureExtraction => new TransferOptions { Mode = mode, Epochs = 60, LearningRate = 3e-3 },
+        _ => new TransferOptions { Mode = mode },
+    };
+
+    /// <summary>Parses a mode name as the CLI spells it.</summary>
+    public static TransferMode ParseMode(string name) => name.ToLowerInvariant() switch
+    {
+        "scratch" => TransferMode.Scratch,
+        "feature-extraction" or "features" => TransferMode.FeatureExtraction,
+        "fine-tune" or "finetune" => TransferMode.FineTune,
+        _ => throw new Core.UsageException($"unknown mode '{name}': use scratch, feature-extraction or fine-tune"),
+    };
+
+    /// <summary>The CLI spelling of a mode.</summary>
+    public static string ModeName(TransferMode mode) => mode switch
+    {
+        TransferMode.Scratch => "scratch",
+        TransferMode.FeatureExtraction => "feature-extraction",
+        _ => "fine-tune",
+    };
+}

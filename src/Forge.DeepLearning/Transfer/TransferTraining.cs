@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using Forge.Core;
+using Forge.Data;
+
+namespace Forge.DeepLearning.Transfer;
+
+/// <summary>What <c>forge finetune</c> asks for: a dataset, a backbone, a mode and where the bundle goes.</summary>
+public sealed record TransferRequest
+{
+    /// <summary>A catalog image dataset (e.g. plantvillage) or an image-folder path.</summary>
+    public string Dataset { get; init; } = "plantvillage";
+
+    /// <summary>The catalog dataset's own folder, when given the only place looked in.</summary>
+    public string? DataDir { get; init; }
+
+    /// <summary>The pretrained backbone.</summary>
+    public string Backbone { get; init; } = "resnet18";
+
+    /// <summary>Training settings.</summary>
+    public TransferOptions Options { get; init; } = new();
+
+    /// <summary>Bundle directory to write.</summary>
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>Whether an existing bundle directory may be replaced.</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>Model name recorded in the bundle (default: dataset-backbone-mode).</summary>
+    public string? Name { get; init; }
+
+    /// <summary>The tracking run this training belongs to.</summary>
+    public string? RunId { get; init; }
+
+    /// <summary>What to do with images that cannot be decoded.</summary>
+    public BadImagePolicy BadImages { get; init; } = BadImagePolicy.Fail;
+
+    /// <summary>Use only the first N images per class of each split (quick runs and tests).</summary>
+    public int? LimitPerClass { get; init; }
+
+    /// <summary>Share of the images used as the test split when the dataset has no split column.</summary>
+    public double TestFraction { get; init; } = 0.2;
+}
+
+/// <summary>The outcome of a transfer-learning run.</summary>
+public sealed record TransferResult(
+    ModelBundle Bundle,
+    ClassificationReport Test,
+    IReadOnlyList<EpochMetrics> History,
+    double TrainSeconds,
+    double TotalSeconds,
+    int TrainImages,
+    int ValidationImages,
+    double? ValidationAccuracy,
+    IReadOnlyList<SkippedImage> Skipped,
+    long Parameters,
+    long TrainableParameters,
+    double ImagesPerSecond);
+
+/// <summary>Runs transfer learning end to end: load and decode the images, train, evaluate on the test split, write the bundle.</summary>
+public static class TransferTraining
+{
+    /// <summary>Checks a request before any work (output folder, options, dataset name or folder).</summary>
+    public static void Validate(TransferRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (File.Exists(request.OutputDirectory))
+            throw new UsageException($"{request.OutputDirectory} is a file; --out names a bundle directory");
+        if (!request.Overwrite && Directory.Exists(request.OutputDirectory))
+            throw new UsageException($"{request.OutputDirectory} already exists; choose another --out or pass --overwrite");
+        if (request.LimitPerClass is < 2) throw new UsageException($"--limit must be at least 2 (got {request.LimitPerClass})");
+        if (request.Options.Unfreeze < 0) throw new UsageException("--unfreeze cannot be negative");
+        _ = new TransferTrainer(request.Options, request.Backbone);
+        if (!Directory.Exists(request.Dataset)) DatasetCatalog.Get(request.Dataset);
+    }
+
+    /// <summary>Opens the request's dataset: an image-folder path, or a catalog name resolved like every other dataset.</summary>
+    public static (ImageFolder Folder, string Name, DatasetInfo? Info) OpenDataset(TransferRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (Directory.Exists(request.Dataset)) return (ImageFolder.Open(request.Dataset), Path.GetFileName(Path.GetFullPath(request.Dataset).TrimEnd('/')), null);
+        var data = new DatasetResolver(new DatasetResolverOptions { DataDir = request.DataDir }).Resolve(request.Dataset);
+        return (ImageFolder.Open(data.Directory), data.Info.Name, data.Info);
+    }
+
+    /// <summary>
+    /// The train and test entries: the dataset's own split column when it has one, else a stratified split of
+    /// <see cref="TransferRequest.TestFraction"/> with seed 0 (fixed, so every mode sees the same test images).
+    /// </summary>
+    public static (IReadOnlyList<ImageFolderEntry> Train, IReadOnlyList<ImageFolderEntry> Test) SplitEntries(ImageFolder folder, TransferRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(request);
+        IReadOnlyList<ImageFolderEntry> train, test;
+        if (folder.Entries.Any(e => e.Split is not null))
+        {
+            train = folder.Split("train");
+            test = folder.Split("test");
+        }
+        else
+        {
+            var (keep, held) = DataSplits.Stratified([.. folder.Entries.Select(e => e.Label)], folder.ClassNames.Count, request.TestFraction, 0);
+            train = [.. keep.Select(i => folder.Entries[i])];
+            test = [.. held.Select(i => folder.Entries[i])];
+        }
+        if (request.LimitPerClass is { } n)
+        {
+            train = [.. train.GroupBy(e => e.Label).SelectMany(g => g.Take(n)).OrderBy(e => e.Label)];
+            test = [.. test.GroupBy(e => e.Label).SelectMany(g => g.Take(Math.Max(2, n / 4))).OrderBy(e => e.Label)];
+        }
+        return (train, test);
+    }
+
+    /// <summary>Trains, evaluates on the test split and writes the bundle; <paramref name="addArtifacts"/> may add plots before it is committed.</summary>
+    public static TransferResult Run(TransferRequest request, IProgress<TransferProgress>? progress = null, Action<EpochMetrics>? epochEnded = null,
+        Action<BundleWriter, TransferClassifier, ClassificationReport>? addArtifacts = null, CancellationToken cancellationToken = default)
+    {
+        Validate(request);
+        var total = Stopwatch.StartNew();
+        var o = request.Options;
+        var (folder, datasetName, info) = OpenDataset(request);
+        var (trainEntries, testEntries) = SplitEntries(folder, request);
+        var decodeProgress = progress is null ? null : new SyncProgress<int>(n => progress.Report(new TransferProgress("decoding images", n, trainEntries.Count + testEntries.Count)));
+        var (train, skippedTrain) = RgbImageSet.Decode(trainEntries, folder.ClassNames, o.StoreSize, request.BadImages, decodeProgress);
+        var offset = trainEntries.Count;
+        var testProgress = progress is null ? null : new SyncProgress<int>(n => progress.Report(new TransferProgress("decoding images", offset + n, trainEntries.Count + testEntries.Count)));
+        var (test, skippedTest) = RgbImageSet.Decode(testEntries, folder.ClassNames, o.StoreSize, request.BadImages, testProgress);
+        if (train.Count < 2 || test.Count == 0) throw new DataFormatException(folder.Root, $"too few readable images ({train.Count} train, {test.Count} test)");
+
+        var trainer = new TransferTrainer(o, request.Backbone) { Progress = progress };
+        if (epochEnded is not null) trainer.EpochEnded += epochEnded;
+        using var model = trainer.Train(train, cancellationToken);
+        var (report, imagesPerSecond) = Evaluate(model, test);
+
+        var name = request.Name ?? $"{datasetName}-{request.Backbone}-{TransferOptions.ModeName(o.Mode)}";
+        using var writer = ModelBundle.Create(request.OutputDirectory, request.Overwrite);
+        var manifest = model.WriteTo(writer, name);
+        manifest.Metrics["testAccuracy"] = report.Accuracy;
+        manifest.Metrics["testMacroF1"] = report.MacroF1;
+        if (report.LogLoss is { } ll) manifest.Metrics["testLogLoss"] = ll;
+        if (model.ValidationAccuracy is { } va) manifest.Metrics["validationAccuracy"] = va;
+        manifest.Description = $"{request.Backbone} ({TransferOptions.ModeName(o.Mode)}) image classifier trained on {datasetName} ({model.TrainCount} training images).";
+        manifest.License = info?.License;
+        manifest.Training = new TrainingInfo
+        {
+            RunId = request.RunId,
+            Dataset = info?.Name ?? folder.Root,
+            DatasetChecksum = info is null ? null : ImageTraining.DatasetChecksum(info),
+            Hyperparameters = Hyperparameters(request),
+            Seed = o.Seed,
+            GitCommit = GitInfo.TryGetCommit(),
+            DurationSeconds = model.TrainSeconds,
+            Epochs = model.History.Count,
+        };
+        addArtifacts?.Invoke(writer, model, report);
+        var bundle = writer.Commit(manifest);
+        var trainable = model.Network.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
+        return new TransferResult(bundle, report, model.History, model.TrainSeconds, total.Elapsed.TotalSeconds, model.TrainCount, model.ValidationCount,
+            model.ValidationAccuracy, [.. skippedTrain, .. skippedTest], model.ParameterCount, trainable, imagesPerSecond);
+    }
+
+    /// <summary>Classifies a labelled image set and scores it; also returns images classified per second.</summary>
+    public static (ClassificationReport Report, double ImagesPerSecond) Evaluate(TransferClassifier model, RgbImageSet images)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(images);
+        var sw = Stopwatch.StartNew();
+        var probs = model.PredictProbabilities(images);
+        sw.Stop();
+        var c = model.Labels.Count;
+        var rows = new float[images.Count][];
+        var predicted = new int[images.Count];
+        for (var i = 0; i < images.Count; i++)
+        {
+            rows[i] = probs.AsSpan(i * c, c).ToArray();
+            predicted[i] = ClassificationMetrics.ArgMax(rows[i]);
+        }
+        var report = ClassificationMetrics.Evaluate(images.Labels, predicted, model.Labels, rows);
+        return (report, images.Count / Math.Max(1e-9, sw.Elapsed.TotalSeconds));
+    }
+
+    /// <summary>The settings recorded as run parameters and in the bundle.</summary>
+    public static Dictionary<string, string> Hyperparameters(TransferRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var o = request.Options;
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["backbone"] = request.Backbone,
+            ["mode"] = TransferOptions.ModeName(o.Mode),
+            ["epochs"] = o.Epochs.ToString(inv),
+            ["lr"] = o.LearningRate.ToString("R", inv),
+            ["backboneLrMultiplier"] = o.BackboneLrMultiplier.ToString("R", inv),
+            ["unfreeze"] = o.Unfreeze.ToString(inv),
+            ["headWarmupEpochs"] = o.HeadWarmupEpochs.ToString(inv),
+            ["batchSize"] = o.BatchSize.ToString(inv),
+            ["weightDecay"] = o.WeightDecay.ToString("R", inv),
+            ["headWeightDecay"] = o.HeadWeightDecay.ToString("R", inv),
+            ["labelSmoothing"] = o.LabelSmoothing.ToString("R", inv),
+            ["featureViews"] = o.FeatureViews.ToString(inv),
+            ["imageSize"] = o.ImageSize.ToString(inv),
+            ["augment"] = o.Augmentation.Enabled ? "true" : "false",
+            ["validationFraction"] = o.ValidationFraction.ToString("R", inv),
+            ["seed"] = o.Seed.ToString(inv),
+            ["limitPerClass"] = request.LimitPerClass?.ToString(inv) ?? "all",
+        };
+    }
+
+    /// <summary>Reports on the calling thread, unlike <see cref="Progress{T}"/>, which posts to the thread pool.</summary>
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

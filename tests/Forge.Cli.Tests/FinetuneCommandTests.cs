@@ -1,0 +1,45 @@
+using Forge.Tests.Shared;
+
+namespace Forge.Cli.Tests;
+
+/// <summary>forge finetune end to end on a few PlantVillage images at a small size, then predict and evaluate on its bundle.</summary>
+public sealed class FinetuneCommandTests : IClassFixture<ForgeHomeFixture>, IDisposable
+{
+    private readonly TempDir _temp = new("forge-cli-finetune-");
+
+    public void Dispose() => _temp.Dispose();
+
+    [SharedDataFact("plantvillage-subset")]
+    public void Feature_extraction_writes_a_bundle_that_predict_and_evaluate_use()
+    {
+        var bundle = _temp.Combine("plants");
+        var train = Cli.Run("finetune", "plantvillage", "--mode", "feature-extraction", "--limit", "4", "--image-size", "64", "--feature-views", "1",
+            "--epochs", "5", "--threads", "1", "--out", bundle, "--json", "--no-track");
+        Assert.True(train.ExitCode == 0, train.ToString());
+        var json = train.Json();
+        Assert.Equal("feature-extraction", json.Text("mode"));
+        Assert.InRange(json.Number("testAccuracy"), 0, 1);
+        Assert.True(json.Number("trainSeconds") > 0);
+        Assert.Equal(32, json.Number("trainImages") + json.Number("validationImages"));
+
+        var image = Directory.EnumerateFiles(Path.Combine(SharedData.Dir("plantvillage-subset"), "images", "Potato___healthy")).Order(StringComparer.Ordinal).First();
+        var predict = Cli.Run("predict", bundle, image, "--json");
+        Assert.True(predict.ExitCode == 0, predict.ToString());
+        var p = predict.Json().GetProperty("predictions")[0];
+        Assert.Equal(8, p.GetProperty("probabilities").EnumerateObject().Count());
+
+        var evaluate = Cli.Run("evaluate", bundle, "--json");
+        Assert.True(evaluate.ExitCode == 0, evaluate.ToString());
+        Assert.Equal(240, evaluate.Json().Number("count"));
+    }
+
+    [Fact]
+    public void A_bad_mode_and_a_missing_folder_are_named()
+    {
+        var bad = Cli.Run("finetune", "plantvillage", "--mode", "finetuning", "--out", _temp.Combine("x"));
+        Cli.AssertFailed(bad, "unknown mode 'finetuning'");
+        var missing = Cli.Run("finetune", "plantvilage", "--out", _temp.Combine("y"));
+        Cli.AssertFailed(missing, "did you mean 'plantvillage'?");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_temp.Path));
+    }
+}

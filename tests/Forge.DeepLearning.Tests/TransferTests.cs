@@ -1,0 +1,137 @@
+using Forge.Core;
+using Forge.Data;
+using Forge.DeepLearning.Transfer;
+using Forge.Tests.Shared;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Forge.DeepLearning.Tests;
+
+/// <summary>
+/// Transfer learning on a few PlantVillage images at a small input size: what each mode trains, and the bundle round trip.
+/// Accuracy is the bench's business (bench/run-transfer.sh); here the mechanics must hold.
+/// </summary>
+[Collection(TorchCollection.Name)]
+public sealed class TransferTests
+{
+    private static readonly Lazy<(RgbImageSet Train, RgbImageSet Test)> Images = new(Load);
+
+    private static TransferOptions Small(TransferMode mode) => TransferOptions.For(mode) with
+    {
+        Epochs = mode == TransferMode.FeatureExtraction ? 5 : 1,
+        HeadWarmupEpochs = 3,
+        Unfreeze = 1,
+        ImageSize = 64,
+        StoreSize = 73,
+        BatchSize = 8,
+        FeatureViews = 1,
+        ValidationFraction = 0.25,
+        Seed = 3,
+    };
+
+    private static (RgbImageSet, RgbImageSet) Load()
+    {
+        var folder = ImageFolder.Open(SharedData.Dir("plantvillage-subset"));
+        var train = folder.Split("train").GroupBy(e => e.Label).SelectMany(g => g.Take(4)).ToArray();
+        var test = folder.Split("test").GroupBy(e => e.Label).SelectMany(g => g.Take(1)).ToArray();
+        return (RgbImageSet.Decode(train, folder.ClassNames, 73).Images, RgbImageSet.Decode(test, folder.ClassNames, 73).Images);
+    }
+
+    /// <summary>Each backbone stage's parameters and batch-norm statistics, as plain arrays.</summary>
+    private static List<float[][]> StageState(TransferNetwork net) =>
+        [.. net.Backbone.Stages.Select(s => s.Parameters.Select(p => p.detach().cpu().data<float>().ToArray()).ToArray())];
+
+    private static bool Same(float[][] a, float[][] b) => a.Length == b.Length && a.Zip(b).All(x => x.First.AsSpan().SequenceEqual(x.Second));
+
+    [SharedDataFact("plantvillage-subset")]
+    public void Fine_tuning_the_last_stage_leaves_every_frozen_stage_and_its_batch_norm_statistics_untouched()
+    {
+        using var pretrained = TransferNetwork.Create("resnet18", 8, 0);
+        var before = StageState(pretrained);
+        using var model = new TransferTrainer(Small(TransferMode.FineTune)).Train(Images.Value.Train);
+        var after = StageState(model.Network);
+
+        Assert.Equal(5, before.Count);
+        for (var s = 0; s < 4; s++) Assert.True(Same(before[s], after[s]), $"frozen stage {s} changed");
+        Assert.False(Same(before[4], after[4]), "the unfrozen last stage did not train");
+        // Running statistics of frozen stages stay as pretrained: frozen batch norms run in eval mode; the last stage's move.
+        var meansBefore = RunningMeans(pretrained);
+        var meansAfter = RunningMeans(model.Network);
+        for (var s = 0; s < 5; s++)
+        {
+            Assert.NotEmpty(meansBefore[s]);
+            Assert.Equal(s < 4, Same(meansBefore[s], meansAfter[s]));
+        }
+    }
+
+    private static List<float[][]> RunningMeans(TransferNetwork net) =>
+        [.. net.Backbone.Stages.Select(s => s.Modules.Select(m => m.Module).OfType<TorchSharp.Modules.BatchNorm2d>()
+            .Select(bn => bn.running_mean!.data<float>().ToArray()).ToArray())];
+
+    [SharedDataFact("plantvillage-subset")]
+    public void Feature_extraction_trains_only_the_head_and_scratch_starts_from_other_weights()
+    {
+        using var pretrained = TransferNetwork.Create("resnet18", 8, 0);
+        var before = StageState(pretrained);
+        using (var fe = new TransferTrainer(Small(TransferMode.FeatureExtraction)).Train(Images.Value.Train))
+        {
+            var after = StageState(fe.Network);
+            for (var s = 0; s < 5; s++) Assert.True(Same(before[s], after[s]), $"stage {s} changed in feature extraction");
+            Assert.Equal(5, fe.History.Count);
+        }
+        using var scratch = new TransferTrainer(Small(TransferMode.Scratch)).Train(Images.Value.Train);
+        var fresh = StageState(scratch.Network);
+        Assert.False(Same(before[0], fresh[0]), "scratch mode kept the pretrained stem");
+    }
+
+    [SharedDataFact("plantvillage-subset")]
+    public void A_transfer_bundle_loads_back_and_predicts_the_same_probabilities()
+    {
+        var (train, test) = Images.Value;
+        using var model = new TransferTrainer(Small(TransferMode.FeatureExtraction)).Train(train);
+        using var dir = new TempDir();
+        var expected = model.PredictProbabilities(test);
+        using (var writer = ModelBundle.Create(dir.Combine("bundle")))
+        {
+            var manifest = model.WriteTo(writer, "plants");
+            writer.Commit(manifest);
+        }
+        var bundle = ModelBundle.Load(dir.Combine("bundle"));
+        Assert.True(TransferClassifier.IsTransfer(bundle));
+        Assert.Equal("torch-image", bundle.Manifest.Flavor);
+        using var loaded = TransferClassifier.Load(bundle);
+        var actual = loaded.PredictProbabilities(test);
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) < 1e-5, $"probability {i}: {expected[i]} vs {actual[i]}");
+        // From files, decoded the same way as training did.
+        var fromFiles = loaded.PredictFiles([test.Paths[0]]);
+        for (var k = 0; k < 8; k++) Assert.True(Math.Abs(fromFiles[0][k] - expected[k]) < 1e-5);
+    }
+
+    [Fact]
+    public void The_evaluation_view_is_the_centre_crop_and_augmented_views_follow_the_seed()
+    {
+        var size = 10;
+        var pixels = new byte[size * size * 3];
+        for (var i = 0; i < pixels.Length; i++) pixels[i] = (byte)(i % 251);
+        var set = new RgbImageSet(pixels, [0], size, ["a"], ["x"]);
+        using var centre = RgbViews.Batch(set, [0], 8, RgbAugmentation.None, new Random(1));
+        Assert.Equal([1L, 3, 8, 8], centre.shape);
+        // The centre 8×8 crop of a 10×10 image starts at pixel (1, 1): red channel of that pixel.
+        Assert.Equal(pixels[((1 * size) + 1) * 3], centre[0, 0, 0, 0].item<float>(), 3);
+        using var a = RgbViews.Batch(set, [0], 8, new RgbAugmentation(), new Random(7));
+        using var b = RgbViews.Batch(set, [0], 8, new RgbAugmentation(), new Random(7));
+        using var c = RgbViews.Batch(set, [0], 8, new RgbAugmentation(), new Random(8));
+        Assert.True(a.allclose(b, 0, 0));
+        Assert.False(a.allclose(c, 0, 0));
+        Assert.InRange(a.min().item<float>(), 0, 255);
+        Assert.InRange(a.max().item<float>(), 0, 255);
+    }
+
+    [Fact]
+    public void Mode_names_round_trip_and_a_bad_one_is_a_usage_error()
+    {
+        foreach (var m in Enum.GetValues<TransferMode>()) Assert.Equal(m, TransferOptions.ParseMode(TransferOptions.ModeName(m)));
+        Assert.Throws<UsageException>(() => TransferOptions.ParseMode("finetuning"));
+    }
+}
