@@ -233,3 +233,38 @@ public sealed class OnnxFreezeTests
         return result;
     }
 }
+
+/// <summary>The inference plan (batch norms folded, ReLUs in place) computes what the plain graph computes.</summary>
+[Collection(TorchCollection.Name)]
+public sealed class OnnxInferencePlanTests
+{
+    [Fact]
+    public void Folded_inference_matches_the_unfolded_graph_and_follows_weight_changes()
+    {
+        using var net = Forge.DeepLearning.Onnx.OnnxImporter.Import(Forge.DeepLearning.Onnx.PretrainedModels.ResNet18OnnxPath);
+        net.eval();
+        TorchSharp.torch.random.manual_seed(5);
+        using var x = TorchSharp.torch.rand(2, 3, 224, 224) * 255 - 120;
+        using var input = x.clone();
+        using var plain = net.forward(x); // autograd on: the graph as imported
+        TorchSharp.Modules.Parameter? firstWeight = null;
+        using (TorchSharp.torch.no_grad())
+        {
+            using var folded = net.forward(x);
+            Assert.True(plain.detach().allclose(folded, rtol: 0, atol: 1e-4), $"max diff {(plain.detach() - folded).abs().max().item<float>()}");
+            Assert.True(x.allclose(input, 0, 0), "the caller's input was modified");
+            // Changing weights in eval mode and invalidating the plan makes the next pass use the new weights.
+            firstWeight = net.parameters().First();
+            firstWeight.mul_(0.5f);
+            net.InvalidateInferencePlan();
+            using var changed = net.forward(x);
+            Assert.False(changed.allclose(folded, rtol: 0, atol: 1e-3));
+        }
+        using var plainChanged = net.forward(x);
+        using (TorchSharp.torch.no_grad())
+        {
+            using var foldedChanged = net.forward(x);
+            Assert.True(plainChanged.detach().allclose(foldedChanged, rtol: 0, atol: 1e-4));
+        }
+    }
+}

@@ -61,7 +61,11 @@ internal sealed class GraphCompiler
         foreach (var o in _graph.Outputs) _read.Add(o.Name);
     }
 
-    private sealed record Compiled(Func<Tensor?[], Tensor[]> Kernel, Module? Module = null, string? Kind = null, int[]? Consumed = null);
+    private sealed record Compiled(Func<Tensor?[], Tensor[]> Kernel, Module? Module = null, string? Kind = null, int[]? Consumed = null)
+    {
+        /// <summary>For a convolution: the same operation with other weights, used to fold a following batch norm at inference.</summary>
+        public Func<Tensor, Tensor, Func<Tensor?[], Tensor[]>>? WithWeights { get; init; }
+    }
 
     public OnnxNetwork Compile()
     {
@@ -180,6 +184,7 @@ internal sealed class GraphCompiler
             Inputs = inputs,
             Outputs = [.. node.Outputs],
             Kernel = compiled.Kernel,
+            WithWeights = compiled.WithWeights,
             Module = compiled.Module,
             ModuleName = compiled.Module is null ? null : $"n{index:D3}_{compiled.Kind}",
             Resolution = first is not null && first.dim() == 4 ? ((int)first.shape[2], (int)first.shape[3]) : null,
@@ -313,7 +318,17 @@ internal sealed class GraphCompiler
             var y = conv.call(p);
             if (!ReferenceEquals(p, x)) p.Dispose();
             return One(padding.After(y, x.shape));
-        }, conv, "conv", [1, 2]);
+        }, conv, "conv", [1, 2])
+        {
+            WithWeights = (weight, bias) => a =>
+            {
+                var x = a[0]!;
+                var p = padding.Before(x);
+                var y = nn.functional.conv2d(p, weight, bias, strides, padding.OpPadding, dilations, group);
+                if (!ReferenceEquals(p, x)) p.Dispose();
+                return One(padding.After(y, x.shape));
+            },
+        };
     }
 
     private Compiled BatchNorm(OnnxNode node)

@@ -83,6 +83,8 @@ public sealed class OnnxNetwork : Module<Tensor, Tensor>
     /// <summary>Sets training mode, keeping the batch-norm layers of frozen stages in evaluation mode.</summary>
     public override void train(bool train = true)
     {
+        // Training changes the weights, so a folded copy of them would go stale.
+        if (train) InvalidateInferencePlan();
         base.train(train);
         // _stages is null while the base constructor runs, should it ever set the mode.
         if (!train || _stages is null) return;
@@ -100,7 +102,9 @@ public sealed class OnnxNetwork : Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(input);
         var values = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [InputName] = input };
-        foreach (var step in _steps)
+        // Pure inference (eval mode, no autograd) runs a leaner plan: batch norms folded into their convolutions, ReLUs in place.
+        var steps = !training && !torch.is_grad_enabled() ? InferencePlan() : _steps;
+        foreach (var step in steps)
         {
             var args = new Tensor?[step.Inputs.Length];
             for (var i = 0; i < args.Length; i++)
@@ -131,17 +135,92 @@ public sealed class OnnxNetwork : Module<Tensor, Tensor>
     /// <summary>One line per step: index, op, node name, module, stage — for logs and debugging.</summary>
     public string Describe() => string.Join(Environment.NewLine, _steps.Select(s => $"[stage {s.Stage}] {s.Describe()}"));
 
-    private void ComputeReleases()
+    private void ComputeReleases() => ComputeReleases(_steps);
+
+    private void ComputeReleases(List<OnnxStep> steps)
     {
         var lastUse = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < _steps.Count; i++)
+        for (var i = 0; i < steps.Count; i++)
         {
-            foreach (var o in _steps[i].Outputs.Where(o => o.Length > 0)) lastUse[o] = i;
-            foreach (var n in _steps[i].Inputs.Where(n => n.Length > 0 && !_constantBuffers.ContainsKey(n))) lastUse[n] = i;
+            foreach (var o in steps[i].Outputs.Where(o => o.Length > 0)) lastUse[o] = i;
+            foreach (var n in steps[i].Inputs.Where(n => n.Length > 0 && !_constantBuffers.ContainsKey(n))) lastUse[n] = i;
         }
         lastUse.Remove(InputName);
         lastUse.Remove(OutputName);
-        foreach (var (name, step) in lastUse) _steps[step].Releases.Add(name);
+        foreach (var (name, step) in lastUse) steps[step].Releases.Add(name);
+    }
+
+    private List<OnnxStep>? _inferencePlan;
+    private readonly Lock _planLock = new();
+
+    // Several inference threads may ask at once (ParallelInference); one builds, the others wait for it.
+    private List<OnnxStep> InferencePlan()
+    {
+        if (Volatile.Read(ref _inferencePlan) is { } plan) return plan;
+        lock (_planLock) return _inferencePlan ??= BuildInferencePlan();
+    }
+    private readonly List<Tensor> _foldedWeights = [];
+
+    /// <summary>
+    /// Drops the folded inference weights, so the next inference pass folds the current ones. Training mode does this itself;
+    /// call it after changing weights in evaluation mode (e.g. <c>load_state_dict</c> on a network that already ran).
+    /// </summary>
+    public void InvalidateInferencePlan()
+    {
+        lock (_planLock) _inferencePlan = null;
+        foreach (var t in _foldedWeights) t.Dispose();
+        _foldedWeights.Clear();
+    }
+
+    private List<OnnxStep> BuildInferencePlan()
+    {
+        var readers = new Dictionary<string, int>(StringComparer.Ordinal) { [OutputName] = 1 };
+        foreach (var n in _steps.SelectMany(s => s.Inputs).Where(n => n.Length > 0)) readers[n] = readers.GetValueOrDefault(n) + 1;
+        var plan = new List<OnnxStep>(_steps.Count);
+        using var noGrad = torch.no_grad();
+        for (var i = 0; i < _steps.Count; i++)
+        {
+            var step = _steps[i];
+            var next = i + 1 < _steps.Count ? _steps[i + 1] : null;
+            if (step.WithWeights is { } withWeights && step.Module is TorchSharp.Modules.Conv2d conv
+                && next is { Module: TorchSharp.Modules.BatchNorm2d bn } && next.Inputs.Length > 0 && next.Inputs[0] == step.Outputs[0]
+                && readers.GetValueOrDefault(step.Outputs[0]) == 1)
+            {
+                // y = gamma (conv(x) + b - mean) / sqrt(var + eps) + beta: one convolution with rescaled weights and a new bias.
+                var eps = next.Node.Float("epsilon", 1e-5f);
+                var scale = bn.weight!.detach() / (bn.running_var!.detach() + eps).sqrt();
+                var weight = (conv.weight!.detach() * scale.view(-1, 1, 1, 1)).contiguous();
+                var shift = conv.bias is null ? -bn.running_mean!.detach() : conv.bias.detach() - bn.running_mean!.detach();
+                var bias = (shift * scale) + bn.bias!.detach();
+                scale.Dispose();
+                shift.Dispose();
+                // The plan outlives whatever dispose scope the first inference call runs in.
+                weight.DetachFromDisposeScope();
+                bias.DetachFromDisposeScope();
+                _foldedWeights.Add(weight);
+                _foldedWeights.Add(bias);
+                plan.Add(new OnnxStep
+                {
+                    Index = step.Index, Node = step.Node, Inputs = step.Inputs, Outputs = next.Outputs, Kernel = withWeights(weight, bias), Stage = next.Stage,
+                });
+                i++;
+                continue;
+            }
+            if (step.Node.OpType == "Relu" && step.Inputs[0] != InputName && !_constantBuffers.ContainsKey(step.Inputs[0])
+                && readers.GetValueOrDefault(step.Inputs[0]) == 1)
+            {
+                // Nothing else reads the input, so it may be overwritten.
+                plan.Add(new OnnxStep { Index = step.Index, Node = step.Node, Inputs = step.Inputs, Outputs = step.Outputs, Kernel = a => [a[0]!.relu_()], Stage = step.Stage });
+                continue;
+            }
+            plan.Add(new OnnxStep
+            {
+                Index = step.Index, Node = step.Node, Inputs = step.Inputs, Outputs = step.Outputs, Kernel = step.Kernel, Module = step.Module,
+                ModuleName = step.ModuleName, Stage = step.Stage,
+            });
+        }
+        ComputeReleases(plan);
+        return plan;
     }
 
     private static string Sanitize(string name)
@@ -219,6 +298,9 @@ internal sealed class OnnxStep
     public required Func<Tensor?[], Tensor[]> Kernel { get; init; }
     public Module? Module { get; init; }
     public string? ModuleName { get; init; }
+
+    /// <summary>For a convolution: a kernel running the same convolution with given weight and bias (batch-norm folding).</summary>
+    public Func<Tensor, Tensor, Func<Tensor?[], Tensor[]>>? WithWeights { get; init; }
     public int Stage { get; set; }
 
     /// <summary>The height and width of the first output when it is a 4-D feature map, at the import-time input size.</summary>

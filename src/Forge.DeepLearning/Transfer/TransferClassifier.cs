@@ -61,6 +61,9 @@ public sealed class TransferClassifier : IPredictor
     /// <summary>The network.</summary>
     public TransferNetwork Network => _net;
 
+    /// <summary>Inference threads (0: one per core); each runs libtorch single-threaded.</summary>
+    public int Threads { get; set; }
+
     /// <inheritdoc />
     public ModelSignature Signature { get; }
 
@@ -76,16 +79,21 @@ public sealed class TransferClassifier : IPredictor
         var c = Labels.Count;
         var result = new float[(long)images.Count * c];
         var all = Enumerable.Range(0, images.Count).ToArray();
-        var rng = new Random(0);
-        using var noGrad = torch.no_grad();
-        for (var s = 0; s < images.Count; s += Batch)
+        var batches = (images.Count + Batch - 1) / Batch;
+        var done = 0;
+        ParallelInference.Run(batches, b =>
         {
-            using var scope = NewDisposeScope();
+            var s = b * Batch;
             var len = Math.Min(Batch, images.Count - s);
-            var x = RgbViews.Batch(images, all.AsSpan(s, len), Options.ImageSize, RgbAugmentation.None, rng);
+            using var scope = NewDisposeScope();
+            var x = RgbViews.Batch(images, all.AsSpan(s, len), Options.ImageSize, RgbAugmentation.None, new Random(0));
             nn.functional.softmax(_net.forward(x), 1).data<float>().CopyTo(result.AsSpan(s * c, len * c));
-            progress?.Report(s + len);
-        }
+            return len;
+        }, Threads, b =>
+        {
+            done += Math.Min(Batch, images.Count - (b * Batch));
+            progress?.Report(done);
+        });
         return result;
     }
 
@@ -190,6 +198,8 @@ public sealed class TransferClassifier : IPredictor
         try
         {
             net.load(weights);
+            // The constructor's probe pass folded the file's original weights for inference; fold the trained ones instead.
+            net.Backbone.InvalidateInferencePlan();
         }
         catch (Exception e) when (e is not ForgeException)
         {

@@ -93,26 +93,25 @@ public sealed class TransferTrainer
     private (Tensor X, Tensor Y) CacheFeatures(TransferNetwork net, RgbImageSet images, int[] indices, int views, Random rng)
     {
         net.eval();
-        var parts = new List<Tensor>();
+        var perView = (indices.Length + EvalBatch - 1) / EvalBatch;
         var total = indices.Length * views;
+        // Each batch gets its own seed, drawn here in order, so the cached views do not depend on thread timing.
+        var seeds = Enumerable.Range(0, perView * views).Select(_ => rng.Next()).ToArray();
         var done = 0;
-        using (torch.no_grad())
+        var parts = ParallelInference.Run(perView * views, b =>
         {
-            for (var v = 0; v < views; v++)
-            {
-                var aug = v == 0 ? RgbAugmentation.None : _o.Augmentation;
-                for (var s = 0; s < indices.Length; s += EvalBatch)
-                {
-                    _cancel.ThrowIfCancellationRequested();
-                    var len = Math.Min(EvalBatch, indices.Length - s);
-                    using var scope = NewDisposeScope();
-                    var batch = RgbViews.Batch(images, indices.AsSpan(s, len), _o.ImageSize, aug, rng);
-                    parts.Add(net.Features(batch).MoveToOuterDisposeScope());
-                    done += len;
-                    Progress?.Report(new TransferProgress("caching backbone features", done, total));
-                }
-            }
-        }
+            _cancel.ThrowIfCancellationRequested();
+            var v = b / perView;
+            var s = (b % perView) * EvalBatch;
+            var len = Math.Min(EvalBatch, indices.Length - s);
+            using var scope = NewDisposeScope();
+            var batch = RgbViews.Batch(images, indices.AsSpan(s, len), _o.ImageSize, v == 0 ? RgbAugmentation.None : _o.Augmentation, new Random(seeds[b]));
+            return net.Features(batch).MoveToOuterDisposeScope();
+        }, _o.Threads, b =>
+        {
+            done += Math.Min(EvalBatch, indices.Length - ((b % perView) * EvalBatch));
+            Progress?.Report(new TransferProgress("caching backbone features", done, total));
+        });
         var x = torch.cat(parts, 0);
         foreach (var p in parts) p.Dispose();
         var labels = new long[total];
@@ -249,27 +248,25 @@ public sealed class TransferTrainer
         if (best is not null)
         {
             net.load_state_dict(best);
+            net.Backbone.InvalidateInferencePlan();
             foreach (var t in best.Values) t.Dispose();
         }
     }
 
     private (double Loss, double Accuracy) Evaluate(TransferNetwork net, RgbImageSet images, int[] indices)
     {
-        using var noGrad = torch.no_grad();
-        double loss = 0;
-        long correct = 0;
-        var rng = new Random(0);
-        for (var s = 0; s < indices.Length; s += EvalBatch)
+        var batches = (indices.Length + EvalBatch - 1) / EvalBatch;
+        var parts = ParallelInference.Run(batches, b =>
         {
+            var s = b * EvalBatch;
             var len = Math.Min(EvalBatch, indices.Length - s);
             using var scope = NewDisposeScope();
-            var x = RgbViews.Batch(images, indices.AsSpan(s, len), _o.ImageSize, RgbAugmentation.None, rng);
+            var x = RgbViews.Batch(images, indices.AsSpan(s, len), _o.ImageSize, RgbAugmentation.None, new Random(0));
             var target = torch.tensor(indices.AsSpan(s, len).ToArray().Select(i => (long)images.Labels[i]).ToArray());
             var logits = net.forward(x);
-            loss += nn.functional.cross_entropy(logits, target).item<float>() * len;
-            correct += logits.argmax(1).eq(target).sum().item<long>();
-        }
-        return (loss / indices.Length, correct / (double)indices.Length);
+            return (Loss: nn.functional.cross_entropy(logits, target).item<float>() * (double)len, Correct: logits.argmax(1).eq(target).sum().item<long>());
+        }, _o.Threads);
+        return (parts.Sum(p => p.Loss) / indices.Length, parts.Sum(p => p.Correct) / (double)indices.Length);
     }
 
     private static double Cosine(double peak, long step, long steps) => peak * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1.0, step / (double)Math.Max(1, steps))));
