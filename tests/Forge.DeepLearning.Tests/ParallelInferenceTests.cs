@@ -13,7 +13,7 @@ public sealed class ParallelInferenceTests
         var results = ParallelInference.Run(17, b =>
         {
             Assert.False(torch.is_grad_enabled());
-            using var t = torch.full(3, b);
+            using var t = torch.full(3, (float)b);
             return (int)t.sum().item<float>();
         }, workers: 3, completed: seen.Add);
         Assert.Equal(Enumerable.Range(0, 17).Select(b => 3 * b), results);
