@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Scalar.AspNetCore;
 
 namespace Forge.Serving;
@@ -51,8 +52,13 @@ public static class ForgeServer
             Listen(kestrel, options.Host, options.Port);
         });
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout);
-        builder.Services.AddProblemDetails(p => p.CustomizeProblemDetails = c => c.ProblemDetails.Extensions["requestId"] = c.HttpContext.TraceIdentifier);
-        builder.Services.AddOpenApi();
+        builder.Services.AddProblemDetails(p => p.CustomizeProblemDetails = c =>
+        {
+            // One id per request, the one in X-Request-Id and in the logs; ASP.NET's trace id would be a second one.
+            c.ProblemDetails.Extensions.Remove("traceId");
+            c.ProblemDetails.Extensions["requestId"] = c.HttpContext.TraceIdentifier;
+        });
+        builder.Services.AddOpenApi(OpenApiDocs.AddJsonBodies);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(loaders);
         builder.Services.AddSingleton<ServerMetrics>();
@@ -108,6 +114,11 @@ public static class ForgeServer
     private static void ConfigureLogging(ILoggingBuilder logging, ServerOptions options)
     {
         logging.ClearProviders();
+        // Our request id is the one id a request carries; ASP.NET's own request scope and trace ids would add conflicting ones.
+        logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.None);
+        logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        // Logs go to stderr: stdout stays for what the caller asked for (forge serve --json prints one object there).
+        logging.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         if (options.JsonLogs)
         {
             logging.AddJsonConsole(o =>

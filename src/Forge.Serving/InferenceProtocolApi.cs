@@ -47,10 +47,9 @@ internal static class InferenceProtocolApi
         };
         foreach (var endpoint in infer)
         {
-            endpoint.WithDescription("One input named as in the model's metadata, shape [N, ...instance shape] (or [N, values per row]), datatype FP32 "
-                    + "(or another numeric type), data flat or nested; image models also take BYTES elements holding a base64 PNG or JPEG, shape [N]. "
-                    + "Outputs: the probabilities [N, labels] (FP32) and 'label' [N] (BYTES).")
-                .Accepts<JsonObject>("application/json")
+            endpoint.AcceptsJson("An inference request: one input named as in the model's metadata, shape [N, ...instance shape] (or [N, values per row]), "
+                    + "datatype FP32 (or another numeric type), data flat or nested; image models also take BYTES elements holding a base64 PNG or JPEG, "
+                    + "shape [N]. Outputs: the probabilities [N, labels] (FP32) and 'label' [N] (BYTES).")
                 .Produces<InferenceResponse>().Produces<InferenceError>(400).Produces<InferenceError>(404).Produces<InferenceError>(503);
             if (options.RequireApiKeyForPredict) endpoint.AddEndpointFilter(new ApiKeyFilter(options.ApiKey, inferenceProtocol: true));
         }

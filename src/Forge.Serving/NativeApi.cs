@@ -26,9 +26,9 @@ internal static class NativeApi
         };
         foreach (var endpoint in predict)
         {
-            endpoint.WithDescription("Body: {\"instances\": [...]} or one instance. An image instance is {\"image_b64\": \"<PNG or JPEG, base64>\"} "
-                    + "or a numeric array, flattened or nested to the signature's shape. The answer's X-Forge-Model-Version header names the version that answered.")
-                .Accepts<JsonObject>("application/json")
+            endpoint.WithDescription("The answer's X-Forge-Model-Version header names the version that answered.")
+                .AcceptsJson("{\"instances\": [...]} or one instance. An image instance is {\"image_b64\": \"<PNG or JPEG, base64>\"} "
+                    + "or a numeric array, flattened or nested to the signature's shape.")
                 .Produces<PredictResponse>()
                 .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(503).ProducesProblem(504);
             if (options.RequireApiKeyForPredict) endpoint.AddEndpointFilter(new ApiKeyFilter(options.ApiKey, inferenceProtocol: false));

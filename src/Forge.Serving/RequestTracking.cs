@@ -30,7 +30,8 @@ internal sealed class RequestTracking(RequestDelegate next, ServerMetrics metric
         context.Response.Headers[RequestIdHeader] = id;
         var start = Stopwatch.GetTimestamp();
         metrics.EnterRequest();
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = id });
+        // A message-template scope prints as "RequestId:…" in text logs and as a RequestId property in JSON logs.
+        using var scope = logger.BeginScope("RequestId:{RequestId}", id);
         try
         {
             await next(context);

@@ -187,6 +187,20 @@ public sealed class NativeApiTests(MnistServerFixture mnist)
     }
 
     [SharedDataFact]
+    public async Task The_body_is_read_as_json_whatever_content_type_curl_gave_it()
+    {
+        var json = "[" + string.Join(",", mnist.Row(0).Select(v => v.ToString("R", CultureInfo.InvariantCulture))) + "]";
+        using var content = new StringContent(json, Encoding.UTF8, "application/x-www-form-urlencoded");
+
+        var response = await Server.Client.PostAsync("/v1/models/mnist/predict", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var problem = (await Server.GetAsync("/v1/models/nope")).Body!;
+        Assert.NotNull((string?)problem["requestId"]);
+        Assert.Null(problem["traceId"]);
+    }
+
+    [SharedDataFact]
     public async Task A_body_over_the_size_limit_is_413()
     {
         Assert.Equal(10 * 1024 * 1024, new ServerOptions().MaxRequestBytes);
