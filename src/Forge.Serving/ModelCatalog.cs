@@ -190,7 +190,13 @@ internal sealed class ModelCatalog : IDisposable
                 _logger.LogInformation("model {Model} version {Version} ready in {Seconds:F2} s ({Flavor}, from {Origin})",
                     entry.Name, entry.Version, entry.Current.LoadSeconds, entry.Resolved.Bundle.Manifest.Flavor, entry.Resolved.Origin);
             }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The server is stopping while this model warms: nothing failed, and nothing is left to load.
+                entry.State = ModelState.Pending;
+                break;
+            }
+            catch (Exception e)
             {
                 entry.Error = e.Message;
                 entry.State = ModelState.Failed;
