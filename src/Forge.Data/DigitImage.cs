@@ -35,8 +35,19 @@ public static class DigitImage
         {
             throw new ForgeException($"{path}: file not found", ex);
         }
-        var (gray, width, height) = DecodeGray(bytes, path);
-        return Normalize(gray, width, height, path);
+        return FromEncoded(bytes, path);
+    }
+
+    /// <summary>
+    /// The same pipeline as <see cref="LoadAsMnist"/> on an encoded PNG/JPEG already in memory (an upload, a request body);
+    /// <paramref name="name"/> is what errors call the image.
+    /// </summary>
+    public static float[] FromEncoded(byte[] encoded, string name)
+    {
+        ArgumentNullException.ThrowIfNull(encoded);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var (gray, width, height) = DecodeGray(encoded, name);
+        return Normalize(gray, width, height, name);
     }
 
     /// <summary>The same pipeline as <see cref="LoadAsMnist"/> on raw 8-bit grayscale pixels (row-major, width x height).</summary>

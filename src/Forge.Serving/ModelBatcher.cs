@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Forge.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Forge.Serving;
+
+/// <summary>The model's queue is full: the request is refused at once (503) rather than left to wait without bound.</summary>
+internal sealed class QueueFullException(string model, int capacity)
+    : ForgeException($"model '{model}' has {capacity} requests waiting already; retry shortly");
+
+/// <summary>The batcher was closed (its model is being unloaded) before the request got in; the caller retries on the current version.</summary>
+internal sealed class BatcherClosedException() : Exception("the model version is being unloaded");
+
+/// <summary>
+/// Adaptive batching for one model version. Requests wait in a bounded queue; one dedicated thread takes the first,
+/// lets others join it for up to <see cref="BatchingOptions.MaxDelayMs"/> or until <see cref="BatchingOptions.MaxBatchSize"/>
+/// rows, and runs them as one <see cref="IPredictor.Predict"/> call. One thread, because TorchSharp models are not meant to
+/// run forward passes concurrently, and because one big pass beats many small ones on a few cores.
+/// </summary>
+internal sealed class ModelBatcher : IDisposable
+{
+    private readonly IPredictor _predictor;
+    private readonly BatchingOptions _options;
+    private readonly Channel<WorkItem> _queue;
+    private readonly Thread _thread;
+    private readonly ServerMetrics? _metrics;
+    private readonly ILogger _logger;
+    private readonly string _name;
+    private readonly string _version;
+    private readonly long _delayTicks;
+    private int _depth;
+    private long _forwardCalls;
+    private long _rows;
+    private volatile bool _closed;
+
+    public ModelBatcher(string name, string version, IPredictor predictor, BatchingOptions options, ServerMetrics? metrics, ILogger logger)
+    {
+        _name = name;
+        _version = version;
+        _predictor = predictor;
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+        _delayTicks = (long)(options.MaxDelayMs * Stopwatch.Frequency / 1000);
+        _queue = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(options.QueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _thread = new Thread(Run) { IsBackground = true, Name = $"forge-infer {name}/{version}" };
+        _thread.Start();
+    }
+
+    /// <summary>Requests waiting in the queue.</summary>
+    public int QueueDepth => Volatile.Read(ref _depth);
+
+    /// <summary>Forward passes run so far (one per batch).</summary>
+    public long ForwardCalls => Interlocked.Read(ref _forwardCalls);
+
+    /// <summary>Rows predicted so far.</summary>
+    public long RowsPredicted => Interlocked.Read(ref _rows);
+
+    public BatchingOptions Options => _options;
+
+    /// <summary>Queues the rows and completes with their probabilities once a batch holding them has run.</summary>
+    public Task<float[][]> PredictAsync(IReadOnlyList<float[]> rows, CancellationToken cancellationToken)
+    {
+        var item = new WorkItem(rows, cancellationToken);
+        Interlocked.Increment(ref _depth);
+        if (!_queue.Writer.TryWrite(item))
+        {
+            Interlocked.Decrement(ref _depth);
+            if (_closed) throw new BatcherClosedException();
+            throw new QueueFullException(_name, _options.QueueCapacity);
+        }
+        return item.Result.Task.WaitAsync(cancellationToken);
+    }
+
+    private void Run()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<WorkItem>();
+        while (WaitToRead(reader, Timeout.InfiniteTimeSpan))
+        {
+            batch.Clear();
+            var rows = 0;
+            var deadline = Stopwatch.GetTimestamp() + _delayTicks;
+            while (rows < _options.MaxBatchSize)
+            {
+                if (reader.TryPeek(out var next))
+                {
+                    // A request that would overflow the batch waits for the next one, unless the batch is empty.
+                    if (rows > 0 && rows + next.Rows.Count > _options.MaxBatchSize) break;
+                    reader.TryRead(out _);
+                    Interlocked.Decrement(ref _depth);
+                    if (next.Token.IsCancellationRequested)
+                    {
+                        next.Result.TrySetCanceled(next.Token);
+                        continue;
+                    }
+                    batch.Add(next);
+                    rows += next.Rows.Count;
+                    continue;
+                }
+                var remaining = deadline - Stopwatch.GetTimestamp();
+                if (remaining <= 0 || !WaitToRead(reader, TimeSpan.FromSeconds((double)remaining / Stopwatch.Frequency))) break;
+            }
+            if (batch.Count > 0) Execute(batch, rows);
+        }
+    }
+
+    private static bool WaitToRead(ChannelReader<WorkItem> reader, TimeSpan timeout)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan) return reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            return reader.WaitToReadAsync(cts.Token).AsTask().GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private void Execute(List<WorkItem> batch, int rowCount)
+    {
+        var rows = batch.Count == 1 ? batch[0].Rows : batch.SelectMany(b => b.Rows).ToArray();
+        float[][] output;
+        try
+        {
+            output = _predictor.Predict(rows);
+            if (output.Length != rowCount) throw new InvalidOperationException($"the model returned {output.Length} rows for {rowCount}");
+        }
+        catch (Exception e)
+        {
+            // The batch fails as a whole; requests were validated before queueing, so this is the model's fault, not theirs.
+            _logger.LogError(e, "forward pass of {Model} version {Version} failed on {Rows} rows", _name, _version, rowCount);
+            foreach (var item in batch) item.Result.TrySetException(e);
+            return;
+        }
+        finally
+        {
+            Interlocked.Increment(ref _forwardCalls);
+            Interlocked.Add(ref _rows, rowCount);
+            _metrics?.BatchSize.Observe(rowCount, _name, _version);
+        }
+        var offset = 0;
+        foreach (var item in batch)
+        {
+            item.Result.TrySetResult(output[offset..(offset + item.Rows.Count)]);
+            offset += item.Rows.Count;
+        }
+    }
+
+    /// <summary>Stops taking requests, lets the thread finish every queued one, and waits for it.</summary>
+    public void Dispose()
+    {
+        _closed = true;
+        if (_queue.Writer.TryComplete()) _thread.Join();
+    }
+
+    private sealed class WorkItem(IReadOnlyList<float[]> rows, CancellationToken token)
+    {
+        public IReadOnlyList<float[]> Rows { get; } = rows;
+
+        public CancellationToken Token { get; } = token;
+
+        // Completions run on the thread pool, never inline on the inference thread.
+        public TaskCompletionSource<float[][]> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

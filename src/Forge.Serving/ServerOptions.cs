@@ -1,0 +1,179 @@
+using Forge.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Forge.Serving;
+
+/// <summary>Everything <see cref="ForgeServer.Build"/> needs: the models, where to listen, and the server's limits.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>The environment variable holding the API key when <see cref="ApiKey"/> is not set.</summary>
+    public const string ApiKeyVariable = "FORGE_API_KEY";
+
+    /// <summary>The models to serve; each becomes one name and version.</summary>
+    public IReadOnlyList<ModelSource> Models { get; init; } = [];
+
+    /// <summary>The address to listen on: an IP address, "localhost", or "*" / "0.0.0.0" for every interface.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>The TCP port; 0 picks a free one (read it back with <see cref="ForgeServer.Addresses"/>).</summary>
+    public int Port { get; init; } = 8080;
+
+    /// <summary>Batching for every model that does not set its own <see cref="ModelSource.Batching"/>.</summary>
+    public BatchingOptions Batching { get; init; } = new();
+
+    /// <summary>The largest request body accepted; a larger one is answered 413. Default 10 MB.</summary>
+    public long MaxRequestBytes { get; init; } = 10 * 1024 * 1024;
+
+    /// <summary>How long one prediction request may wait for its answer before it is answered 504.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long shutdown waits for in-flight requests to finish.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The key management endpoints require; null reads <c>FORGE_API_KEY</c>. Without a key they are refused.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Also require the API key for prediction and inference requests.</summary>
+    public bool RequireApiKeyForPredict { get; init; }
+
+    /// <summary>The tracking store registry references are resolved in (null: <c>FORGE_TRACKING_URI</c>, else <c>$FORGE_HOME/forge.db</c>).</summary>
+    public string? TrackingUri { get; init; }
+
+    /// <summary>The loaders that turn bundles into servable models; null means <see cref="ModelLoaderRegistry.CreateDefault"/>.</summary>
+    public ModelLoaderRegistry? Loaders { get; init; }
+
+    /// <summary>Write logs as one JSON object a line (for log collectors) instead of plain text.</summary>
+    public bool JsonLogs { get; init; }
+
+    /// <summary>Adjusts logging after Forge's defaults, e.g. to capture logs in tests.</summary>
+    public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+
+    /// <summary>Every problem with these options, so one error reports them all.</summary>
+    internal List<string> FindProblems()
+    {
+        var problems = new List<string>();
+        if (Models is null || Models.Count == 0) problems.Add("no models to serve: give at least one bundle folder or registry reference");
+        if (Port is < 0 or > 65535) problems.Add($"port {Port} is not between 0 and 65535");
+        if (string.IsNullOrWhiteSpace(Host)) problems.Add("host is empty");
+        if (MaxRequestBytes < 1024) problems.Add($"the request size limit {MaxRequestBytes} bytes is below 1 KB");
+        if (RequestTimeout <= TimeSpan.Zero) problems.Add("the request timeout must be positive");
+        if (ShutdownTimeout < TimeSpan.Zero) problems.Add("the shutdown timeout must not be negative");
+        problems.AddRange((Batching ?? new BatchingOptions()).FindProblems("batching"));
+        foreach (var (source, i) in (Models ?? []).Select((s, i) => (s, i)))
+        {
+            if (source is null) problems.Add($"models[{i}] is null");
+            else problems.AddRange(source.FindProblems($"models[{i}]"));
+        }
+        return problems;
+    }
+}
+
+/// <summary>How one model's concurrent requests are coalesced into forward passes.</summary>
+public sealed record BatchingOptions
+{
+    /// <summary>The most rows one forward pass takes; 1 switches batching off.</summary>
+    public int MaxBatchSize { get; init; } = 32;
+
+    /// <summary>How long the first request of a batch waits for others to join it, in milliseconds.</summary>
+    public double MaxDelayMs { get; init; } = 2;
+
+    /// <summary>How many requests may wait for the model; one more is answered 503 rather than queued without bound.</summary>
+    public int QueueCapacity { get; init; } = 1024;
+
+    internal IEnumerable<string> FindProblems(string field)
+    {
+        if (MaxBatchSize < 1) yield return $"{field}.maxBatchSize {MaxBatchSize} must be at least 1";
+        if (!double.IsFinite(MaxDelayMs) || MaxDelayMs < 0) yield return $"{field}.maxDelayMs {MaxDelayMs} must be 0 or more";
+        if (QueueCapacity < 1) yield return $"{field}.queueCapacity {QueueCapacity} must be at least 1";
+    }
+}
+
+/// <summary>Where one served model comes from: a bundle folder (or .forge file), or the registry by name and alias.</summary>
+public sealed record ModelSource
+{
+    /// <summary>The alias a registry reference without one resolves to.</summary>
+    public const string DefaultAlias = "champion";
+
+    /// <summary>A bundle directory or .forge file; set this or <see cref="RegistryReference"/>.</summary>
+    public string? BundlePath { get; init; }
+
+    /// <summary>A registry reference: <c>name@alias</c>, <c>name/version</c> or <c>name</c> (meaning <c>name@champion</c>).</summary>
+    public string? RegistryReference { get; init; }
+
+    /// <summary>The name clients call the model by; default the registered name, else the bundle's manifest name.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>The version clients see; default the registry version number, else "1".</summary>
+    public string? Version { get; init; }
+
+    /// <summary>This model's batching; null uses <see cref="ServerOptions.Batching"/>.</summary>
+    public BatchingOptions? Batching { get; init; }
+
+    /// <summary>A model served from a bundle directory or .forge file.</summary>
+    public static ModelSource FromBundle(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return new ModelSource { BundlePath = path };
+    }
+
+    /// <summary>A model served from the registry: <c>name@alias</c>, <c>name/version</c>, or <c>name</c> for <c>name@champion</c>.</summary>
+    public static ModelSource FromRegistry(string reference)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reference);
+        var text = reference.Trim();
+        if (!text.Contains('@', StringComparison.Ordinal) && !text.Contains('/', StringComparison.Ordinal)) text += "@" + DefaultAlias;
+        return new ModelSource { RegistryReference = text };
+    }
+
+    /// <summary>What the source is, for logs and listings.</summary>
+    public override string ToString() => BundlePath ?? (RegistryReference is null ? "(nothing)" : "registry:" + RegistryReference);
+
+    internal IEnumerable<string> FindProblems(string field)
+    {
+        if ((BundlePath is null) == (RegistryReference is null))
+            yield return $"{field}: give exactly one of a bundle path and a registry reference";
+        if (Name is not null && ModelNames.Problem(Name) is { } nameProblem) yield return $"{field}.name: {nameProblem}";
+        if (Version is not null && ModelNames.VersionProblem(Version) is { } versionProblem) yield return $"{field}.version: {versionProblem}";
+        if (Batching is not null)
+        {
+            foreach (var p in Batching.FindProblems($"{field}.batching")) yield return p;
+        }
+    }
+}
+
+/// <summary>The rules model names and versions follow, so that they are safe in URLs, metrics labels and file paths.</summary>
+public static class ModelNames
+{
+    /// <summary>The longest model name accepted.</summary>
+    public const int MaxLength = 128;
+
+    /// <summary>Null when <paramref name="name"/> is a valid model name, else why it is not.</summary>
+    public static string? Problem(string? name)
+    {
+        if (string.IsNullOrEmpty(name)) return "the model name is empty";
+        if (name.Length > MaxLength) return $"the model name is longer than {MaxLength} characters";
+        if (!char.IsAsciiLetterOrDigit(name[0])) return $"model name '{Shorten(name)}' must start with a letter or digit";
+        foreach (var c in name)
+        {
+            // No separators and no "..": a name may become a folder (uploads, exports), and must never climb out of it.
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_' or '.'))
+                return $"model name '{Shorten(name)}' may hold only letters, digits, '-', '_' and '.'";
+        }
+        return name.Contains("..", StringComparison.Ordinal) ? $"model name '{Shorten(name)}' must not contain '..'" : null;
+    }
+
+    /// <summary>Null when <paramref name="version"/> is a valid version label, else why it is not.</summary>
+    public static string? VersionProblem(string? version)
+    {
+        var problem = Problem(version);
+        return problem?.Replace("model name", "version", StringComparison.Ordinal);
+    }
+
+    /// <summary>Throws <see cref="UsageException"/> when <paramref name="name"/> is not a valid model name.</summary>
+    public static void Validate(string name)
+    {
+        if (Problem(name) is { } p) throw new UsageException(p);
+    }
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+}
