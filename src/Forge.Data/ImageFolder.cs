@@ -225,6 +225,14 @@ public sealed class RgbImageSet
         {
             throw new DataFormatException(path, "cannot be read: " + e.Message, e);
         }
+        return DecodeBytes(bytes, path, size);
+    }
+
+    /// <summary>Decodes an encoded JPEG/PNG image to a size×size RGB byte array; <paramref name="source"/> names it in errors.</summary>
+    public static byte[] DecodeBytes(byte[] bytes, string source, int size)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        var path = source;
         using var data = SKData.CreateCopy(bytes);
         using var codec = SKCodec.Create(data) ?? throw new DataFormatException(path, "is not a PNG or JPEG image");
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);

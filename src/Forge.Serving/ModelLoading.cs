@@ -28,6 +28,7 @@ public sealed class ModelLoaderRegistry
     {
         var registry = new ModelLoaderRegistry();
         registry.Add(new ImageClassifierLoader());
+        registry.Add(new TransferClassifierLoader());
         return registry;
     }
 

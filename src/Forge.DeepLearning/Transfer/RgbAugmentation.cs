@@ -68,9 +68,11 @@ public static class RgbViews
             theta[(i * 6) + 5] = cy;
         }
         Tensor output;
-        if (!aug.Enabled && outSize == s)
+        if (!aug.Enabled)
         {
-            output = x;
+            // The evaluation view is a plain centre crop, pixel for pixel, the same as TransferClassifier.EncodeImage.
+            var offset = (s - outSize) / 2;
+            output = x[.., .., offset..(offset + outSize), offset..(offset + outSize)].contiguous();
         }
         else
         {

@@ -109,6 +109,28 @@ public sealed class TransferClassifier : IPredictor
         return [.. Enumerable.Range(0, paths.Count).Select(i => flat.AsSpan(i * Labels.Count, Labels.Count).ToArray())];
     }
 
+    /// <summary>
+    /// Turns an encoded JPEG/PNG image into one input row for <see cref="Predict(IReadOnlyList{float[]})"/>: decoded as training
+    /// decoded it, centre-cropped to the network's size, RGB channels first, in 0–1.
+    /// </summary>
+    public float[] EncodeImage(byte[] bytes, string source)
+    {
+        var store = Options.StoreSize;
+        var s = Options.ImageSize;
+        var rgb = RgbImageSet.DecodeBytes(bytes, source, store);
+        var offset = (store - s) / 2;
+        var row = new float[3 * s * s];
+        for (var y = 0; y < s; y++)
+        {
+            for (var x = 0; x < s; x++)
+            {
+                var src = (((y + offset) * store) + x + offset) * 3;
+                for (var c = 0; c < 3; c++) row[(c * s * s) + (y * s) + x] = rgb[src + c] / 255f;
+            }
+        }
+        return row;
+    }
+
     /// <inheritdoc />
     public float[][] Predict(IReadOnlyList<float[]> rows)
     {
