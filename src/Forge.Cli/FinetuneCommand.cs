@@ -18,7 +18,7 @@ internal static class FinetuneCommand
         var backbone = new Option<string>("--backbone") { Description = "Pretrained network: resnet18 (ImageNet ResNet18, shipped with Forge as ONNX and imported into TorchSharp)", DefaultValueFactory = _ => "resnet18" };
         var mode = new Option<string>("--mode") { Description = "fine-tune (warm up a new head, then train the last --unfreeze stages too), feature-extraction (frozen backbone, cached features, head only) or scratch (same network from random weights: the baseline)", DefaultValueFactory = _ => "fine-tune" };
         var unfreeze = new Option<int?>("--unfreeze") { Description = "Backbone stages trained in fine-tune mode, counted from the last (resnet18 has 5: stem, then one per resolution); default 2" };
-        var epochs = new Option<int?>("--epochs") { Description = "Training epochs (fine-tune 6, scratch 8; feature-extraction: head epochs over the cached features, 60)" };
+        var epochs = new Option<int?>("--epochs") { Description = "Training epochs (fine-tune 6, scratch 6 — the same budget; feature-extraction: head epochs over the cached features, 60)" };
         var lr = new Option<double?>("--lr") { Description = "Peak learning rate of the head (and of every layer in scratch mode); defaults 1e-3 fine-tune, 3e-3 feature-extraction, 2e-3 scratch" };
         var lrMult = new Option<double?>("--backbone-lr-mult") { Description = "Backbone learning rate as a multiple of --lr in fine-tune mode (default 0.1)" };
         var batch = new Option<int?>("--batch-size") { Description = "Images per step (default 32)" };

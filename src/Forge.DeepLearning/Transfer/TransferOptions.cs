@@ -73,7 +73,7 @@ public sealed record TransferOptions
     /// <summary>The defaults of a mode.</summary>
     public static TransferOptions For(TransferMode mode) => mode switch
     {
-        TransferMode.Scratch => new TransferOptions { Mode = mode, Epochs = 8, LearningRate = 2e-3, HeadWarmupEpochs = 0 },
+        TransferMode.Scratch => new TransferOptions { Mode = mode, Epochs = 6, LearningRate = 2e-3, HeadWarmupEpochs = 0 },
         TransferMode.FeatureExtraction => new TransferOptions { Mode = mode, Epochs = 60, LearningRate = 3e-3 },
         _ => new TransferOptions { Mode = mode },
     };
