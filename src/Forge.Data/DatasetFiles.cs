@@ -19,6 +19,24 @@ internal static class DatasetFiles
         return File.Exists(gz) ? gz : null;
     }
 
+    /// <summary>A text file's content as strict UTF-8 (raw or gzip); invalid bytes are a <see cref="DataFormatException"/> naming the file.</summary>
+    internal static string ReadAllText(string path)
+    {
+        using var file = File.OpenRead(path);
+        var isGzip = StartsWithGzipMagic(file);
+        file.Position = 0;
+        try
+        {
+            using var content = isGzip ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : (Stream)file;
+            using var reader = new StreamReader(content, TextDatasets.Utf8Strict, detectEncodingFromByteOrderMarks: true);
+            return reader.ReadToEnd();
+        }
+        catch (Exception ex) when (ex is InvalidDataException or System.Text.DecoderFallbackException)
+        {
+            throw new DataFormatException(path, $"not readable as UTF-8 text ({ex.Message})", ex);
+        }
+    }
+
     /// <summary>Whether the stream starts with the gzip magic bytes 1f 8b; the position is left after what was read.</summary>
     internal static bool StartsWithGzipMagic(Stream stream)
     {

@@ -304,22 +304,6 @@ public sealed class ImageClassifierTrainer
     }
 
     /// <summary>Splits indices into train and validation parts with each class's share kept.</summary>
-    internal static (int[] Train, int[] Validation) StratifiedSplit(byte[] labels, int classes, double fraction, int seed)
-    {
-        if (fraction <= 0) return (Enumerable.Range(0, labels.Length).ToArray(), []);
-        var rng = new Random(seed);
-        var train = new List<int>();
-        var val = new List<int>();
-        for (var c = 0; c < classes; c++)
-        {
-            var members = Enumerable.Range(0, labels.Length).Where(i => labels[i] == c).ToArray();
-            rng.Shuffle(members);
-            var take = (int)Math.Round(members.Length * fraction);
-            val.AddRange(members.Take(take));
-            train.AddRange(members.Skip(take));
-        }
-        train.Sort();
-        val.Sort();
-        return (train.ToArray(), val.ToArray());
-    }
+    internal static (int[] Train, int[] Validation) StratifiedSplit(byte[] labels, int classes, double fraction, int seed) =>
+        DataSplits.Stratified(Array.ConvertAll(labels, b => (int)b), classes, fraction, seed);
 }

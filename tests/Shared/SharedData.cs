@@ -21,6 +21,18 @@ internal static class SharedData
     /// <summary>The shared datasets folder; a test that needs it fails loudly when it is missing.</summary>
     public static string DataRoot => Path.GetDirectoryName(Mnist)!;
 
+    /// <summary>The shared folder of one dataset (../shared/data/FOLDER) when it exists, else null.</summary>
+    public static string? DirOrNull(string folder)
+    {
+        if (RepoRoot is null) return null;
+        var dir = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "data", folder));
+        return Directory.Exists(dir) ? dir : null;
+    }
+
+    /// <summary>The shared folder of one dataset; a test that needs it fails loudly when it is missing.</summary>
+    public static string Dir(string folder) => DirOrNull(folder)
+        ?? throw new InvalidOperationException($"dataset folder not found at {RepoRoot ?? "(no Forge.slnx above " + AppContext.BaseDirectory + ")"}/../shared/data/{folder}");
+
     public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
     private static string? FindRoot()
@@ -50,5 +62,13 @@ public sealed class SharedDataFactAttribute : FactAttribute
     {
         if (SharedData.MnistOrNull is null && !SharedData.IsCi)
             Skip = "MNIST (../shared/data/mnist next to the repository) is not present; set CI=true to make this a failure";
+    }
+
+    /// <summary>A fact that needs the named dataset folders under ../shared/data instead of MNIST.</summary>
+    public SharedDataFactAttribute(params string[] folders)
+    {
+        var missing = folders.Where(f => SharedData.DirOrNull(f) is null).ToArray();
+        if (missing.Length > 0 && !SharedData.IsCi)
+            Skip = $"../shared/data/{string.Join(", ", missing)} next to the repository is not present; set CI=true to make this a failure";
     }
 }
