@@ -6,7 +6,7 @@ var o = BenchOptions.Parse(args);
 if (o is null)
 {
     Console.Error.WriteLine("""
-        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking [options]
+        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text [options]
         (or: bash bench/run-mnist.sh, bash bench/run-tracking.sh)
           --ref-epochs N     epochs for the reference-cnn comparison (default 8)
           --seeds 1,2,3      seeds of the default-recipe runs (default 1,2,3)
@@ -16,6 +16,11 @@ if (o is null)
           --report FILE      also write the table as Markdown to FILE
           --data-dir DIR     MNIST's folder (default: resolved as forge does)
           --runs N           tracking: runs in the large store (default 10000)
+          --rounds N         text: alternating speed rounds of each encoder (default 3)
+          --quick            text: skip the package's 32-per-call speed run
+          --skip-reference   text: do not run bench/reference/tfidf_baseline.py (scikit-learn)
+          (text: --seeds defaults to 0,1,2,3,4, --data-dir is the folder holding the dataset folders,
+           --report defaults to bench/results/text.md)
         """);
     return 2;
 }
@@ -23,6 +28,7 @@ return o.Suite switch
 {
     "mnist" => MnistBench.Run(o),
     "tracking" => TrackingBench.Run(o),
+    "text" => TextBench.Run(o),
     _ => 2,
 };
 
@@ -41,6 +47,10 @@ namespace Forge.Bench
         public string? DataDir { get; init; }
         public string Python { get; init; } = "/usr/bin/python3";
         public int Runs { get; init; } = 10_000;
+        public int Rounds { get; init; } = 3;
+        public bool Quick { get; init; }
+        public bool SkipReference { get; init; }
+        public bool SeedsGiven { get; init; }
         public string RepoDir { get; init; } = FindRepo();
         public string SharedDir { get; init; } = Path.GetFullPath(Path.Combine(FindRepo(), "..", "shared"));
 
@@ -54,7 +64,10 @@ namespace Forge.Bench
                 o = args[i] switch
                 {
                     "--ref-epochs" => o with { ReferenceEpochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
-                    "--seeds" => o with { Seeds = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
+                    "--seeds" => o with { Seeds = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(), SeedsGiven = true },
+                    "--rounds" => o with { Rounds = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--quick" => o with { Quick = true },
+                    "--skip-reference" => o with { SkipReference = true },
                     "--threads" => o with { Threads = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--skip-pytorch" => o with { SkipPyTorch = true },
                     "--skip-variants" => o with { SkipVariants = true },

@@ -18,12 +18,13 @@ public sealed record SentenceEncoderOptions
 
     /// <summary>
     /// The most word pieces in one batch, padding included (batch size × longest sentence): short sentences go in big
-    /// batches, long ones in small, so the work per run stays even.
+    /// batches, long ones in small, so the work per run stays even. Measured on 2 cores: 512 beat 256, 1024 and 2048,
+    /// as a batch's activations then stay in cache.
     /// </summary>
-    public int BatchTokens { get; init; } = 1024;
+    public int BatchTokens { get; init; } = 512;
 
     /// <summary>The most sentences in one batch.</summary>
-    public int MaxBatchSize { get; init; } = 64;
+    public int MaxBatchSize { get; init; } = 32;
 
     /// <summary>Checks every field and reports every problem at once.</summary>
     public void Validate()
