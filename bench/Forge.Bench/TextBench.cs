@@ -213,7 +213,7 @@ internal static class TextBench
     // Why the package's tokenizer gives other ids, from what the sentence holds (the first reason that applies).
     private static string Reason(string text)
     {
-        if (text.Any(c => c is '\u0085' || (char.IsControl(c) && c is not '\t'))) return "control character (U+0085) that BERT deletes";
+        if (text.Any(c => c is '\u0085' || (char.IsControl(c) && c is not '\t'))) return "C1 control character (U+0085, U+0096, U+0097: Windows-1252 punctuation decoded wrongly) that BERT deletes";
         if (text.Any(c => c > 127 && char.IsLetter(c))) return "accented or non-ASCII letter (package keeps accents, splits on them)";
         if (text.Any(c => c > 127)) return "non-ASCII symbol or punctuation";
         if (text.Split(' ').Any(w => w.Length > 50)) return "word over 50 characters (package drops it)";
