@@ -62,7 +62,7 @@ internal static class TextPredict
 
         using var model = TextClassifier.Load(bundle);
         var clash = model.Labels.Select(l => "p_" + l).Append("label").FirstOrDefault(header.Contains);
-        if (clash is not null) throw new DataFormatException(inputPath, $"already has a '{clash}' column, which the output adds");
+        if (clash is not null) throw new DataFormatException(inputPath, $"already has a '{clash}' column, which the output adds; rename or drop it first");
         float[][] probabilities;
         using (var bar = ctx.Progress("predict"))
         {
