@@ -6,8 +6,8 @@ var o = BenchOptions.Parse(args);
 if (o is null)
 {
     Console.Error.WriteLine("""
-        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|transfer-images [options]
-        (or: bash bench/run-mnist.sh, bash bench/run-tracking.sh)
+        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images [options]
+        (or: bash bench/run-mnist.sh, bench/run-tracking.sh, bench/run-text.sh, bench/run-transfer.sh)
           --ref-epochs N     epochs for the reference-cnn comparison (default 8)
           --seeds 1,2,3      seeds of the default-recipe runs (default 1,2,3)
           --threads N        compute threads for both tools (default 2)
@@ -19,6 +19,11 @@ if (o is null)
           --modes a,b        transfer-images: only these modes (feature-extraction, fine-tune, scratch)
           --limit N          transfer-images: first N training images per class (smoke runs)
           --skip-speed       transfer-images: skip the ResNet18 speed comparison
+          --rounds N         text: alternating speed rounds of each encoder (default 3)
+          --quick            text: skip the package's 32-per-call speed run
+          --skip-reference   text: do not run bench/reference/tfidf_baseline.py (scikit-learn)
+          (text: --seeds defaults to 0,1,2,3,4, --data-dir is the folder holding the dataset folders,
+           --report defaults to bench/results/text.md)
         """);
     return 2;
 }
@@ -27,6 +32,7 @@ return o.Suite switch
     "mnist" => MnistBench.Run(o),
     "tracking" => TrackingBench.Run(o),
     "transfer-images" => ImagesTransferBench.Run(o),
+    "text" => TextBench.Run(o),
     _ => 2,
 };
 
@@ -48,6 +54,10 @@ namespace Forge.Bench
         public string[]? Modes { get; init; }
         public int? Limit { get; init; }
         public bool SkipSpeed { get; init; }
+        public int Rounds { get; init; } = 3;
+        public bool Quick { get; init; }
+        public bool SkipReference { get; init; }
+        public bool SeedsGiven { get; init; }
         public string RepoDir { get; init; } = FindRepo();
         public string SharedDir { get; init; } = Path.GetFullPath(Path.Combine(FindRepo(), "..", "shared"));
 
@@ -61,7 +71,10 @@ namespace Forge.Bench
                 o = args[i] switch
                 {
                     "--ref-epochs" => o with { ReferenceEpochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
-                    "--seeds" => o with { Seeds = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
+                    "--seeds" => o with { Seeds = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(), SeedsGiven = true },
+                    "--rounds" => o with { Rounds = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--quick" => o with { Quick = true },
+                    "--skip-reference" => o with { SkipReference = true },
                     "--threads" => o with { Threads = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--skip-pytorch" => o with { SkipPyTorch = true },
                     "--skip-variants" => o with { SkipVariants = true },

@@ -6,6 +6,7 @@ using Forge.Core;
 using Forge.Data;
 using Forge.DeepLearning;
 using Forge.Reporting;
+using Forge.Text;
 
 namespace Forge.Cli;
 
@@ -14,7 +15,7 @@ internal static class TrainCommand
 {
     public static Command Create(TextWriter output, TextWriter error, bool terminal)
     {
-        var dataset = new Argument<string>("dataset") { Description = "Catalog dataset to train on (see 'forge datasets list'), e.g. mnist or fashion-mnist" };
+        var dataset = new Argument<string>("dataset") { Description = "Catalog dataset to train on (see 'forge datasets list'): an image set (mnist, fashion-mnist) or a text set (sentiment, airline-tweets)" };
         var model = new Option<string>("--model") { Description = "Architecture: cnn (Forge's default recipe), mlp, or reference-cnn (the pytorch/examples network)", DefaultValueFactory = _ => "cnn" };
         var outDir = new Option<string>("--out") { Description = "Bundle directory to write (required)", Required = true };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing bundle directory" };
@@ -29,9 +30,11 @@ internal static class TrainCommand
         var clip = new Option<double?>("--clip-grad") { Description = "Clip the global gradient norm to this value" };
         var early = new Option<int?>("--early-stopping") { Description = "Stop after N epochs without validation improvement and keep the best weights" };
         var valFraction = new Option<double?>("--validation-fraction") { Description = "Share of training images held out for validation (default 1/12; 0 for reference-cnn)" };
-        var seed = new Option<int?>("--seed") { Description = "Random seed (default 1)" };
+        var seed = new Option<int?>("--seed") { Description = "Random seed (default 1; text: the train/test split and CV folds, default 0)" };
         var threads = new Option<int?>("--threads") { Description = "Compute threads (default: all cores; 1 gives bit-exact reproducibility)" };
-        var limit = new Option<int?>("--limit") { Description = "Train on the first N training images only (the test set is always whole)" };
+        var limit = new Option<int?>("--limit") { Description = "Train on the first N training images only (the test set is always whole); text: a stratified sample of N texts before the 80/20 split" };
+        var include = new Option<string[]>("--include") { Description = "Text: another dataset to train on with sentiment (airline-tweets, neutral tweets dropped); repeatable", AllowMultipleArgumentsPerToken = false };
+        var baseline = new Option<bool>("--baseline") { Description = "Text: train the TF-IDF + logistic-regression baseline instead of the MiniLM sentence-encoder model" };
         var augment = new Option<bool?>("--augment") { Description = "Random shifts and rotations of training images (default on for cnn/mlp)" };
         var hidden = new Option<string?>("--hidden") { Description = "Hidden layer widths, comma-separated, e.g. 512,256" };
         var channels = new Option<string?>("--channels") { Description = "CNN block channels, comma-separated, e.g. 32,64,128" };
@@ -45,11 +48,11 @@ internal static class TrainCommand
         var name = new Option<string?>("--name") { Description = "Model name recorded in the bundle" };
         var tracking = new TrackingOptions();
 
-        var cmd = new Command("train", "Train a model on a catalog dataset and write a bundle (weights, manifest, metrics, plots, model card). The run is logged to the tracking store (params, per-epoch metrics, the bundle as artifact \"model\") unless --no-track is given.\n\nExamples:\n  forge train mnist --out models/mnist-cnn\n  forge train mnist --model mlp --epochs 10 --out models/mnist-mlp --experiment mnist --run-name mlp-10\n  forge train mnist --epochs 1 --limit 12000 --out /tmp/quick --no-track\n  forge runs list --experiment mnist           # then look at what was logged")
+        var cmd = new Command("train", "Train a model on a catalog dataset and write a bundle (weights, manifest, metrics, plots, model card). The run is logged to the tracking store (params, per-epoch metrics, the bundle as artifact \"model\") unless --no-track is given.\n\nExamples:\n  forge train mnist --out models/mnist-cnn\n  forge train sentiment --include airline-tweets --out models/support-sentiment\n  forge train sentiment --baseline --out models/sentiment-tfidf\n  forge train airline-tweets --out models/airline-3class\n  forge train mnist --model mlp --epochs 10 --out models/mnist-mlp --experiment mnist --run-name mlp-10\n  forge train mnist --epochs 1 --limit 12000 --out /tmp/quick --no-track\n  forge runs list --experiment mnist           # then look at what was logged")
         {
             dataset, model, outDir, overwrite, epochs, batch, lr, optimizer, schedule, momentum, nesterov, weightDecay, clip, early,
             valFraction, seed, threads, limit, augment, hidden, channels, activation, batchNorm, dropout, diagnose, checkpointDir, resume,
-            dataDir, name,
+            dataDir, name, include, baseline,
         };
         tracking.AddTo(cmd);
         cmd.SetAction(p =>
@@ -57,6 +60,27 @@ internal static class TrainCommand
             var ctx = new CliContext(output, error, p.GetValue(CliApp.JsonOption), terminal);
             return CliApp.Guard(ctx, () =>
             {
+                var datasetName = p.GetValue(dataset)!;
+                var text = TextTrainingCli.IsTextDataset(datasetName);
+                TextTrainingCli.CheckOptions(p, text,
+                    [model, epochs, batch, lr, optimizer, schedule, momentum, nesterov, weightDecay, clip, early, valFraction, augment,
+                        hidden, channels, activation, batchNorm, dropout, diagnose, checkpointDir, resume],
+                    [include, baseline]);
+                if (text)
+                {
+                    return TextTrainingCli.Run(ctx, p, new SentimentTrainingRequest
+                    {
+                        Dataset = datasetName.Trim().ToLowerInvariant(),
+                        Include = [.. (p.GetValue(include) ?? []).Select(i => i.Trim().ToLowerInvariant())],
+                        Baseline = p.GetValue(baseline),
+                        Seed = p.GetValue(seed) ?? 0,
+                        Limit = p.GetValue(limit),
+                        DataDir = p.GetValue(dataDir),
+                        OutputDirectory = p.GetValue(outDir)!,
+                        Overwrite = p.GetValue(overwrite),
+                        Name = p.GetValue(name),
+                    }, p.GetValue(threads), tracking);
+                }
                 var modelName = p.GetValue(model)!.ToLowerInvariant();
                 var spec = ModelSpec.FromName(modelName);
                 spec = spec with
