@@ -19,6 +19,7 @@ if (o is null)
           --modes a,b        transfer-images: only these modes (feature-extraction, fine-tune, scratch)
           --limit N          transfer-images: first N training images per class (smoke runs)
           --skip-speed       transfer-images: skip the ResNet18 speed comparison
+          --only TEXT        transfer-images: only the candidates whose setting contains TEXT
           --rounds N         text: alternating speed rounds of each encoder (default 3)
           --quick            text: skip the package's 32-per-call speed run
           --skip-reference   text: do not run bench/reference/tfidf_baseline.py (scikit-learn)
@@ -54,6 +55,7 @@ namespace Forge.Bench
         public string[]? Modes { get; init; }
         public int? Limit { get; init; }
         public bool SkipSpeed { get; init; }
+        public string? Only { get; init; }
         public int Rounds { get; init; } = 3;
         public bool Quick { get; init; }
         public bool SkipReference { get; init; }
@@ -84,6 +86,7 @@ namespace Forge.Bench
                     "--modes" => o with { Modes = Next().Split(',') },
                     "--limit" => o with { Limit = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--skip-speed" => o with { SkipSpeed = true },
+                    "--only" => o with { Only = Next() },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };
             }

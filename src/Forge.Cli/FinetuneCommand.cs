@@ -24,6 +24,7 @@ internal static class FinetuneCommand
         var batch = new Option<int?>("--batch-size") { Description = "Images per step (default 32)" };
         var views = new Option<int?>("--feature-views") { Description = "Augmented views per image whose features are cached in feature-extraction mode (default 4)" };
         var warmup = new Option<int?>("--head-warmup-epochs") { Description = "Head-only epochs on cached features before fine-tuning (default 30)" };
+        var freezeBn = new Option<bool?>("--freeze-bn-stats") { Description = "Fine-tune mode: batch norms in the unfrozen stages keep their pretrained running statistics (their scale and shift still train)" };
         var augment = new Option<bool?>("--augment") { Description = "Random resized crops, flips, rotations and colour jitter on training images (default on)" };
         var imageSize = new Option<int?>("--image-size") { Description = "Network input side in pixels (default 224; images are decoded at 256/224 of it and centre-cropped)" };
         var valFraction = new Option<double?>("--validation-fraction") { Description = "Share of training images held out to pick the best epoch (default 0.15)" };
@@ -38,7 +39,7 @@ internal static class FinetuneCommand
         var tracking = new TrackingOptions();
         var cmd = new Command("finetune", "Transfer learning: reuse a pretrained ImageNet backbone for a small labelled image dataset. Three modes share one code path, so you can see which wins on your data: fine-tune, feature-extraction and scratch. Writes a torch-image bundle that 'forge predict' and 'forge evaluate' use; the run is tracked unless --no-track.\n\nExamples:\n  forge finetune plantvillage --out models/plants\n  forge finetune plantvillage --mode feature-extraction --out models/plants-fe\n  forge finetune plantvillage --mode fine-tune --unfreeze 1 --epochs 4 --out models/plants-ft1\n  forge finetune ./my-photos --mode feature-extraction --out models/mine --skip-bad-images")
         {
-            dataset, backbone, mode, unfreeze, epochs, lr, lrMult, batch, views, warmup, augment, imageSize, valFraction, seed, threads, limit, skipBad,
+            dataset, backbone, mode, unfreeze, epochs, lr, lrMult, batch, views, warmup, freezeBn, augment, imageSize, valFraction, seed, threads, limit, skipBad,
             outDir, overwrite, dataDir, name,
         };
         tracking.AddTo(cmd);
@@ -60,6 +61,7 @@ internal static class FinetuneCommand
                     BatchSize = p.GetValue(batch) ?? d.BatchSize,
                     FeatureViews = p.GetValue(views) ?? d.FeatureViews,
                     HeadWarmupEpochs = p.GetValue(warmup) ?? d.HeadWarmupEpochs,
+                    FreezeBatchNormStatistics = p.GetValue(freezeBn) ?? d.FreezeBatchNormStatistics,
                     Augmentation = p.GetValue(augment) == false ? RgbAugmentation.None : d.Augmentation,
                     ImageSize = size,
                     StoreSize = (int)Math.Round(size * 256.0 / 224),

@@ -81,6 +81,13 @@ public sealed class OnnxNetwork : Module<Tensor, Tensor>
     }
 
     /// <summary>Sets training mode, keeping the batch-norm layers of frozen stages in evaluation mode.</summary>
+    /// <summary>
+    /// When set, every batch norm keeps its pretrained running statistics (evaluation mode) even in trainable stages; their scale
+    /// and shift still learn. Small fine-tuning batches then cannot drag the statistics away from what the weights expect.
+    /// </summary>
+    public bool KeepBatchNormStatistics { get; set; }
+
+    /// <inheritdoc />
     public override void train(bool train = true)
     {
         // Training changes the weights, so a folded copy of them would go stale.
@@ -88,7 +95,7 @@ public sealed class OnnxNetwork : Module<Tensor, Tensor>
         base.train(train);
         // _stages is null while the base constructor runs, should it ever set the mode.
         if (!train || _stages is null) return;
-        foreach (var stage in _stages.Take(_frozenStages))
+        foreach (var stage in _stages.Take(KeepBatchNormStatistics ? _stages.Count : _frozenStages))
         {
             foreach (var (_, module) in stage.Modules)
             {

@@ -31,6 +31,9 @@ public sealed record TransferOptions
     /// <summary>How many of the backbone's last stages are trained in fine-tune mode (the stem is stage 0).</summary>
     public int Unfreeze { get; init; } = 2;
 
+    /// <summary>Whether batch norms in unfrozen stages keep their pretrained statistics (fine-tune mode; frozen stages always do).</summary>
+    public bool FreezeBatchNormStatistics { get; init; }
+
     /// <summary>Epochs of head-only training on cached features before fine-tuning starts.</summary>
     public int HeadWarmupEpochs { get; init; } = 30;
 

@@ -74,6 +74,7 @@ public sealed class TransferTrainer
             if (_o.Mode != TransferMode.FeatureExtraction)
             {
                 net.Freeze(_o.Mode == TransferMode.Scratch ? net.StageCount : _o.Unfreeze);
+                net.Backbone.KeepBatchNormStatistics = _o.Mode == TransferMode.FineTune && _o.FreezeBatchNormStatistics;
                 TrainEndToEnd(net, train, trainIdx, valIdx, history, rng);
             }
             net.eval();

@@ -193,6 +193,7 @@ public static class TransferTraining
             ["backboneLrMultiplier"] = o.BackboneLrMultiplier.ToString("R", inv),
             ["unfreeze"] = o.Unfreeze.ToString(inv),
             ["headWarmupEpochs"] = o.HeadWarmupEpochs.ToString(inv),
+            ["freezeBatchNormStatistics"] = o.FreezeBatchNormStatistics ? "true" : "false",
             ["batchSize"] = o.BatchSize.ToString(inv),
             ["weightDecay"] = o.WeightDecay.ToString("R", inv),
             ["headWeightDecay"] = o.HeadWeightDecay.ToString("R", inv),
