@@ -24,7 +24,7 @@ internal static class FinetuneCommand
         var batch = new Option<int?>("--batch-size") { Description = "Images per step (default 32)" };
         var views = new Option<int?>("--feature-views") { Description = "Augmented views per image whose features are cached in feature-extraction mode (default 4)" };
         var warmup = new Option<int?>("--head-warmup-epochs") { Description = "Head-only epochs on cached features before fine-tuning (default 30)" };
-        var freezeBn = new Option<bool?>("--freeze-bn-stats") { Description = "Fine-tune mode: batch norms in the unfrozen stages keep their pretrained running statistics (their scale and shift still train)" };
+        var freezeBn = new Option<bool?>("--freeze-bn-stats") { Description = "Fine-tune mode: batch norms in the unfrozen stages keep their pretrained running statistics; their scale and shift still train (default true; false lets the statistics follow the new data)" };
         var augment = new Option<bool?>("--augment") { Description = "Random resized crops, flips, rotations and colour jitter on training images (default on)" };
         var imageSize = new Option<int?>("--image-size") { Description = "Network input side in pixels (default 224; images are decoded at 256/224 of it and centre-cropped)" };
         var valFraction = new Option<double?>("--validation-fraction") { Description = "Share of training images held out to pick the best epoch (default 0.15)" };

@@ -23,8 +23,6 @@ public sealed class TransferClassifierLoader : IModelLoader
         var model = TransferClassifier.Load(bundle);
         try
         {
-            // The batcher already coalesces requests; one inference stream per model keeps the server's threads predictable.
-            model.Threads = 1;
             return new ServableModel(model, new ImageInstanceDecoder(model.Signature.Inputs[0], model.EncodeImage));
         }
         catch

@@ -48,7 +48,7 @@ public sealed class TransferTests
     {
         using var pretrained = TransferNetwork.Create("resnet18", 8, 0);
         var before = StageState(pretrained);
-        using var model = new TransferTrainer(Small(TransferMode.FineTune)).Train(Images.Value.Train);
+        using var model = new TransferTrainer(Small(TransferMode.FineTune) with { FreezeBatchNormStatistics = false }).Train(Images.Value.Train);
         var after = StageState(model.Network);
 
         Assert.Equal(5, before.Count);
@@ -62,6 +62,18 @@ public sealed class TransferTests
             Assert.NotEmpty(meansBefore[s]);
             Assert.Equal(s < 4, Same(meansBefore[s], meansAfter[s]));
         }
+    }
+
+    [SharedDataFact("plantvillage-subset")]
+    public void By_default_fine_tuning_keeps_every_batch_norm_statistic_while_the_unfrozen_weights_train()
+    {
+        using var pretrained = TransferNetwork.Create("resnet18", 8, 0);
+        using var model = new TransferTrainer(Small(TransferMode.FineTune)).Train(Images.Value.Train);
+        Assert.True(model.Options.FreezeBatchNormStatistics);
+        var meansBefore = RunningMeans(pretrained);
+        var meansAfter = RunningMeans(model.Network);
+        for (var s = 0; s < 5; s++) Assert.True(Same(meansBefore[s], meansAfter[s]), $"stage {s} statistics moved");
+        Assert.False(Same(StageState(pretrained)[4], StageState(model.Network)[4]), "the unfrozen last stage did not train");
     }
 
     private static List<float[][]> RunningMeans(TransferNetwork net) =>
@@ -82,6 +94,9 @@ public sealed class TransferTests
         using var scratch = new TransferTrainer(Small(TransferMode.Scratch)).Train(Images.Value.Train);
         var fresh = StageState(scratch.Network);
         Assert.False(Same(before[0], fresh[0]), "scratch mode kept the pretrained stem");
+        // Fresh batch-norm statistics must follow the data at the usual rate, not the pretrained graph's slow one.
+        Assert.All(scratch.Network.Backbone.Stages.SelectMany(s => s.Modules).Select(m => m.Module).OfType<TorchSharp.Modules.BatchNorm2d>(),
+            bn => Assert.Equal(0.1, bn.momentum));
     }
 
     [SharedDataFact("plantvillage-subset")]

@@ -61,8 +61,8 @@ public sealed class TransferClassifier : IPredictor
     /// <summary>The network.</summary>
     public TransferNetwork Network => _net;
 
-    /// <summary>Inference threads (0: one per core); each runs libtorch single-threaded.</summary>
-    public int Threads { get; set; }
+    /// <summary>Parallel inference streams (1: one stream using libtorch's threads; 0: one single-threaded stream per core).</summary>
+    public int InferenceStreams { get; set; } = 1;
 
     /// <inheritdoc />
     public ModelSignature Signature { get; }
@@ -89,7 +89,7 @@ public sealed class TransferClassifier : IPredictor
             var x = RgbViews.Batch(images, all.AsSpan(s, len), Options.ImageSize, RgbAugmentation.None, new Random(0));
             nn.functional.softmax(_net.forward(x), 1).data<float>().CopyTo(result.AsSpan(s * c, len * c));
             return len;
-        }, Threads, b =>
+        }, InferenceStreams, b =>
         {
             done += Math.Min(Batch, images.Count - (b * Batch));
             progress?.Report(done);

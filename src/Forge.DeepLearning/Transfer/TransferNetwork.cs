@@ -92,6 +92,9 @@ public sealed class TransferNetwork : Module<Tensor, Tensor>
                     bn.bias?.zero_();
                     bn.running_mean?.zero_();
                     bn.running_var?.fill_(1);
+                    // The pretrained graph's momentum (CNTK's 0.988, i.e. 0.012 per step here) suits statistics that are
+                    // already right; fresh ones would take hundreds of steps to leave their initial values.
+                    bn.momentum = 0.1;
                     break;
                 case Linear lin:
                     init.kaiming_uniform_(lin.weight, Math.Sqrt(5));

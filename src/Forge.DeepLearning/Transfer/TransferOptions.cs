@@ -73,12 +73,15 @@ public sealed record TransferOptions
     /// <summary>Compute threads (0: all cores).</summary>
     public int Threads { get; init; }
 
+    /// <summary>Parallel inference streams for feature caching and validation (1: one stream using every thread; see ParallelInference).</summary>
+    public int InferenceStreams { get; init; } = 1;
+
     /// <summary>The defaults of a mode.</summary>
     public static TransferOptions For(TransferMode mode) => mode switch
     {
         TransferMode.Scratch => new TransferOptions { Mode = mode, Epochs = 6, LearningRate = 2e-3, HeadWarmupEpochs = 0 },
         TransferMode.FeatureExtraction => new TransferOptions { Mode = mode, Epochs = 60, LearningRate = 3e-3 },
-        _ => new TransferOptions { Mode = mode },
+        _ => new TransferOptions { Mode = mode, FreezeBatchNormStatistics = true },
     };
 
     /// <summary>Parses a mode name as the CLI spells it.</summary>

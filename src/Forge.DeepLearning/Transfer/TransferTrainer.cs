@@ -108,7 +108,7 @@ public sealed class TransferTrainer
             using var scope = NewDisposeScope();
             var batch = RgbViews.Batch(images, indices.AsSpan(s, len), _o.ImageSize, v == 0 ? RgbAugmentation.None : _o.Augmentation, new Random(seeds[b]));
             return net.Features(batch).MoveToOuterDisposeScope();
-        }, _o.Threads, b =>
+        }, _o.InferenceStreams, b =>
         {
             done += Math.Min(EvalBatch, indices.Length - ((b % perView) * EvalBatch));
             Progress?.Report(new TransferProgress("caching backbone features", done, total));
@@ -266,7 +266,7 @@ public sealed class TransferTrainer
             var target = torch.tensor(indices.AsSpan(s, len).ToArray().Select(i => (long)images.Labels[i]).ToArray());
             var logits = net.forward(x);
             return (Loss: nn.functional.cross_entropy(logits, target).item<float>() * (double)len, Correct: logits.argmax(1).eq(target).sum().item<long>());
-        }, _o.Threads);
+        }, _o.InferenceStreams);
         return (parts.Sum(p => p.Loss) / indices.Length, parts.Sum(p => p.Correct) / (double)indices.Length);
     }
 
