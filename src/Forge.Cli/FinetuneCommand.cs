@@ -111,17 +111,7 @@ internal static class FinetuneCommand
             var progress = new BarProgress(bar);
             var result = TransferTraining.Run(request, progress, e =>
             {
-                var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
-                {
-                    ["trainLoss"] = e.TrainLoss,
-                    ["trainAccuracy"] = e.TrainAccuracy,
-                    ["learningRate"] = e.LearningRate,
-                    ["epochSeconds"] = e.Seconds,
-                };
-                if (e.ValidationLoss is { } vl) metrics["validationLoss"] = vl;
-                if (e.ValidationAccuracy is { } va) metrics["validationAccuracy"] = va;
-                log.LogMetrics(metrics, e.Epoch);
-                log.Flush();
+                Training.LogEpoch(log, e);
                 // Head epochs on cached features take milliseconds each; print every one only when they are real epochs.
                 if (e.Seconds > 1 || e.Epoch % 10 == 0)
                 {

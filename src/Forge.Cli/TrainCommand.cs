@@ -299,22 +299,26 @@ internal static class Training
                 $"epoch {value.Epoch}/{value.Epochs} step {value.Step}/{value.StepsPerEpoch} loss {value.Loss:F4} acc {value.Accuracy * 100:F1}%"));
         }
 
-        private void LogEpoch(EpochMetrics m)
+        private void LogEpoch(EpochMetrics m) => Training.LogEpoch(log, m);
+    }
+
+    /// <summary>
+    /// Logs a completed epoch's metrics and flushes them: one small transaction per epoch, negligible next to an epoch of
+    /// training, and what makes the completed epochs survive a SIGKILL.
+    /// </summary>
+    public static void LogEpoch(IRunLogger log, EpochMetrics m)
+    {
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
-            var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
-            {
-                ["trainLoss"] = m.TrainLoss,
-                ["trainAccuracy"] = m.TrainAccuracy,
-                ["learningRate"] = m.LearningRate,
-                ["epochSeconds"] = m.Seconds,
-            };
-            if (m.ValidationLoss is { } vl) metrics["validationLoss"] = vl;
-            if (m.ValidationAccuracy is { } va) metrics["validationAccuracy"] = va;
-            log.LogMetrics(metrics, m.Epoch);
-            // One small transaction per epoch: negligible next to an epoch of training, and what makes the completed
-            // epochs survive a SIGKILL.
-            log.Flush();
-        }
+            ["trainLoss"] = m.TrainLoss,
+            ["trainAccuracy"] = m.TrainAccuracy,
+            ["learningRate"] = m.LearningRate,
+            ["epochSeconds"] = m.Seconds,
+        };
+        if (m.ValidationLoss is { } vl) metrics["validationLoss"] = vl;
+        if (m.ValidationAccuracy is { } va) metrics["validationAccuracy"] = va;
+        log.LogMetrics(metrics, m.Epoch);
+        log.Flush();
     }
 }
 

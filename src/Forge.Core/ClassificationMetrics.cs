@@ -49,6 +49,23 @@ public static class ClassificationMetrics
     // scikit-learn's historical log_loss eps: keeps a confident wrong answer finite.
     private const double ProbabilityClip = 1e-15;
 
+    /// <summary>Scores row-major [count × classes] probabilities: the predicted class of each row is its largest probability.</summary>
+    public static ClassificationReport EvaluateProbabilities(IReadOnlyList<int> yTrue, float[] probabilities, IReadOnlyList<string> labels)
+    {
+        ArgumentNullException.ThrowIfNull(yTrue);
+        ArgumentNullException.ThrowIfNull(probabilities);
+        ArgumentNullException.ThrowIfNull(labels);
+        var c = labels.Count;
+        var rows = new float[yTrue.Count][];
+        var predicted = new int[yTrue.Count];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            rows[i] = probabilities.AsSpan(i * c, c).ToArray();
+            predicted[i] = ArgMax(rows[i]);
+        }
+        return Evaluate(yTrue, predicted, labels, rows);
+    }
+
     /// <summary>
     /// Evaluates predicted class indices against true ones; with <paramref name="probabilities"/> (one row per sample,
     /// one column per label) also the log-loss, after clipping to [1e-15, 1-1e-15] and renormalising each row.

@@ -139,16 +139,8 @@ public static class ImageTraining
         var sw = Stopwatch.StartNew();
         var probs = model.PredictProbabilities(images);
         sw.Stop();
-        var c = model.Labels.Count;
-        var rows = new float[images.Count][];
-        var predicted = new int[images.Count];
-        for (var i = 0; i < images.Count; i++)
-        {
-            rows[i] = probs.AsSpan(i * c, c).ToArray();
-            predicted[i] = ClassificationMetrics.ArgMax(rows[i]);
-        }
         var truth = images.Labels.Select(b => (int)b).ToArray();
-        var report = ClassificationMetrics.Evaluate(truth, predicted, model.Labels, rows);
+        var report = ClassificationMetrics.EvaluateProbabilities(truth, probs, model.Labels);
         return (report, images.Count / Math.Max(1e-9, sw.Elapsed.TotalSeconds));
     }
 

@@ -166,15 +166,7 @@ public static class TransferTraining
         var sw = Stopwatch.StartNew();
         var probs = model.PredictProbabilities(images);
         sw.Stop();
-        var c = model.Labels.Count;
-        var rows = new float[images.Count][];
-        var predicted = new int[images.Count];
-        for (var i = 0; i < images.Count; i++)
-        {
-            rows[i] = probs.AsSpan(i * c, c).ToArray();
-            predicted[i] = ClassificationMetrics.ArgMax(rows[i]);
-        }
-        var report = ClassificationMetrics.Evaluate(images.Labels, predicted, model.Labels, rows);
+        var report = ClassificationMetrics.EvaluateProbabilities(images.Labels, probs, model.Labels);
         return (report, images.Count / Math.Max(1e-9, sw.Elapsed.TotalSeconds));
     }
 
