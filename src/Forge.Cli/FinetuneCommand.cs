@@ -93,64 +93,38 @@ internal static class FinetuneCommand
         return cmd;
     }
 
-    private static TransferResult RunTracked(CliContext ctx, TransferRequest request, TrackedRun run)
+    private static TransferResult RunTracked(CliContext ctx, TransferRequest request, TrackedRun run) => run.Execute(ctx, log =>
     {
-        var log = run.Logger;
-        if (run.RunId is { } id && ctx.ErrorIsTerminal) ctx.Err.WriteLine($"tracking run {id} in {run.StoreLocation}");
-        try
+        var parameters = TransferTraining.Hyperparameters(request);
+        parameters["dataset"] = request.Dataset;
+        log.LogParams(parameters);
+        log.SetTag(RunTags.Source, "cli");
+        if (!Directory.Exists(request.Dataset))
+            log.SetTag(RunTags.DatasetChecksum, ImageTraining.DatasetChecksum(DatasetCatalog.Get(request.Dataset)));
+        using var bar = ctx.Progress("finetune");
+        using var cancel = new SignalCancellation();
+        var inv = CultureInfo.InvariantCulture;
+        var progress = new BarProgress(bar);
+        var result = TransferTraining.Run(request, progress, e =>
         {
-            var parameters = TransferTraining.Hyperparameters(request);
-            parameters["dataset"] = request.Dataset;
-            log.LogParams(parameters);
-            log.SetTag(RunTags.Source, "cli");
-            if (!Directory.Exists(request.Dataset))
-                log.SetTag(RunTags.DatasetChecksum, ImageTraining.DatasetChecksum(DatasetCatalog.Get(request.Dataset)));
-            using var bar = ctx.Progress("finetune");
-            using var cancel = new SignalCancellation();
-            var inv = CultureInfo.InvariantCulture;
-            var progress = new BarProgress(bar);
-            var result = TransferTraining.Run(request, progress, e =>
+            Training.LogEpoch(log, e);
+            // Head epochs on cached features take milliseconds each; print every one only when they are real epochs.
+            if (e.Seconds > 1 || e.Epoch % 10 == 0)
             {
-                Training.LogEpoch(log, e);
-                // Head epochs on cached features take milliseconds each; print every one only when they are real epochs.
-                if (e.Seconds > 1 || e.Epoch % 10 == 0)
-                {
-                    var val = e.ValidationAccuracy is { } v ? string.Create(inv, $", val acc {v * 100:F2}%") : "";
-                    bar.Line(string.Create(inv, $"epoch {e.Epoch}: loss {e.TrainLoss:F4}, train acc {e.TrainAccuracy * 100:F2}%{val}, lr {e.LearningRate:G3}, {e.Seconds:F1} s"));
-                }
-            }, (writer, model, report) =>
-            {
-                if (model.History.Count > 0)
-                    TrainingPlots.TrainingCurves(model.History, writer.PathFor("plots/training-curves.png"), $"{request.Dataset} {request.Backbone} {TransferOptions.ModeName(request.Options.Mode)}: training curves");
-                TrainingPlots.ConfusionMatrix(report.ConfusionMatrix, report.Labels, writer.PathFor("plots/confusion-matrix.png"),
-                    $"{request.Dataset} {TransferOptions.ModeName(request.Options.Mode)}: test confusion matrix (accuracy {report.Accuracy * 100:F2}%)");
-            }, cancel.Token);
-            foreach (var s in result.Skipped) ctx.Err.WriteLine($"warning: skipped {s.Path}: {s.Reason}");
-            var final = new Dictionary<string, double>(StringComparer.Ordinal)
-            {
-                ["testAccuracy"] = result.Test.Accuracy,
-                ["testMacroF1"] = result.Test.MacroF1,
-                ["trainSeconds"] = result.TrainSeconds,
-            };
-            if (result.Test.LogLoss is { } ll) final["testLogLoss"] = ll;
-            log.LogMetrics(final, result.History.Count);
-            log.LogArtifact(result.Bundle.Directory, "model");
-            var plots = Path.Combine(result.Bundle.Directory, "plots");
-            if (Directory.Exists(plots)) log.LogArtifact(plots, "plots");
-            log.End(RunStatus.Finished);
-            return result;
-        }
-        catch (OperationCanceledException)
+                var val = e.ValidationAccuracy is { } v ? string.Create(inv, $", val acc {v * 100:F2}%") : "";
+                bar.Line(string.Create(inv, $"epoch {e.Epoch}: loss {e.TrainLoss:F4}, train acc {e.TrainAccuracy * 100:F2}%{val}, lr {e.LearningRate:G3}, {e.Seconds:F1} s"));
+            }
+        }, (writer, model, report) =>
         {
-            run.EndQuietly(RunStatus.Killed, ctx);
-            throw;
-        }
-        catch
-        {
-            run.EndQuietly(RunStatus.Failed, ctx);
-            throw;
-        }
-    }
+            if (model.History.Count > 0)
+                TrainingPlots.TrainingCurves(model.History, writer.PathFor("plots/training-curves.png"), $"{request.Dataset} {request.Backbone} {TransferOptions.ModeName(request.Options.Mode)}: training curves");
+            TrainingPlots.ConfusionMatrix(report.ConfusionMatrix, report.Labels, writer.PathFor("plots/confusion-matrix.png"),
+                $"{request.Dataset} {TransferOptions.ModeName(request.Options.Mode)}: test confusion matrix (accuracy {report.Accuracy * 100:F2}%)");
+        }, cancel.Token);
+        foreach (var s in result.Skipped) ctx.Err.WriteLine($"warning: skipped {s.Path}: {s.Reason}");
+        run.LogOutcome(result.Test, result.TrainSeconds, result.History.Count, result.Bundle);
+        return result;
+    });
 
     private static void Report(CliContext ctx, TransferRequest request, TransferResult r, string? runId)
     {

@@ -43,47 +43,25 @@ internal static class TextTrainingCli
         return 0;
     }
 
-    private static SentimentTrainingResult RunTracked(CliContext ctx, SentimentTrainingRequest request, TrackedRun run)
+    private static SentimentTrainingResult RunTracked(CliContext ctx, SentimentTrainingRequest request, TrackedRun run) => run.Execute(ctx, log =>
     {
-        var log = run.Logger;
-        if (run.RunId is { } id && ctx.ErrorIsTerminal) ctx.Err.WriteLine($"tracking run {id} in {run.StoreLocation}");
-        try
-        {
-            log.LogParams(SentimentTraining.Hyperparameters(request));
-            log.SetTag(RunTags.Source, "cli");
-            log.SetTag(RunTags.DatasetChecksum, SentimentTraining.DatasetChecksum(request.AllDatasets.Select(DatasetCatalog.Get).ToArray()));
+        log.LogParams(SentimentTraining.Hyperparameters(request));
+        log.SetTag(RunTags.Source, "cli");
+        log.SetTag(RunTags.DatasetChecksum, SentimentTraining.DatasetChecksum(request.AllDatasets.Select(DatasetCatalog.Get).ToArray()));
 
-            SentimentTrainingResult result;
-            using (var bar = ctx.Progress("train"))
-            using (var cancel = new SignalCancellation())
-                result = SentimentTraining.Run(request with { RunId = run.RunId }, new Progress(bar), cancellationToken: cancel.Token);
+        SentimentTrainingResult result;
+        using (var bar = ctx.Progress("train"))
+        using (var cancel = new SignalCancellation())
+            result = SentimentTraining.Run(request with { RunId = run.RunId }, new Progress(bar), cancellationToken: cancel.Token);
 
-            var final = new Dictionary<string, double>(StringComparer.Ordinal)
-            {
-                ["testAccuracy"] = result.Test.Accuracy,
-                ["testMacroF1"] = result.Test.MacroF1,
-                ["trainSeconds"] = result.TrainSeconds,
-                ["cvAccuracy"] = result.CrossValidation[result.C],
-                ["c"] = result.C,
-            };
-            if (result.Test.LogLoss is { } ll) final["testLogLoss"] = ll;
-            log.LogMetrics(final, 0);
-            log.LogParams(new Dictionary<string, string>(StringComparer.Ordinal) { ["c"] = result.C.ToString("R", CultureInfo.InvariantCulture) });
-            if (result.Bundle is { } bundle) log.LogArtifact(bundle.Directory, "model");
-            log.End(RunStatus.Finished);
-            return result;
-        }
-        catch (OperationCanceledException)
+        run.LogOutcome(result.Test, result.TrainSeconds, 0, result.Bundle, new Dictionary<string, double>(StringComparer.Ordinal)
         {
-            run.EndQuietly(RunStatus.Killed, ctx);
-            throw;
-        }
-        catch
-        {
-            run.EndQuietly(RunStatus.Failed, ctx);
-            throw;
-        }
-    }
+            ["cvAccuracy"] = result.CrossValidation[result.C],
+            ["c"] = result.C,
+        });
+        log.LogParams(new Dictionary<string, string>(StringComparer.Ordinal) { ["c"] = result.C.ToString("R", CultureInfo.InvariantCulture) });
+        return result;
+    });
 
     private static void Report(CliContext ctx, SentimentTrainingRequest request, SentimentTrainingResult r, string? runId)
     {

@@ -68,6 +68,57 @@ internal sealed class TrackedRun(ITrackingStore? store, IRunLogger logger) : IDi
     public string? StoreLocation => store?.Location;
 
     /// <summary>
+    /// Runs <paramref name="body"/> under this run and records how it ended: FINISHED when it returns, KILLED on Ctrl+C or
+    /// SIGTERM, FAILED on any other error (which is rethrown). On a terminal the run id is printed first, so the run can be
+    /// followed from another shell; redirected stderr keeps to progress and, on failure, the one error line.
+    /// </summary>
+    public T Execute<T>(CliContext ctx, Func<IRunLogger, T> body)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        ArgumentNullException.ThrowIfNull(body);
+        if (RunId is { } id && ctx.ErrorIsTerminal) ctx.Err.WriteLine($"tracking run {id} in {StoreLocation}");
+        try
+        {
+            var result = body(Logger);
+            Logger.End(RunStatus.Finished);
+            return result;
+        }
+        catch (OperationCanceledException)
+        {
+            EndQuietly(RunStatus.Killed, ctx);
+            throw;
+        }
+        catch
+        {
+            EndQuietly(RunStatus.Failed, ctx);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Logs a trained classifier's outcome the same way for every trainer: test accuracy, macro-F1 and log-loss, the
+    /// training time and any <paramref name="extra"/> metrics at <paramref name="step"/>, then the bundle as artifact
+    /// "model" and its plots folder, when it has one, as "plots".
+    /// </summary>
+    public void LogOutcome(ClassificationReport test, double trainSeconds, int step, ModelBundle? bundle, IReadOnlyDictionary<string, double>? extra = null)
+    {
+        ArgumentNullException.ThrowIfNull(test);
+        var final = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["testAccuracy"] = test.Accuracy,
+            ["testMacroF1"] = test.MacroF1,
+            ["trainSeconds"] = trainSeconds,
+        };
+        if (test.LogLoss is { } ll) final["testLogLoss"] = ll;
+        if (extra is not null) foreach (var (k, v) in extra) final[k] = v;
+        Logger.LogMetrics(final, step);
+        if (bundle is null) return;
+        Logger.LogArtifact(bundle.Directory, "model");
+        var plots = Path.Combine(bundle.Directory, "plots");
+        if (Directory.Exists(plots)) Logger.LogArtifact(plots, "plots");
+    }
+
+    /// <summary>
     /// Records the final status without letting a failure to record it hide the error that ended the run: the user
     /// needs the training error more than the bookkeeping one.
     /// </summary>

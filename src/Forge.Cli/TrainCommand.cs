@@ -161,54 +161,23 @@ internal static class Training
     /// metrics, the bundle (artifact "model") and its plots, and the final status: FINISHED, KILLED on Ctrl+C/SIGTERM,
     /// FAILED on any other error.
     /// </summary>
-    public static ImageTrainingResult RunTracked(CliContext ctx, ImageTrainingRequest request, TrackedRun run)
+    public static ImageTrainingResult RunTracked(CliContext ctx, ImageTrainingRequest request, TrackedRun run) => run.Execute(ctx, log =>
     {
-        var log = run.Logger;
-        // Only people watching a terminal get the id up front (to follow the run from another shell); redirected stderr
-        // keeps to progress and, on failure, the one error line.
-        if (run.RunId is { } id && ctx.ErrorIsTerminal) ctx.Err.WriteLine($"tracking run {id} in {run.StoreLocation}");
-        try
+        var info = DatasetCatalog.Get(request.Dataset);
+        var parameters = new Dictionary<string, string>(request.Options.ToDictionary(), StringComparer.Ordinal)
         {
-            var info = DatasetCatalog.Get(request.Dataset);
-            var parameters = new Dictionary<string, string>(request.Options.ToDictionary(), StringComparer.Ordinal)
-            {
-                ["model"] = request.Spec.Kind,
-                ["dataset"] = info.Name,
-                ["limit"] = request.Limit?.ToString(CultureInfo.InvariantCulture) ?? "all",
-            };
-            log.LogParams(parameters);
-            log.SetTag(RunTags.Source, "cli");
-            log.SetTag(RunTags.DatasetChecksum, ImageTraining.DatasetChecksum(info));
-            // The git commit tag is set by RunLogger.Start itself.
-
-            var result = Run(ctx, request with { RunId = run.RunId }, log);
-
-            var epochs = result.History.Count;
-            var final = new Dictionary<string, double>(StringComparer.Ordinal)
-            {
-                ["testAccuracy"] = result.Test.Accuracy,
-                ["testMacroF1"] = result.Test.MacroF1,
-                ["trainSeconds"] = result.TrainSeconds,
-            };
-            if (result.Test.LogLoss is { } ll) final["testLogLoss"] = ll;
-            log.LogMetrics(final, epochs);
-            log.LogArtifact(result.Bundle.Directory, "model");
-            var plots = Path.Combine(result.Bundle.Directory, "plots");
-            if (Directory.Exists(plots)) log.LogArtifact(plots, "plots");
-            log.End(RunStatus.Finished);
-            return result;
-        }
-        catch (OperationCanceledException)
-        {
-            run.EndQuietly(RunStatus.Killed, ctx);
-            throw;
-        }
-        catch
-        {
-            run.EndQuietly(RunStatus.Failed, ctx);
-            throw;
-        }
-    }
+            ["model"] = request.Spec.Kind,
+            ["dataset"] = info.Name,
+            ["limit"] = request.Limit?.ToString(CultureInfo.InvariantCulture) ?? "all",
+        };
+        log.LogParams(parameters);
+        log.SetTag(RunTags.Source, "cli");
+        log.SetTag(RunTags.DatasetChecksum, ImageTraining.DatasetChecksum(info));
+        // The git commit tag is set by RunLogger.Start itself.
+        var result = Run(ctx, request with { RunId = run.RunId }, log);
+        run.LogOutcome(result.Test, result.TrainSeconds, result.History.Count, result.Bundle);
+        return result;
+    });
 
     /// <summary>Trains with a progress bar, logging each completed epoch to <paramref name="log"/>, and adds the plots to the bundle.</summary>
     public static ImageTrainingResult Run(CliContext ctx, ImageTrainingRequest request, IRunLogger log)
