@@ -32,6 +32,7 @@ internal sealed class BatchJobRunner(BatchJobStore store, ModelCatalog catalog, 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
+        logger.LogInformation("batch jobs directory: {Root}", store.Root);
         foreach (var job in store.Recover()) Recovered(job);
         var workers = Enumerable.Range(0, store.Options.MaxConcurrentJobs).Select(_ => WorkAsync(stoppingToken)).ToArray();
         await Task.WhenAll(workers);
