@@ -183,6 +183,7 @@ internal sealed class BatchJobRunner(BatchJobStore store, ModelCatalog catalog, 
                 throw new BatchJobFailedException($"the CSV header cannot be read: {e.Message}");
             }
         }
+        if (layout is not null && state.Input is null) job.Update(s => s.Input = layout.Description);
         for (long skipped = 0; skipped < state.RowsDone; skipped++)
         {
             if (!reader.TryRead(out _, keepBytes: false))

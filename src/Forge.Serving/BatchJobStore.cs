@@ -134,13 +134,12 @@ internal sealed class BatchJob : IDisposable
     /// <summary>Changes the state and writes it to disk atomically (temporary file, flushed, renamed over the old one).</summary>
     public void Update(Action<BatchJobState> change)
     {
-        BatchJobState copy;
+        // Written under the same lock as the change, so two updates never reach the disk in the opposite order.
         lock (Gate)
         {
             change(State);
-            copy = State.Copy();
+            BatchJobStore.WriteState(Directory, State);
         }
-        lock (_lock) BatchJobStore.WriteState(Directory, copy);
     }
 
     public void Dispose()
