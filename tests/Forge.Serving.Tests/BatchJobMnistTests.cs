@@ -55,6 +55,9 @@ public sealed class BatchJobMnistTests(MnistServerFixture mnist)
         Assert.Equal("rows[3].image_b64: not valid base64; encode the PNG or JPEG file's bytes with standard base64", (string?)results[3]["error"]);
         Assert.Equal("rows[3].image_b64", (string?)results[3]["field"]);
         Assert.Contains("\"NaN\" is not a finite number", (string?)results[5]["error"], StringComparison.Ordinal);
+        var metrics = await Server.Client.GetStringAsync("/metrics");
+        Assert.Contains("forge_batch_rows_total{model=\"mnist-nobatch\",outcome=\"error\"}", metrics, StringComparison.Ordinal);
+        Assert.Contains("forge_batch_jobs{status=\"succeeded\"}", metrics, StringComparison.Ordinal);
         var valid = results.Where(r => r["error"] is null).ToList();
         Assert.Equal(Rows, valid.Count);
         for (var i = 0; i < Rows; i++)
