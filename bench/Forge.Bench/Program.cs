@@ -34,6 +34,7 @@ return o.Suite switch
     "tracking" => TrackingBench.Run(o),
     "transfer-images" => ImagesTransferBench.Run(o),
     "text" => TextBench.Run(o),
+    "serving-batch" => ServingBatchBench.Run(o),
     _ => 2,
 };
 

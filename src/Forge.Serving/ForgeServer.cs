@@ -65,6 +65,7 @@ public static class ForgeServer
         builder.Services.AddSingleton(sp => new ModelCatalog(options, loaders, resolved, sp.GetRequiredService<ServerMetrics>(), sp.GetRequiredService<ILogger<ModelCatalog>>()));
         builder.Services.AddSingleton<PredictionService>();
         builder.Services.AddHostedService<ModelLoadingService>();
+        builder.Services.AddBatchJobs();
 
         var app = builder.Build();
         app.UseMiddleware<RequestTracking>();
@@ -74,6 +75,7 @@ public static class ForgeServer
         app.MapMetrics();
         app.MapNativeApi(options);
         app.MapInferenceProtocol(options);
+        app.MapBatchJobs(options);
         app.MapOpenApi();
         app.MapScalarApiReference();
         // After the server has drained its in-flight requests: each model answers what it queued, then is freed.

@@ -42,6 +42,9 @@ public sealed record ServerOptions
     /// <summary>The loaders that turn bundles into servable models; null means <see cref="ModelLoaderRegistry.CreateDefault"/>.</summary>
     public ModelLoaderRegistry? Loaders { get; init; }
 
+    /// <summary>Batch jobs: the jobs directory (<c>--jobs-dir</c>), chunking, limits.</summary>
+    public BatchJobOptions BatchJobs { get; init; } = new();
+
     /// <summary>Write logs as one JSON object a line (for log collectors) instead of plain text.</summary>
     public bool JsonLogs { get; init; }
 
@@ -59,6 +62,7 @@ public sealed record ServerOptions
         if (RequestTimeout <= TimeSpan.Zero) problems.Add("the request timeout must be positive");
         if (ShutdownTimeout < TimeSpan.Zero) problems.Add("the shutdown timeout must not be negative");
         problems.AddRange((Batching ?? new BatchingOptions()).FindProblems("batching"));
+        problems.AddRange((BatchJobs ?? new BatchJobOptions()).FindProblems("batchJobs"));
         foreach (var (source, i) in (Models ?? []).Select((s, i) => (s, i)))
         {
             if (source is null) problems.Add($"models[{i}] is null");
