@@ -35,8 +35,15 @@ internal static class ImagesTransferBench
         var request = new TransferRequest { Dataset = "plantvillage", DataDir = o.DataDir, OutputDirectory = "", LimitPerClass = o.Limit };
         var (folder, _, _) = TransferTraining.OpenDataset(request);
         var (trainEntries, testEntries) = TransferTraining.SplitEntries(folder, request);
-        var train = RgbImageSet.Decode(trainEntries, folder.ClassNames, 256).Images;
-        var test = RgbImageSet.Decode(testEntries, folder.ClassNames, 256).Images;
+        // Candidates at a smaller input size decode at their own store size (input / 0.875), as the CLI does.
+        var decoded = new Dictionary<int, (RgbImageSet Train, RgbImageSet Test)>();
+        (RgbImageSet Train, RgbImageSet Test) At(int storeSize)
+        {
+            if (!decoded.TryGetValue(storeSize, out var sets))
+                decoded[storeSize] = sets = (RgbImageSet.Decode(trainEntries, folder.ClassNames, storeSize).Images, RgbImageSet.Decode(testEntries, folder.ClassNames, storeSize).Images);
+            return sets;
+        }
+        var (train, test) = At(256);
         Out($"# Transfer learning benchmark: PlantVillage subset ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {o.Threads} threads, TorchSharp {TorchRuntime.TorchSharpVersion} / libtorch {TorchRuntime.LibTorchVersion})");
         Out("");
         Out($"{train.Count} training images ({folder.ClassNames.Count} classes), {test.Count} test images; the fixed split of manifest.csv.");
@@ -53,6 +60,9 @@ internal static class ImagesTransferBench
             new(TransferMode.FineTune, "unfreeze 1, batch-norm statistics kept", ft with { Unfreeze = 1, FreezeBatchNormStatistics = true }),
             new(TransferMode.FineTune, "unfreeze 2, batch-norm statistics kept", ft with { Unfreeze = 2, FreezeBatchNormStatistics = true }),
             new(TransferMode.FineTune, "unfreeze 2, batch-norm statistics kept, 10 epochs, backbone rate ×0.3", ft with { Unfreeze = 2, FreezeBatchNormStatistics = true, Epochs = 10, BackboneLrMultiplier = 0.3 }),
+            new(TransferMode.FineTune, "unfreeze 2, batch-norm statistics kept, backbone rate ×1", ft with { Unfreeze = 2, FreezeBatchNormStatistics = true, BackboneLrMultiplier = 1 }),
+            new(TransferMode.FineTune, "unfreeze 4, batch-norm statistics kept, 160 px, 8 epochs, backbone rate ×0.3", ft with { Unfreeze = 4, FreezeBatchNormStatistics = true, Epochs = 8, BackboneLrMultiplier = 0.3, ImageSize = 160, StoreSize = 183 }),
+            new(TransferMode.FineTune, "unfreeze 4, batch-norm statistics kept, 192 px, 6 epochs, backbone rate ×0.3", ft with { Unfreeze = 4, FreezeBatchNormStatistics = true, Epochs = 6, BackboneLrMultiplier = 0.3, ImageSize = 192, StoreSize = 219 }),
             new(TransferMode.FeatureExtraction, "plain view only", fe with { FeatureViews = 0 }),
             new(TransferMode.FeatureExtraction, "plain + 4 augmented views", fe with { FeatureViews = 4 }),
             new(TransferMode.Scratch, "lr 2e-3", sc with { LearningRate = 2e-3 }),
@@ -71,8 +81,9 @@ internal static class ImagesTransferBench
                 if (e.Seconds > 1 || e.Epoch % 20 == 0)
                     Console.Error.WriteLine(string.Create(inv, $"[bench]   epoch {e.Epoch}: loss {e.TrainLoss:F3} train {e.TrainAccuracy:P1} val {e.ValidationAccuracy:P1} ({e.Seconds:F1} s)"));
             };
-            using var model = trainer.Train(train);
-            var (testReport, _) = TransferTraining.Evaluate(model, test);
+            var (candidateTrain, candidateTest) = At(c.Options.StoreSize);
+            using var model = trainer.Train(candidateTrain);
+            var (testReport, _) = TransferTraining.Evaluate(model, candidateTest);
             clock.Stop();
             outcomes.Add(new Outcome(c, model.ValidationAccuracy ?? double.NaN, testReport.Accuracy, model.TrainSeconds, clock.Elapsed.TotalSeconds));
             Console.Error.WriteLine(string.Create(inv, $"[bench]   validation {model.ValidationAccuracy:P2}, test {testReport.Accuracy:P2}, {clock.Elapsed.TotalSeconds:F0} s"));
