@@ -33,6 +33,7 @@ internal static class ServeCommand
         var requireKey = new Option<bool>("--require-api-key") { Description = $"Also require the API key (${ServerOptions.ApiKeyVariable}) for predict and infer, not only for management" };
         var logFormat = new Option<string>("--log-format") { Description = "text (one line per event) or json (one object per line, for log collectors)", DefaultValueFactory = _ => "text" };
         logFormat.AcceptOnlyFromAmong("text", "json");
+        var chatModel = new Option<string?>("--chat-model") { Description = "The text model the /chat support-chat page calls (default: the first text model served)" };
 
         var cmd = new Command("serve", $$"""
             Serve models over HTTP: Forge's REST API, the Open Inference Protocol v2 (KServe/Triton clients), Prometheus metrics and health probes.
@@ -46,6 +47,7 @@ internal static class ServeCommand
               POST /v1/models/NAME/reload          reload from the source (a registry alias is resolved again); needs the API key
               POST /v2/models/NAME/infer           Open Inference Protocol; also GET /v2, /v2/models/NAME, /v2/health/ready
               GET  /metrics, /health/live, /health/ready, /openapi/v1.json, /scalar (API reference in the browser)
+              GET  /chat                           live support-chat demo: each message's sentiment, the mood, an escalation flag
 
             Management endpoints need ${{ServerOptions.ApiKeyVariable}} set on the server and sent as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.
 
@@ -56,7 +58,7 @@ internal static class ServeCommand
               curl -s localhost:8080/v1/models/mnist-cnn/predict -d "{\"image_b64\": \"$(base64 -w0 digit.png)\"}"
             """)
         {
-            model, models, tracking, host, port, maxBatch, maxDelay, queue, timeout, maxRequest, requireKey, logFormat,
+            model, models, tracking, host, port, maxBatch, maxDelay, queue, timeout, maxRequest, requireKey, logFormat, chatModel,
         };
         cmd.SetAction(p =>
         {
@@ -79,6 +81,7 @@ internal static class ServeCommand
                     MaxRequestBytes = (long)(p.GetValue(maxRequest) * 1024 * 1024),
                     RequireApiKeyForPredict = p.GetValue(requireKey),
                     JsonLogs = p.GetValue(logFormat) == "json",
+                    ChatModel = p.GetValue(chatModel),
                 };
                 return Serve(ctx, options);
             });
