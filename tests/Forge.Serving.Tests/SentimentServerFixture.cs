@@ -26,6 +26,7 @@ public sealed class SentimentServerFixture : IAsyncLifetime
         "Thank you so much, the refund came through and everything works perfectly now!",
         "Great service, the agent was friendly and solved my problem quickly.",
         "Perfect, that fixed it. I really appreciate your help!",
+        "Thanks a lot, you were really helpful and kind.",
     ];
 
     /// <summary>Clearly negative chat messages.</summary>
@@ -34,6 +35,7 @@ public sealed class SentimentServerFixture : IAsyncLifetime
         "This is terrible. My order arrived broken and nobody answers my emails.",
         "Worst service ever, I am angry and very disappointed.",
         "The product is useless and your support is awful, I want my money back.",
+        "I have been waiting for hours, this is ridiculous and unacceptable.",
     ];
 
     private readonly TempDir _temp = new("forge-serving-sentiment-");
