@@ -34,6 +34,7 @@ internal static class ServeCommand
         var logFormat = new Option<string>("--log-format") { Description = "text (one line per event) or json (one object per line, for log collectors)", DefaultValueFactory = _ => "text" };
         logFormat.AcceptOnlyFromAmong("text", "json");
         var jobsDir = new Option<string?>("--jobs-dir") { Description = "Where batch jobs keep their state, inputs and results (default $FORGE_HOME/batch-jobs/port-PORT; with --port 0 a temporary folder); unfinished jobs found there resume at start" };
+        var chatModel = new Option<string?>("--chat-model") { Description = "The text model the /chat support-chat page calls (default: the first text model served)" };
 
         var cmd = new Command("serve", $$"""
             Serve models over HTTP: Forge's REST API, the Open Inference Protocol v2 (KServe/Triton clients), Prometheus metrics and health probes.
@@ -48,6 +49,7 @@ internal static class ServeCommand
               POST /v2/models/NAME/infer           Open Inference Protocol; also GET /v2, /v2/models/NAME, /v2/health/ready
               POST /v1/batch-jobs?model=NAME       a JSONL or CSV file of instances, run in the background; GET /v1/batch-jobs/ID[/results]
               GET  /metrics, /health/live, /health/ready, /openapi/v1.json, /scalar (API reference in the browser)
+              GET  /chat                           live support-chat demo: each message's sentiment, the mood, an escalation flag
 
             Management endpoints need ${{ServerOptions.ApiKeyVariable}} set on the server and sent as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.
 
@@ -58,7 +60,7 @@ internal static class ServeCommand
               curl -s localhost:8080/v1/models/mnist-cnn/predict -d "{\"image_b64\": \"$(base64 -w0 digit.png)\"}"
             """)
         {
-            model, models, tracking, host, port, maxBatch, maxDelay, queue, timeout, maxRequest, requireKey, logFormat, jobsDir,
+            model, models, tracking, host, port, maxBatch, maxDelay, queue, timeout, maxRequest, requireKey, logFormat, jobsDir, chatModel,
         };
         cmd.SetAction(p =>
         {
@@ -82,6 +84,7 @@ internal static class ServeCommand
                     RequireApiKeyForPredict = p.GetValue(requireKey),
                     JsonLogs = p.GetValue(logFormat) == "json",
                     BatchJobs = new BatchJobOptions { Directory = p.GetValue(jobsDir) },
+                    ChatModel = p.GetValue(chatModel),
                 };
                 return Serve(ctx, options);
             });

@@ -36,6 +36,7 @@ public static class ForgeServer
         if (problems.Count > 0) throw new UsageException(string.Join("; ", problems));
         var loaders = options.Loaders ?? ModelLoaderRegistry.CreateDefault();
         var resolved = ModelCatalog.ResolveAll(options, loaders);
+        var chat = ChatPage.Configure(options, resolved);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -76,6 +77,7 @@ public static class ForgeServer
         app.MapNativeApi(options);
         app.MapInferenceProtocol(options);
         app.MapBatchJobs(options);
+        app.MapChatPage(chat);
         app.MapOpenApi();
         app.MapScalarApiReference();
         // After the server has drained its in-flight requests: each model answers what it queued, then is freed.

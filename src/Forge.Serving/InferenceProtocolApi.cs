@@ -49,7 +49,7 @@ internal static class InferenceProtocolApi
         {
             endpoint.AcceptsJson("An inference request: one input named as in the model's metadata, shape [N, ...instance shape] (or [N, values per row]), "
                     + "datatype FP32 (or another numeric type), data flat or nested; image models also take BYTES elements holding a base64 PNG or JPEG, "
-                    + "shape [N]. Outputs: the probabilities [N, labels] (FP32) and 'label' [N] (BYTES).")
+                    + "shape [N], and text models take BYTES elements holding the texts, shape [N]. Outputs: the probabilities [N, labels] (FP32) and 'label' [N] (BYTES).")
                 .Produces<InferenceResponse>().Produces<InferenceError>(400).Produces<InferenceError>(404).Produces<InferenceError>(503);
             if (options.RequireApiKeyForPredict) endpoint.AddEndpointFilter(new ApiKeyFilter(options.ApiKey, inferenceProtocol: true));
         }
@@ -189,7 +189,7 @@ internal static class InferenceProtocolApi
             if (items.Count != batch) throw new InputException($"{field}.data", $"{items.Count} items for shape {InstanceDecoder.ShapeText(shape)}");
             return items.Select((s, i) => decoder.DecodeBytes(s, $"{field}.data[{i}]")).ToList();
         }
-        if (!NumericTypes.Contains(datatype))
+        if (!NumericTypes.Contains(datatype) || !decoder.TakesNumbers)
             throw new InputException($"{field}.datatype", $"'{datatype}' is not supported here; use {InferenceProtocolApi.DataType(decoder.Input.DType)}");
 
         var perRow = declared / batch;

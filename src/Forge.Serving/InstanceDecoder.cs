@@ -51,6 +51,12 @@ public class InstanceDecoder
     public virtual float[] DecodeBytes(string element, string field) =>
         throw new InputException(field, $"this model takes numbers (FP32), not BYTES; send {Describe()}");
 
+    /// <summary>Whether rows may come as numbers (a numeric tensor); text models take only strings.</summary>
+    public virtual bool TakesNumbers => true;
+
+    /// <summary>How one instance of a predict request looks, for model metadata and error messages.</summary>
+    public string InstanceFormat => Describe();
+
     /// <summary>A valid row for the warm-up prediction: every value at the low end of the trained range (0 when unknown).</summary>
     public virtual float[] WarmupRow()
     {

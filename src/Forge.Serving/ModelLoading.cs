@@ -29,6 +29,7 @@ public sealed class ModelLoaderRegistry
         var registry = new ModelLoaderRegistry();
         registry.Add(new ImageClassifierLoader());
         registry.Add(new TransferClassifierLoader());
+        registry.Add(new TextClassifierLoader());
         return registry;
     }
 

@@ -28,7 +28,7 @@ internal static class NativeApi
         {
             endpoint.WithDescription("The answer's X-Forge-Model-Version header names the version that answered.")
                 .AcceptsJson("{\"instances\": [...]} or one instance. An image instance is {\"image_b64\": \"<PNG or JPEG, base64>\"} "
-                    + "or a numeric array, flattened or nested to the signature's shape.")
+                    + "or a numeric array, flattened or nested to the signature's shape; a text instance is {\"text\": \"...\"} or a JSON string.")
                 .Produces<PredictResponse>()
                 .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(503).ProducesProblem(504);
             if (options.RequireApiKeyForPredict) endpoint.AddEndpointFilter(new ApiKeyFilter(options.ApiKey, inferenceProtocol: false));
@@ -67,7 +67,8 @@ internal static class NativeApi
         return new VersionDetails(
             e.Version, e.State.ToString().ToLowerInvariant(), manifest.Flavor, manifest.Task, (current?.Resolved ?? e.Resolved).Origin,
             manifest.Description, current?.LoadSeconds, e.Error, manifest.Signature, manifest.Metrics, e.Batching,
-            new VersionStats(current?.Batcher.ForwardCalls ?? 0, current?.Batcher.RowsPredicted ?? 0, current?.Batcher.QueueDepth ?? 0));
+            new VersionStats(current?.Batcher.ForwardCalls ?? 0, current?.Batcher.RowsPredicted ?? 0, current?.Batcher.QueueDepth ?? 0),
+            current?.Model.Decoder.InstanceFormat);
     }
 
     private static async Task<IResult> Predict(HttpContext context, PredictionService service, string name, string? version)
@@ -149,10 +150,10 @@ internal sealed record ModelSummary(string Name, string DefaultVersion, IReadOnl
 /// <summary>One model with every served version.</summary>
 internal sealed record ModelDetails(string Name, string DefaultVersion, IReadOnlyList<VersionDetails> Versions);
 
-/// <summary>One served version: where it came from, its signature, batching and counters.</summary>
+/// <summary>One served version: where it came from, its signature, batching, counters, and how one predict instance looks once it is loaded.</summary>
 internal sealed record VersionDetails(
     string Version, string State, string Flavor, string Task, string Source, string? Description, double? LoadSeconds, string? Error,
-    ModelSignature Signature, IReadOnlyDictionary<string, double> Metrics, BatchingOptions Batching, VersionStats Stats);
+    ModelSignature Signature, IReadOnlyDictionary<string, double> Metrics, BatchingOptions Batching, VersionStats Stats, string? Instance);
 
 /// <summary>What a version's inference thread has done.</summary>
 /// <param name="ForwardCalls">Forward passes run, the warm-up included; fewer than requests when batching coalesces them.</param>

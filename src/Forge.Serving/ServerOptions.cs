@@ -51,6 +51,9 @@ public sealed record ServerOptions
     /// <summary>Adjusts logging after Forge's defaults, e.g. to capture logs in tests.</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
 
+    /// <summary>The text model the <c>/chat</c> demo page calls; null picks the first text model served.</summary>
+    public string? ChatModel { get; init; }
+
     /// <summary>Every problem with these options, so one error reports them all.</summary>
     internal List<string> FindProblems()
     {
