@@ -41,7 +41,7 @@ public sealed class PrometheusScrapeTests(MnistServerFixture mnist, Xunit.Abstra
         var (bad, _) = await forge.PostAsync($"/v1/models/{Model}/predict", new JsonObject { ["instances"] = new JsonArray(new JsonArray(1, 2, 3)) });
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
 
-        await using var prometheus = await PrometheusServer.StartAsync(PrometheusServer.FindBinary()!, temp.Path, $"{forgeAddress.Host}:{forgeAddress.Port}");
+        await using var prometheus = await PrometheusServer.StartAsync(Binary(), temp.Path, $"{forgeAddress.Host}:{forgeAddress.Port}");
         var selector = $"model=\"{Model}\",version=\"1\"";
         // Wait for a scrape that saw every request (all series come from one scrape of one /metrics answer).
         var ok200 = await prometheus.WaitForValueAsync($"forge_requests_total{{{selector},status=\"200\"}}", 4, TimeSpan.FromSeconds(60));
@@ -69,11 +69,14 @@ public sealed class PrometheusScrapeTests(MnistServerFixture mnist, Xunit.Abstra
     [PrometheusFact]
     public async Task The_shipped_prometheus_config_passes_promtool()
     {
-        var promtool = Path.Combine(Path.GetDirectoryName(PrometheusServer.FindBinary()!)!, "promtool");
+        var promtool = Path.Combine(Path.GetDirectoryName(Binary())!, "promtool");
         Assert.True(File.Exists(promtool), $"promtool is not beside prometheus ({promtool})");
         var (exit, text) = await PrometheusServer.RunAsync(promtool, "check", "config", DeploymentFiles.PathOf("prometheus.yml"));
         Assert.True(exit == 0, $"promtool check config deploy/prometheus.yml exited {exit}: {text}");
     }
+
+    private static string Binary() =>
+        PrometheusServer.FindBinary() ?? throw new InvalidOperationException("prometheus is not installed: run .ci/setup (apt-get install prometheus)");
 
     private JsonObject Instances(params int[] rows) => new()
     {
