@@ -25,6 +25,10 @@ if (o is null)
           --skip-reference   text: do not run bench/reference/tfidf_baseline.py (scikit-learn)
           (text: --seeds defaults to 0,1,2,3,4, --data-dir is the folder holding the dataset folders,
            --report defaults to bench/results/text.md)
+          --duration 15s     serving: how long wrk drives each target and concurrency
+          --requests N       serving: requests in the robustness run (default 20000)
+          (serving: --only throughput,sentiment,robustness picks parts, --skip-reference skips FastAPI,
+           --report defaults to bench/results/serving.md; serving-robustness = serving --only robustness)
         """);
     return 2;
 }
@@ -35,6 +39,8 @@ return o.Suite switch
     "transfer-images" => ImagesTransferBench.Run(o),
     "text" => TextBench.Run(o),
     "serving-batch" => ServingBatchBench.Run(o),
+    "serving" => ServingBench.Run(o),
+    "serving-robustness" => ServingBench.Run(o with { Only = "robustness" }),
     _ => 2,
 };
 
@@ -61,6 +67,8 @@ namespace Forge.Bench
         public bool Quick { get; init; }
         public bool SkipReference { get; init; }
         public bool SeedsGiven { get; init; }
+        public string Duration { get; init; } = "15s";
+        public int Requests { get; init; } = 20_000;
         public string RepoDir { get; init; } = FindRepo();
         public string SharedDir { get; init; } = Path.GetFullPath(Path.Combine(FindRepo(), "..", "shared"));
 
@@ -88,6 +96,8 @@ namespace Forge.Bench
                     "--limit" => o with { Limit = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--skip-speed" => o with { SkipSpeed = true },
                     "--only" => o with { Only = Next() },
+                    "--duration" => o with { Duration = Next() },
+                    "--requests" => o with { Requests = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };
             }

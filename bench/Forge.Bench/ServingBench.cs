@@ -1,0 +1,403 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Forge.Bench;
+
+/// <summary>
+/// The serving benchmark (bench/run-serving.sh): Forge serving a reference-cnn MNIST bundle against the unchanged
+/// FastAPI + uvicorn reference, driven by wrk at concurrency 1, 8 and 64; Forge with batching off; the sentiment model;
+/// and the robustness run. Every server is a child process and only one runs at a time, so each gets the whole machine.
+/// </summary>
+internal static partial class ServingBench
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+    private static readonly int[] Concurrencies = [1, 8, 64];
+    private const string ModelName = "mnist";
+
+    public static int Run(BenchOptions o)
+    {
+        var only = (o.Only ?? "throughput,sentiment,robustness").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (!DurationPattern().IsMatch(o.Duration)) throw new ArgumentException($"--duration {o.Duration}: give seconds like 15s or 2m");
+        var results = Path.Combine(o.RepoDir, "bench", "results");
+        var work = Path.Combine(results, "serving-work");
+        Directory.CreateDirectory(work);
+        using var log = new BenchLog(Path.Combine(results, "serving.log"));
+        var forge = new ForgeCli(Path.Combine(o.RepoDir, "src", "Forge.Cli", "bin", "Release", "net10.0", "linux-x64", "forge.dll"), log);
+        var report = new StringBuilder();
+        void Out(string line)
+        {
+            log.Say(line);
+            report.AppendLine(line);
+        }
+
+        Out($"# Serving benchmark ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores)");
+        Out("");
+        Out($"wrk on 127.0.0.1, `-d {o.Duration}`, threads = min(2, connections), one instance per request; one server at a time.");
+        Out("Forge: `forge serve` (default batching: up to 32 rows, 2 ms window). FastAPI: ../shared/reference/fastapi_mnist.py unchanged, "
+            + "`uvicorn --workers 2`, TORCH_THREADS=1. Both serve the pytorch/examples MNIST CNN (Forge's `reference-cnn`).");
+        Out("");
+        var status = 0;
+        string? mnistBundle = null;
+        if (only.Contains("throughput") || only.Contains("robustness"))
+            mnistBundle = EnsureBundle(forge, o, Path.Combine(work, "reference-cnn"), ["mnist", "--model", "reference-cnn", "--epochs", "1", "--limit", "6000", "--threads", o.Threads.ToString(Inv)]);
+
+        if (only.Contains("throughput"))
+        {
+            var body = Path.Combine(work, "mnist-body.json");
+            File.WriteAllText(body, MnistBody(1));
+            var rows = new List<WrkResult>();
+            using (var server = forge.Serve(mnistBundle!, ModelName, log))
+            {
+                foreach (var c in Concurrencies) rows.Add(Wrk(log, "Forge", server.Url($"/v1/models/{ModelName}/predict"), body, c, o.Duration));
+            }
+            using (var server = forge.Serve(mnistBundle!, ModelName, log, "--max-batch-size", "1"))
+            {
+                rows.Add(Wrk(log, "Forge, batching off", server.Url($"/v1/models/{ModelName}/predict"), body, 64, o.Duration));
+            }
+            if (!o.SkipReference)
+            {
+                using var fastapi = FastApi.Start(o, log);
+                foreach (var c in Concurrencies) rows.Add(Wrk(log, "FastAPI + uvicorn", fastapi.Url("/predict"), body, c, o.Duration));
+            }
+            ThroughputTable(rows, Out);
+        }
+
+        if (only.Contains("sentiment"))
+        {
+            Out("## Sentiment model");
+            Out("");
+            var bundle = EnsureBundle(forge, o, Path.Combine(work, "sentiment"), ["sentiment", "--limit", "600"]);
+            var body = Path.Combine(work, "sentiment-body.json");
+            File.WriteAllText(body, "{\"instances\":[{\"text\":\"I have been waiting two weeks for my refund and nobody answers my emails\"}]}");
+            ServerProcess? server = null;
+            try
+            {
+                server = forge.Serve(bundle, "sentiment", log);
+            }
+            catch (ServerDidNotStartException e)
+            {
+                Out($"skipped: this server does not serve the sentiment bundle ({e.Reason})");
+            }
+            if (server is not null)
+            {
+                using (server)
+                {
+                    var rows = Concurrencies.Select(c => Wrk(log, "Forge sentiment", server.Url("/v1/models/sentiment/predict"), body, c, o.Duration)).ToList();
+                    ThroughputTable(rows, Out);
+                }
+            }
+            Out("");
+        }
+
+        if (only.Contains("robustness"))
+        {
+            using var server = forge.Serve(mnistBundle!, ModelName, log);
+            var outcome = ServingRobustness.Run(server.BaseUrl, ModelName, o.Requests, 64, log);
+            outcome.Report(Out);
+            if (!outcome.Passed) status = 1;
+        }
+
+        var path = o.ReportPath ?? Path.Combine(results, "serving.md");
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        File.WriteAllText(path, report.ToString());
+        log.Say($"report written to {path}; log in {log.Path}");
+        return status;
+    }
+
+    /// <summary>One instance of 784 values in 0–1 per request, the body both servers take.</summary>
+    internal static string MnistBody(int instances)
+    {
+        var row = string.Join(',', Enumerable.Range(0, 784).Select(i => ((i * 37 % 256) / 255.0).ToString("0.####", Inv)));
+        return "{\"instances\":[" + string.Join(',', Enumerable.Repeat("[" + row + "]", instances)) + "]}";
+    }
+
+    /// <summary>Reuses a bundle trained by an earlier run, else trains it (a short run: the benchmark measures speed only).</summary>
+    private static string EnsureBundle(ForgeCli forge, BenchOptions o, string dir, string[] trainArgs)
+    {
+        if (File.Exists(Path.Combine(dir, "forge-model.json")))
+        {
+            forge.Log.Say($"using the bundle trained earlier: {dir}");
+            return dir;
+        }
+        string[] args = ["train", .. trainArgs, "--out", dir, "--overwrite", "--no-track"];
+        if (o.DataDir is not null) args = [.. args, "--data-dir", o.DataDir];
+        var exit = forge.Run(args);
+        if (exit != 0) throw new InvalidOperationException($"forge {string.Join(' ', args)} exited {exit} (see the log)");
+        return dir;
+    }
+
+    private static WrkResult Wrk(BenchLog log, string target, string url, string bodyFile, int connections, string duration)
+    {
+        var threads = Math.Min(2, connections);
+        var script = Path.Combine(FindRepo(), "bench", "serving", "post.lua");
+        log.Say($"wrk: {target}, {connections} connections, {duration}…");
+        var start = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-t", threads.ToString(Inv), "-c", connections.ToString(Inv), "-d", duration, "--timeout", "10s", "--latency", "-s", script, url })
+            start.ArgumentList.Add(a);
+        start.Environment["WRK_BODY"] = bodyFile;
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("wrk did not start");
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        log.Write(stdout + stderr.Result);
+        var line = stdout.Split('\n').LastOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"wrk printed no RESULT line (exit {process.ExitCode}): {stdout}{stderr.Result}");
+        var values = line[7..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(kv => kv.Split('='))
+            .ToDictionary(kv => kv[0], kv => double.Parse(kv[1], Inv));
+        var result = new WrkResult(target, connections, values["requests"] / (values["duration_us"] / 1e6), values["p50_us"] / 1000, values["p99_us"] / 1000,
+            (long)values["requests"], (long)values["non2xx"], (long)(values["socket_errors"] + values["timeouts"]));
+        log.Say(string.Create(Inv, $"  {result.Rps:0} req/s, p50 {result.P50Ms:0.00} ms, p99 {result.P99Ms:0.00} ms, non-2xx {result.Non2xx}, socket errors {result.Errors}"));
+        return result;
+    }
+
+    private static void ThroughputTable(List<WrkResult> rows, Action<string> Out)
+    {
+        WrkResult? Reference(int c) => rows.FirstOrDefault(r => r.Target.StartsWith("FastAPI", StringComparison.Ordinal) && r.Concurrency == c);
+        Out("| target | concurrency | req/s | p50 (ms) | p99 (ms) | non-2xx / socket errors | req/s vs FastAPI | p99 vs FastAPI |");
+        Out("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in rows.OrderBy(r => r.Concurrency).ThenBy(r => r.Target, StringComparer.Ordinal))
+        {
+            var reference = Reference(r.Concurrency);
+            var ratio = reference is null || ReferenceEquals(reference, r) ? "" : string.Create(Inv, $"{r.Rps / reference.Rps:0.00}×");
+            var p99 = reference is null || ReferenceEquals(reference, r) ? "" : string.Create(Inv, $"{r.P99Ms / reference.P99Ms:0.00}×");
+            Out(string.Create(Inv, $"| {r.Target} | {r.Concurrency} | {r.Rps:0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.Non2xx} / {r.Errors} | {ratio} | {p99} |"));
+        }
+        Out("");
+        var on = rows.FirstOrDefault(r => r.Target == "Forge" && r.Concurrency == 64);
+        var off = rows.FirstOrDefault(r => r.Target == "Forge, batching off");
+        var fastapi = Reference(64);
+        if (on is not null && off is not null)
+            Out(string.Create(Inv, $"Batching at concurrency 64: {on.Rps:0} vs {off.Rps:0} req/s with batching off = **{on.Rps / off.Rps:0.00}×** (target ≥ 2×)."));
+        if (on is not null && fastapi is not null)
+        {
+            Out(string.Create(Inv, $"Forge vs FastAPI at concurrency 64: **{on.Rps / fastapi.Rps:0.00}×** the throughput (target ≥ 3×); "
+                + $"p99 {on.P99Ms:0.0} ms vs {fastapi.P99Ms:0.0} ms ({(on.P99Ms < fastapi.P99Ms ? "lower" : "NOT lower")})."));
+        }
+        Out("");
+    }
+
+    internal static string FindRepo()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Forge.slnx"))) dir = dir.Parent;
+        return dir?.FullName ?? Environment.CurrentDirectory;
+    }
+
+    internal static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [GeneratedRegex(@"^[0-9]+[smh]?$")]
+    private static partial Regex DurationPattern();
+
+    private sealed record WrkResult(string Target, int Concurrency, double Rps, double P50Ms, double P99Ms, long Requests, long Non2xx, long Errors);
+
+    /// <summary>The forge command from the Release build, run through the same dotnet host as this process.</summary>
+    private sealed class ForgeCli(string dll, BenchLog log)
+    {
+        public BenchLog Log => log;
+
+        public int Run(string[] args)
+        {
+            if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: run dotnet build src/Forge.Cli -c Release (bench/run-serving.sh does)");
+            log.Say("$ forge " + string.Join(' ', args));
+            using var child = ChildProcess.Start(DotnetHost(), [dll, .. args], log, "forge", env: null);
+            return child.WaitForExit(TimeSpan.FromHours(1));
+        }
+
+        /// <summary>Starts <c>forge serve</c> on a free port and waits for /health/ready.</summary>
+        public ServerProcess Serve(string bundle, string name, BenchLog serveLog, params string[] extra)
+        {
+            var port = FreePort();
+            string[] args = [dll, "serve", "--model", $"{name}={bundle}", "--host", "127.0.0.1", "--port", port.ToString(Inv), .. extra];
+            serveLog.Say($"$ forge {string.Join(' ', args.Skip(1))}");
+            var child = ChildProcess.Start(DotnetHost(), args, serveLog, "forge serve", env: null);
+            var server = new ServerProcess(child, $"http://127.0.0.1:{port}");
+            try
+            {
+                WaitFor(child, () => Get(server.Url("/health/ready")) == HttpStatusCode.OK, TimeSpan.FromMinutes(3), "forge serve");
+                return server;
+            }
+            catch
+            {
+                server.Dispose();
+                throw;
+            }
+        }
+    }
+
+    internal static string DotnetHost() =>
+        Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+
+    /// <summary>A started server process; disposing kills it and everything it started.</summary>
+    internal class ServerProcess(ChildProcess child, string baseUrl) : IDisposable
+    {
+        public string BaseUrl => baseUrl;
+
+        public string Url(string path) => baseUrl + path;
+
+        public void Dispose() => child.Dispose();
+    }
+
+    /// <summary>The reference server: ../shared/reference/fastapi_mnist.py under Debian's Python, used unchanged.</summary>
+    private static class FastApi
+    {
+        public static ServerProcess Start(BenchOptions o, BenchLog log)
+        {
+            var port = FreePort();
+            var appDir = Path.Combine(o.SharedDir, "reference");
+            string[] args = ["-m", "uvicorn", "fastapi_mnist:app", "--app-dir", appDir, "--host", "127.0.0.1", "--port", port.ToString(Inv), "--workers", "2", "--log-level", "warning"];
+            log.Say($"$ TORCH_THREADS=1 {o.Python} {string.Join(' ', args)}");
+            var child = ChildProcess.Start(o.Python, args, log, "uvicorn", new Dictionary<string, string> { ["TORCH_THREADS"] = "1" });
+            var server = new ServerProcess(child, $"http://127.0.0.1:{port}");
+            try
+            {
+                // Both workers must be up: uvicorn answers once the first is, so require a run of successes.
+                var body = MnistBody(1);
+                var streak = 0;
+                WaitFor(child, () => (Post(server.Url("/predict"), body) == HttpStatusCode.OK ? ++streak : streak = 0) >= 20, TimeSpan.FromMinutes(2), "uvicorn");
+                return server;
+            }
+            catch
+            {
+                server.Dispose();
+                throw;
+            }
+        }
+    }
+
+    private static void WaitFor(ChildProcess child, Func<bool> ready, TimeSpan timeout, string what)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (child.HasExited) throw new ServerDidNotStartException(what, child.LastLines());
+            try
+            {
+                if (ready()) return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet, or too busy starting up to answer within the probe's timeout.
+            }
+            if (DateTime.UtcNow > until) throw new TimeoutException($"{what} was not ready within {timeout}");
+            Thread.Sleep(200);
+        }
+    }
+
+    private static readonly HttpClient Probe = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    private static HttpStatusCode Get(string url)
+    {
+        using var response = Probe.GetAsync(url).GetAwaiter().GetResult();
+        return response.StatusCode;
+    }
+
+    private static HttpStatusCode Post(string url, string json)
+    {
+        using var content = new StringContent(json, Encoding.UTF8, "application/json");
+        using var response = Probe.PostAsync(url, content).GetAwaiter().GetResult();
+        return response.StatusCode;
+    }
+}
+
+/// <summary>A server process exited before it was ready; <see cref="Reason"/> is what it printed last.</summary>
+internal sealed class ServerDidNotStartException(string what, string reason) : Exception($"{what} exited before it was ready: {reason}")
+{
+    public string Reason { get; } = reason;
+}
+
+/// <summary>A child process whose output goes to the log; disposing kills its whole tree.</summary>
+internal sealed class ChildProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly Queue<string> _last = new();
+
+    private ChildProcess(Process process) => _process = process;
+
+    public bool HasExited => _process.HasExited;
+
+    public static ChildProcess Start(string file, IEnumerable<string> args, BenchLog log, string prefix, IReadOnlyDictionary<string, string>? env)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) start.Environment[k] = v;
+        var process = new Process { StartInfo = start };
+        var child = new ChildProcess(process);
+        void Line(string? text)
+        {
+            if (text is null) return;
+            log.Write($"[{prefix}] {text}\n");
+            lock (child._last)
+            {
+                child._last.Enqueue(text);
+                if (child._last.Count > 5) child._last.Dequeue();
+            }
+        }
+        process.OutputDataReceived += (_, e) => Line(e.Data);
+        process.ErrorDataReceived += (_, e) => Line(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return child;
+    }
+
+    public string LastLines()
+    {
+        // Output arrives asynchronously: give the last lines a moment to land after the exit.
+        _process.WaitForExit();
+        lock (_last) return string.Join(" | ", _last);
+    }
+
+    public int WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout)) throw new TimeoutException($"{_process.StartInfo.FileName} did not finish within {timeout}");
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+        _process.Dispose();
+    }
+}
+
+/// <summary>The run's log file; <see cref="Say"/> also prints to the console.</summary>
+internal sealed class BenchLog : IDisposable
+{
+    private readonly StreamWriter _writer;
+
+    public BenchLog(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        _writer = new StreamWriter(Path, append: false) { AutoFlush = true };
+    }
+
+    public string Path { get; }
+
+    public void Say(string line)
+    {
+        Console.WriteLine(line);
+        Write(line + "\n");
+    }
+
+    public void Write(string text)
+    {
+        lock (_writer) _writer.Write(text);
+    }
+
+    public void Dispose() => _writer.Dispose();
+}
