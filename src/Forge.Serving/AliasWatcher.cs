@@ -1,3 +1,4 @@
+using Forge.Core;
 using Forge.Tracking;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -24,11 +25,12 @@ internal sealed class AliasWatcher(ModelCatalog catalog, ServerOptions options, 
             // Watching starts after the first load, so a reload never races it for the same entry.
             await catalog.Loaded.WaitAsync(stoppingToken);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
+            // The server is stopping (or stopped loading): nothing to watch.
             return;
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (ForgeException)
         {
             // Some model failed to load; a later version behind its alias may load, so it is watched like the rest.
         }
@@ -49,7 +51,7 @@ internal sealed class AliasWatcher(ModelCatalog catalog, ServerOptions options, 
                     await CheckAsync(store, watched, stoppingToken);
                     _lastProblem = null;
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {
                     // The registry is unreachable or busy: the served versions keep serving; the next tick tries afresh.
                     store?.Dispose();
@@ -84,7 +86,7 @@ internal sealed class AliasWatcher(ModelCatalog catalog, ServerOptions options, 
                 await catalog.ReloadEntryAsync(entry, onlyIfMoved: true, stoppingToken);
                 _failed.Remove(entry);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception) when (!stoppingToken.IsCancellationRequested)
             {
                 // Already logged, counted and shown in readiness by the catalog; the old version keeps serving.
                 _failed[entry] = registered;

@@ -24,6 +24,17 @@ public sealed class VersionsTests : IDisposable
 
     private string Bundle(string folder = "bundle") => GatedLoader.WriteBundle(_temp.Combine(folder), "sentinel");
 
+    /// <summary>A gated bundle with an incompressible weights file of the given size.</summary>
+    private string BigBundle(string folder, int bytes)
+    {
+        var weights = new byte[bytes];
+        new Random(7).NextBytes(weights);
+        using var writer = ModelBundle.Create(_temp.Combine(folder));
+        File.WriteAllBytes(writer.PathFor("weights/none.bin"), weights);
+        writer.Commit(new ModelManifest { Name = "sentinel", Flavor = GatedLoader.FlavorName, Signature = GatedLoader.Signature });
+        return _temp.Combine(folder);
+    }
+
     private byte[] Packed(string bundle)
     {
         var file = _temp.Combine(Path.GetFileName(bundle) + ".forge");
@@ -35,15 +46,18 @@ public sealed class VersionsTests : IDisposable
     public async Task An_uploaded_bundle_becomes_a_version_and_moving_the_alias_serves_it_at_once()
     {
         var registry = new TestRegistry(_temp).With([Bundle()], ("champion", 1));
-        // Watching is off: the swap below comes from the alias endpoint itself.
-        await using var server = await RunningServer.StartAsync(registry.Options(_gated));
+        // Watching is off: the swap below comes from the alias endpoint itself. Predict bodies may be 1 KB, bundles far more.
+        await using var server = await RunningServer.StartAsync(registry.Options(_gated) with { MaxRequestBytes = 1024 });
         Assert.Equal("1", await PredictAsync(server));
+        var second = Packed(BigBundle("second", 64 * 1024));
+        Assert.True(second.Length > 64 * 1024);
 
-        var (uploaded, upload) = await SendAsync(server, HttpMethod.Post, "/v1/models", Bytes(Packed(Bundle("second"))), "k");
+        var (uploaded, upload) = await SendAsync(server, HttpMethod.Post, "/v1/models", Bytes(second), "k");
         Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
         Assert.Equal("sentinel", (string?)upload!["name"]);
         Assert.Equal(2, (int)upload["version"]!);
         Assert.Equal(GatedLoader.FlavorName, (string?)upload["flavor"]);
+        Assert.Equal(second.Length, (long)upload["bytes"]!);
         Assert.Equal("1", await PredictAsync(server));
 
         var (moved, alias) = await SendAsync(server, HttpMethod.Put, "/v1/models/sentinel/aliases/champion", Json("{\"version\": 2}"), "k");
