@@ -14,7 +14,8 @@ internal sealed class AliasWatcher(ModelCatalog catalog, ServerOptions options, 
 {
     // The registry version whose load failed, per entry: it is not retried every interval, only when the alias moves on.
     private readonly Dictionary<ModelEntry, int> _failed = [];
-    private string? _lastProblem;
+    // Problems already logged: a registry that stays unreachable, or an alias that stays deleted, is said once, not every tick.
+    private readonly HashSet<string> _reported = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -48,16 +49,14 @@ internal sealed class AliasWatcher(ModelCatalog catalog, ServerOptions options, 
                 try
                 {
                     store ??= TrackingStore.Open(options.TrackingUri);
-                    await CheckAsync(store, watched, stoppingToken);
-                    _lastProblem = null;
+                    if (await CheckAsync(store, watched, stoppingToken)) _reported.Clear();
                 }
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {
                     // The registry is unreachable or busy: the served versions keep serving; the next tick tries afresh.
                     store?.Dispose();
                     store = null;
-                    if (e.Message != _lastProblem) logger.LogWarning("cannot check the registry aliases of served models: {Error}", e.Message);
-                    _lastProblem = e.Message;
+                    if (_reported.Add(e.Message)) logger.LogWarning("cannot check the registry aliases of served models: {Error}", e.Message);
                 }
             }
         }
@@ -71,11 +70,25 @@ internal sealed class AliasWatcher(ModelCatalog catalog, ServerOptions options, 
         }
     }
 
-    private async Task CheckAsync(ITrackingStore store, IReadOnlyList<ModelEntry> watched, CancellationToken stoppingToken)
+    /// <summary>Checks every watched alias once and reloads the moved ones; false when some alias could not be resolved.</summary>
+    private async Task<bool> CheckAsync(ITrackingStore store, IReadOnlyList<ModelEntry> watched, CancellationToken stoppingToken)
     {
+        var allResolved = true;
         foreach (var entry in watched)
         {
-            var registered = store.ResolveModel(entry.Source.RegistryReference!).Version;
+            int registered;
+            try
+            {
+                registered = store.ResolveModel(entry.Source.RegistryReference!).Version;
+            }
+            catch (ForgeException e)
+            {
+                // An alias deleted or a model renamed: this one keeps its version; the others are still checked.
+                allResolved = false;
+                if (_reported.Add(e.Message))
+                    logger.LogWarning("cannot resolve {Reference}; version {Version} keeps serving: {Error}", entry.Source.RegistryReference, entry.Version, e.Message);
+                continue;
+            }
             var serving = entry.Current?.Resolved.RegistryVersion;
             if (registered == serving) continue;
             if (_failed.TryGetValue(entry, out var failed) && failed == registered) continue;
@@ -92,5 +105,6 @@ internal sealed class AliasWatcher(ModelCatalog catalog, ServerOptions options, 
                 _failed[entry] = registered;
             }
         }
+        return allResolved;
     }
 }
