@@ -321,18 +321,21 @@ internal sealed class ModelCatalog : IDisposable
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                _metrics.Reloads.Inc(1, entry.Name, "failed");
                 entry.Error = entry.Current is { } still ? $"reload failed, version {still.Version} keeps serving: {e.Message}" : e.Message;
                 _logger.LogError(e, "model {Model} ({Source}) failed to reload; {Serving}: {Error}", entry.Name, entry.Source,
                     entry.Current is { } c ? $"version {c.Version} keeps serving" : "nothing is served", e.Message);
+                // Counted last: whoever sees the count also sees the error in readiness.
+                _metrics.Reloads.Inc(1, entry.Name, "failed");
                 throw;
             }
             if (served is null) return null;
             var old = entry.Current;
+            // The error goes first, so whoever sees the new version sees it cleared; the state last, so a model that had
+            // failed is never ready without a current version.
+            entry.Error = null;
             entry.Resolved = served.Resolved;
             entry.Current = served;
             entry.State = ModelState.Ready;
-            entry.Error = null;
             _metrics.Reloads.Inc(1, entry.Name, "ok");
             _logger.LogInformation("model {Model} reloaded: version {Version} (was {Previous}) ready in {Seconds:F2} s",
                 entry.Name, served.Version, old?.Version ?? "none", served.LoadSeconds);
