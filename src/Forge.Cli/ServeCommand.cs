@@ -35,6 +35,10 @@ internal static class ServeCommand
         logFormat.AcceptOnlyFromAmong("text", "json");
         var jobsDir = new Option<string?>("--jobs-dir") { Description = "Where batch jobs keep their state, inputs and results (default $FORGE_HOME/batch-jobs/port-PORT; with --port 0 a temporary folder); unfinished jobs found there resume at start" };
         var chatModel = new Option<string?>("--chat-model") { Description = "The text model the /chat support-chat page calls (default: the first text model served)" };
+        var watch = new Option<double>("--watch-interval") { Description = "Seconds between checks of the served registry aliases; a moved alias is loaded, warmed and swapped in without a failed request. 0 turns it off", DefaultValueFactory = _ => 5 };
+        var canary = new Option<string[]>("--canary") { Description = "NAME:ALIAS=PERCENT, e.g. sentiment:challenger=10: that alias of the registry model answers PERCENT % of requests by name (split by request-id hash); repeat for more models" };
+        var shadow = new Option<string[]>("--shadow") { Description = "NAME:ALIAS, e.g. sentiment:challenger: that alias of the registry model gets a copy of each request after the client is answered; its errors are only counted" };
+        var uploadLimit = new Option<double>("--upload-limit") { Description = "Largest bundle POST /v1/models accepts, in MB", DefaultValueFactory = _ => 500 };
 
         var cmd = new Command("serve", $$"""
             Serve models over HTTP: Forge's REST API, the Open Inference Protocol v2 (KServe/Triton clients), Prometheus metrics and health probes.
@@ -46,6 +50,8 @@ internal static class ServeCommand
               POST /v1/models/NAME/versions/V/predict
               GET  /v1/models, /v1/models/NAME     what is served, with signatures and counters
               POST /v1/models/NAME/reload          reload from the source (a registry alias is resolved again); needs the API key
+              POST /v1/models                      upload a .forge bundle (the body) as a new registered version; needs the API key
+              PUT  /v1/models/NAME/aliases/ALIAS   {"version": N}: move a registry alias; served versions following it swap now; needs the API key
               POST /v2/models/NAME/infer           Open Inference Protocol; also GET /v2, /v2/models/NAME, /v2/health/ready
               POST /v1/batch-jobs?model=NAME       a JSONL or CSV file of instances, run in the background; GET /v1/batch-jobs/ID[/results]
               GET  /metrics, /health/live, /health/ready, /openapi/v1.json, /scalar (API reference in the browser)
@@ -57,10 +63,12 @@ internal static class ServeCommand
               forge serve --model models/mnist-cnn
               forge serve --models mnist@champion,sentiment --port 9000
               forge serve --model digits=models/mnist-cnn --max-batch-size 64 --max-delay-ms 5
+              forge serve --models sentiment@champion --canary sentiment:challenger=10
               curl -s localhost:8080/v1/models/mnist-cnn/predict -d "{\"image_b64\": \"$(base64 -w0 digit.png)\"}"
             """)
         {
             model, models, tracking, host, port, maxBatch, maxDelay, queue, timeout, maxRequest, requireKey, logFormat, jobsDir, chatModel,
+            watch, canary, shadow, uploadLimit,
         };
         cmd.SetAction(p =>
         {
@@ -85,6 +93,10 @@ internal static class ServeCommand
                     JsonLogs = p.GetValue(logFormat) == "json",
                     BatchJobs = new BatchJobOptions { Directory = p.GetValue(jobsDir) },
                     ChatModel = p.GetValue(chatModel),
+                    WatchInterval = p.GetValue(watch) is var w && double.IsFinite(w) && w >= 0
+                        ? TimeSpan.FromSeconds(w) : throw new UsageException($"--watch-interval must be 0 (off) or a positive number of seconds (got {w})"),
+                    Challengers = [.. (p.GetValue(canary) ?? []).Select(Challenger.ParseCanary), .. (p.GetValue(shadow) ?? []).Select(Challenger.ParseShadow)],
+                    MaxUploadBytes = (long)(p.GetValue(uploadLimit) * 1024 * 1024),
                 };
                 return Serve(ctx, options);
             });

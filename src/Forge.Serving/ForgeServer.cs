@@ -34,6 +34,8 @@ public static class ForgeServer
         if (options.RequireApiKeyForPredict && options.ApiKey is null)
             problems.Add($"predict is to require the API key, but there is none: set {ServerOptions.ApiKeyVariable}");
         if (problems.Count > 0) throw new UsageException(string.Join("; ", problems));
+        // Canaries and shadows are served versions like the rest: resolved, loaded and warmed before ready, watched after.
+        options = options with { Models = [.. options.Models, .. Challenger.Sources(options)] };
         var loaders = options.Loaders ?? ModelLoaderRegistry.CreateDefault();
         var resolved = ModelCatalog.ResolveAll(options, loaders);
         var chat = ChatPage.Configure(options, resolved);
@@ -67,6 +69,8 @@ public static class ForgeServer
         builder.Services.AddSingleton<PredictionService>();
         builder.Services.AddHostedService<ModelLoadingService>();
         builder.Services.AddBatchJobs();
+        builder.Services.AddSingleton<TrafficRouter>();
+        builder.Services.AddHostedService<AliasWatcher>();
 
         var app = builder.Build();
         app.UseMiddleware<RequestTracking>();
@@ -75,6 +79,7 @@ public static class ForgeServer
         app.MapHealth();
         app.MapMetrics();
         app.MapNativeApi(options);
+        app.MapManagementApi(options);
         app.MapInferenceProtocol(options);
         app.MapBatchJobs(options);
         app.MapChatPage(chat);

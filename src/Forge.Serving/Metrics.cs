@@ -218,6 +218,10 @@ internal sealed class ServerMetrics
         Latency = Registry.Add(new HistogramFamily("forge_request_duration_seconds", "Time from request received to response written, by model, version and HTTP status.", LatencyBuckets, "model", "version", "status"));
         BatchSize = Registry.Add(new HistogramFamily("forge_batch_size", "Rows in each forward pass of a model; its count is the number of forward passes.", BatchBuckets, "model", "version"));
         Predictions = Registry.Add(new CounterFamily("forge_predictions_total", "Rows predicted, by model, version and predicted label.", "model", "version", "label"));
+        Reloads = Registry.Add(new CounterFamily("forge_model_reloads_total", "Reloads of a model (alias moved, alias set, or asked for), by result: ok or failed (the old version kept serving).", "model", "result"));
+        Routed = Registry.Add(new CounterFamily("forge_routed_requests_total",
+            "Prediction requests each version handled, by role (primary, canary, shadow) and result: ok or error; for a shadow agree, disagree (its labels against the answer the client got) or error.",
+            "model", "version", "role", "result"));
         Registry.Add(new GaugeFamily("forge_queue_depth", "Requests waiting for a model's inference thread.",
             () => models().Select(m => (new[] { m.Name, m.Version }, (double)m.QueueDepth)), "model", "version"));
         Registry.Add(new GaugeFamily("forge_inflight_requests", "HTTP requests being processed.",
@@ -240,6 +244,10 @@ internal sealed class ServerMetrics
     public HistogramFamily BatchSize { get; }
 
     public CounterFamily Predictions { get; }
+
+    public CounterFamily Reloads { get; }
+
+    public CounterFamily Routed { get; }
 
     public void EnterRequest() => Interlocked.Increment(ref _inFlight);
 

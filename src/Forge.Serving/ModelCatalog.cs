@@ -16,7 +16,11 @@ internal enum ModelState
 }
 
 /// <summary>A verified bundle, the name and version it is served as, and the loader that will read it.</summary>
-internal sealed record ResolvedBundle(ModelBundle Bundle, string Name, string Version, IModelLoader Loader, string Origin);
+internal sealed record ResolvedBundle(ModelBundle Bundle, string Name, string Version, IModelLoader Loader, string Origin)
+{
+    /// <summary>The registry version it was resolved to, for a registry source; the alias watcher compares it.</summary>
+    public int? RegistryVersion { get; init; }
+}
 
 /// <summary>One loaded, warmed model version with its inference thread.</summary>
 internal sealed class ServedModel(ResolvedBundle resolved, ServableModel model, ModelBatcher batcher, double loadSeconds) : IDisposable
@@ -50,6 +54,8 @@ internal sealed class ModelEntry(ModelSource source, ResolvedBundle resolved, Ba
     private volatile ModelState _state = ModelState.Pending;
 
     public ModelSource Source { get; } = source;
+
+    public ModelRole Role => Source.Role;
 
     public string Name { get; } = resolved.Name;
 
@@ -130,7 +136,8 @@ internal sealed class ModelCatalog : IDisposable
                 {
                     if (source.RegistryReference is not null) store ??= TrackingStore.Open(options.TrackingUri);
                     var resolved = Resolve(source, loaders, store);
-                    if (result.Any(r => r.Item2.Name == resolved.Name && r.Item2.Version == resolved.Version))
+                    // A challenger may sit on its primary's version: the aliases point at the same version until one moves.
+                    if (source.Role == ModelRole.Primary && result.Any(r => r.Item2.Name == resolved.Name && r.Item2.Version == resolved.Version))
                         problems.Add($"{source}: model '{resolved.Name}' version {resolved.Version} is served twice; give one of them another version or name");
                     else result.Add((source, resolved));
                 }
@@ -152,9 +159,11 @@ internal sealed class ModelCatalog : IDisposable
     {
         ModelBundle bundle;
         string name, version, origin;
+        int? registryVersion = null;
         if (source.RegistryReference is { } reference)
         {
             var registered = store!.ResolveModel(reference);
+            registryVersion = registered.Version;
             bundle = ModelBundle.Load(registered.Source);
             name = source.Name ?? registered.Name;
             version = source.Version ?? registered.Version.ToString(CultureInfo.InvariantCulture);
@@ -172,7 +181,7 @@ internal sealed class ModelCatalog : IDisposable
         if (ModelNames.VersionProblem(version) is { } versionProblem) throw new UsageException(versionProblem);
         var loader = loaders.Find(bundle.Manifest, out var why) ?? throw new BundleException(bundle.Directory, why!);
         if (bundle.Manifest.Signature.Inputs.Count == 0) throw new BundleException(bundle.Directory, "the signature lists no inputs");
-        return new ResolvedBundle(bundle, name, version, loader, origin);
+        return new ResolvedBundle(bundle, name, version, loader, origin) { RegistryVersion = registryVersion };
     }
 
     /// <summary>Loads and warms every model, one after the other (loads compete for the same cores), then completes <see cref="Loaded"/>.</summary>
@@ -274,10 +283,30 @@ internal sealed class ModelCatalog : IDisposable
         var results = new List<(string, string?, double)>();
         foreach (var entry in _entries.Where(e => e.Name == name))
         {
-            await entry.ReloadLock.WaitAsync(cancellationToken);
+            var reloaded = (await ReloadEntryAsync(entry, onlyIfMoved: false, cancellationToken))!;
+            results.Add((reloaded.Version, reloaded.PreviousVersion, reloaded.LoadSeconds));
+        }
+        return results;
+    }
+
+    /// <summary>Raised right after a reload swapped a new version in: the entry, the version it replaced, the new one.</summary>
+    public event Action<ModelEntry, ServedModel?, ServedModel>? Swapped;
+
+    /// <summary>
+    /// Reloads one entry from its source, warms it and swaps it in; the old version answers what it had queued, then is
+    /// freed. With <paramref name="onlyIfMoved"/>, a registry source still resolving to the version it serves is left
+    /// alone (null). A failed load keeps the old version serving, is counted and logged, noted in the entry's error
+    /// (readiness detail), and rethrown.
+    /// </summary>
+    public async Task<ReloadedVersion?> ReloadEntryAsync(ModelEntry entry, bool onlyIfMoved, CancellationToken cancellationToken)
+    {
+        await entry.ReloadLock.WaitAsync(cancellationToken);
+        try
+        {
+            ServedModel? served;
             try
             {
-                var served = await Task.Run(() =>
+                served = await Task.Run(() =>
                 {
                     ResolvedBundle resolved;
                     if (entry.Source.RegistryReference is not null)
@@ -286,31 +315,47 @@ internal sealed class ModelCatalog : IDisposable
                         resolved = Resolve(entry.Source, _loaders, store);
                     }
                     else resolved = Resolve(entry.Source, _loaders, null);
+                    if (onlyIfMoved && entry.Current is { } current && resolved.RegistryVersion == current.Resolved.RegistryVersion) return null;
                     return LoadAndWarm(resolved with { Name = entry.Name }, entry.Batching, cancellationToken);
                 }, cancellationToken);
-                var old = entry.Current;
-                entry.Resolved = served.Resolved;
-                entry.Current = served;
-                entry.State = ModelState.Ready;
-                entry.Error = null;
-                _logger.LogInformation("model {Model} reloaded: version {Version} (was {Previous}) ready in {Seconds:F2} s",
-                    name, served.Version, old?.Version ?? "none", served.LoadSeconds);
-                // Requests already queued on the old version are answered by it; then it is freed.
-                if (old is not null) _ = Task.Run(old.Dispose, CancellationToken.None);
-                results.Add((served.Version, old?.Version, served.LoadSeconds));
             }
-            finally
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                entry.ReloadLock.Release();
+                entry.Error = entry.Current is { } still ? $"reload failed, version {still.Version} keeps serving: {e.Message}" : e.Message;
+                _logger.LogError(e, "model {Model} ({Source}) failed to reload; {Serving}: {Error}", entry.Name, entry.Source,
+                    entry.Current is { } c ? $"version {c.Version} keeps serving" : "nothing is served", e.Message);
+                // Counted last: whoever sees the count also sees the error in readiness.
+                _metrics.Reloads.Inc(1, entry.Name, "failed");
+                throw;
             }
+            if (served is null) return null;
+            var old = entry.Current;
+            // The error goes first, so whoever sees the new version sees it cleared; the state last, so a model that had
+            // failed is never ready without a current version.
+            entry.Error = null;
+            entry.Resolved = served.Resolved;
+            entry.Current = served;
+            entry.State = ModelState.Ready;
+            _metrics.Reloads.Inc(1, entry.Name, "ok");
+            _logger.LogInformation("model {Model} reloaded: version {Version} (was {Previous}) ready in {Seconds:F2} s",
+                entry.Name, served.Version, old?.Version ?? "none", served.LoadSeconds);
+            Swapped?.Invoke(entry, old, served);
+            // Requests already queued on the old version are answered by it; then it is freed.
+            if (old is not null) _ = Task.Run(old.Dispose, CancellationToken.None);
+            return new ReloadedVersion(served.Version, old?.Version, served.LoadSeconds);
         }
-        return results;
+        finally
+        {
+            entry.ReloadLock.Release();
+        }
     }
 
     public IEnumerable<ModelStatus> Statuses() =>
         _entries.Select(e => e.Current is { } c
             ? new ModelStatus(e.Name, c.Version, e.State == ModelState.Ready, c.Batcher.QueueDepth, c.LoadSeconds)
-            : new ModelStatus(e.Name, e.Version, false, 0, null));
+            : new ModelStatus(e.Name, e.Version, false, 0, null))
+            // A canary or shadow on its primary's version would repeat a series, which Prometheus refuses.
+            .DistinctBy(m => (m.Name, m.Version));
 
     public void Dispose()
     {

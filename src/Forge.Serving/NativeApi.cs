@@ -48,7 +48,7 @@ internal static class NativeApi
                 entries[0].Resolved.Bundle.Manifest.Flavor, entries.All(e => e.State == ModelState.Ready));
         }).ToArray());
 
-    private static IResult GetModel(HttpContext context, ModelCatalog catalog, string name)
+    private static IResult GetModel(HttpContext context, ModelCatalog catalog, TrafficRouter router, string name)
     {
         var found = catalog.Find(name, null);
         if (found.Entry is null)
@@ -57,18 +57,23 @@ internal static class NativeApi
             { KnownModels = found.Known }.ToProblem(context);
         }
         var entries = catalog.Entries.Where(e => e.Name == name).ToArray();
-        return Results.Ok(new ModelDetails(name, entries[0].Version, entries.Select(Details).ToArray()));
+        return Results.Ok(new ModelDetails(name, entries[0].Version, entries.Select(e => Details(e, router)).ToArray()));
     }
 
-    private static VersionDetails Details(ModelEntry e)
+    private static VersionDetails Details(ModelEntry e, TrafficRouter router)
     {
         var current = e.Current;
+        var (role, share) = router.Describe(e);
         var manifest = (current?.Resolved ?? e.Resolved).Bundle.Manifest;
         return new VersionDetails(
             e.Version, e.State.ToString().ToLowerInvariant(), manifest.Flavor, manifest.Task, (current?.Resolved ?? e.Resolved).Origin,
             manifest.Description, current?.LoadSeconds, e.Error, manifest.Signature, manifest.Metrics, e.Batching,
             new VersionStats(current?.Batcher.ForwardCalls ?? 0, current?.Batcher.RowsPredicted ?? 0, current?.Batcher.QueueDepth ?? 0),
-            current?.Model.Decoder.InstanceFormat);
+            current?.Model.Decoder.InstanceFormat)
+        {
+            Role = role,
+            TrafficPercent = share,
+        };
     }
 
     private static async Task<IResult> Predict(HttpContext context, PredictionService service, string name, string? version)
@@ -153,7 +158,14 @@ internal sealed record ModelDetails(string Name, string DefaultVersion, IReadOnl
 /// <summary>One served version: where it came from, its signature, batching, counters, and how one predict instance looks once it is loaded.</summary>
 internal sealed record VersionDetails(
     string Version, string State, string Flavor, string Task, string Source, string? Description, double? LoadSeconds, string? Error,
-    ModelSignature Signature, IReadOnlyDictionary<string, double> Metrics, BatchingOptions Batching, VersionStats Stats, string? Instance);
+    ModelSignature Signature, IReadOnlyDictionary<string, double> Metrics, BatchingOptions Batching, VersionStats Stats, string? Instance)
+{
+    /// <summary>primary, canary (answers <see cref="TrafficPercent"/> of the requests by name) or shadow (sees copies of them).</summary>
+    public string Role { get; init; } = "primary";
+
+    /// <summary>The share of requests by model name this version answers, in percent; null for a shadow.</summary>
+    public double? TrafficPercent { get; init; }
+}
 
 /// <summary>What a version's inference thread has done.</summary>
 /// <param name="ForwardCalls">Forward passes run, the warm-up included; fewer than requests when batching coalesces them.</param>

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace Forge.Serving;
 
 /// <summary>The steps every prediction request takes, whichever protocol it speaks: find the model, read, predict, count.</summary>
-internal sealed class PredictionService(ModelCatalog catalog, ServerMetrics metrics, ServerOptions options, ILogger<PredictionService> logger)
+internal sealed class PredictionService(ModelCatalog catalog, TrafficRouter router, ServerMetrics metrics, ServerOptions options, ILogger<PredictionService> logger)
 {
     public const string VersionHeader = "X-Forge-Model-Version";
 
@@ -26,6 +26,8 @@ internal sealed class PredictionService(ModelCatalog catalog, ServerMetrics metr
                     ? new ApiError(404, "Unknown version", found.Error!) { KnownVersions = found.Known }
                     : new ApiError(404, "Unknown model", found.Error!) { KnownModels = found.Known });
         }
+        // Only requests by name are shared with a canary or copied to a shadow; a version in the path is kept.
+        if (version is null) entry = router.Route(context, entry);
         RequestTracking.Attribute(context, entry.Name, entry.Version);
         return entry.State switch
         {
@@ -71,7 +73,12 @@ internal sealed class PredictionService(ModelCatalog catalog, ServerMetrics metr
             context.Response.Headers[VersionHeader] = served.Version;
             var labels = served.Model.Signature.Labels;
             foreach (var p in probabilities) metrics.Predictions.Inc(1, served.Name, served.Version, labels[ClassificationMetrics.ArgMax(p)]);
+            router.Answered(context, entry, served, rows, probabilities);
             return (served, probabilities, null);
+        }
+        catch (Exception) when (Fail(entry))
+        {
+            throw;
         }
         catch (QueueFullException e)
         {
@@ -104,6 +111,13 @@ internal sealed class PredictionService(ModelCatalog catalog, ServerMetrics metr
         var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         cts.CancelAfter(options.RequestTimeout);
         return cts;
+    }
+
+    // Counts the failure for the routing metrics and lets the handlers below answer it.
+    private bool Fail(ModelEntry entry)
+    {
+        router.Failed(entry);
+        return false;
     }
 
     private static string FirstSentence(string message)

@@ -53,6 +53,17 @@ public sealed record ServerOptions
 
     /// <summary>The text model the <c>/chat</c> demo page calls; null picks the first text model served.</summary>
     public string? ChatModel { get; init; }
+    /// <summary>How often served registry aliases are resolved again; a moved alias is loaded, warmed and swapped in. Zero turns watching off.</summary>
+    public TimeSpan WatchInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Canary and shadow versions served beside a registry model's main version.</summary>
+    public IReadOnlyList<Challenger> Challengers { get; init; } = [];
+
+    /// <summary>The largest bundle <c>POST /v1/models</c> accepts; a larger one is answered 413. Default 500 MB.</summary>
+    public long MaxUploadBytes { get; init; } = 500L * 1024 * 1024;
+
+    /// <summary>Where uploaded bundles are stored when registered; null means the tracking store's default (<c>$FORGE_HOME/artifacts</c>).</summary>
+    public string? ArtifactRoot { get; init; }
 
     /// <summary>Every problem with these options, so one error reports them all.</summary>
     internal List<string> FindProblems()
@@ -66,6 +77,9 @@ public sealed record ServerOptions
         if (ShutdownTimeout < TimeSpan.Zero) problems.Add("the shutdown timeout must not be negative");
         problems.AddRange((Batching ?? new BatchingOptions()).FindProblems("batching"));
         problems.AddRange((BatchJobs ?? new BatchJobOptions()).FindProblems("batchJobs"));
+        if (WatchInterval < TimeSpan.Zero) problems.Add("the watch interval must not be negative (0 turns watching off)");
+        if (MaxUploadBytes < 1024) problems.Add($"the upload size limit {MaxUploadBytes} bytes is below 1 KB");
+        problems.AddRange(Challenger.FindProblems(this));
         foreach (var (source, i) in (Models ?? []).Select((s, i) => (s, i)))
         {
             if (source is null) problems.Add($"models[{i}] is null");
@@ -115,6 +129,9 @@ public sealed record ModelSource
 
     /// <summary>This model's batching; null uses <see cref="ServerOptions.Batching"/>.</summary>
     public BatchingOptions? Batching { get; init; }
+
+    /// <summary>Primary for configured models; canary and shadow sources are added by the server for <see cref="ServerOptions.Challengers"/>.</summary>
+    internal ModelRole Role { get; init; }
 
     /// <summary>A model served from a bundle directory or .forge file.</summary>
     public static ModelSource FromBundle(string path)
