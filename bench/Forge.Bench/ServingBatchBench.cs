@@ -20,6 +20,9 @@ internal static class ServingBatchBench
 {
     private const double BoundMb = 100;
 
+    // The name the bundle is served under, whatever its manifest says.
+    private const string ModelName = "batch-bench";
+
     public static int Run(BenchOptions o)
     {
         var sizes = (Environment.GetEnvironmentVariable("BATCH_SIZES") ?? "10000,100000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
@@ -36,12 +39,14 @@ internal static class ServingBatchBench
             Console.Error.WriteLine($"serving-batch: {format} rows from MNIST test ({test.Count} images, repeated); bundle {bundle}");
             var lines = Enumerable.Range(0, test.Count).Select(i => Line(test, i, format)).ToArray();
 
+            using var log = new BenchLog(Path.Combine(o.RepoDir, "bench", "results", "serving-batch.log"));
+            var forge = new ServingBench.ForgeCli(cli, log, new Dictionary<string, string> { ["OMP_NUM_THREADS"] = "1" });
             var results = new List<Result>();
             foreach (var size in sizes)
             {
                 var input = Path.Combine(work, $"rows-{size}.{format}");
                 WriteInput(input, lines, size, format);
-                results.Add(RunOne(cli, bundle, input, format, size, Path.Combine(work, $"jobs-{size}")));
+                results.Add(RunOne(forge, log, bundle, input, format, size, Path.Combine(work, $"jobs-{size}")));
                 File.Delete(input);
             }
             Report(o, results, format);
@@ -85,78 +90,42 @@ internal static class ServingBatchBench
         }
     }
 
-    private static Result RunOne(string cli, string bundle, string input, string format, int rows, string jobsDir)
+    private static Result RunOne(ServingBench.ForgeCli forge, BenchLog log, string bundle, string input, string format, int rows, string jobsDir)
     {
-        var psi = new ProcessStartInfo("dotnet", [cli, "serve", "--model", bundle, "--port", "0", "--jobs-dir", jobsDir])
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        psi.Environment["OMP_NUM_THREADS"] = "1";
-        using var server = Process.Start(psi)!;
-        var address = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        server.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is { } line && line.Contains("listening on ", StringComparison.Ordinal))
-                address.TrySetResult(line[(line.IndexOf("listening on ", StringComparison.Ordinal) + 13)..].Split(';')[0].Trim());
-        };
-        server.OutputDataReceived += (_, _) => { };
-        server.BeginErrorReadLine();
-        server.BeginOutputReadLine();
-        try
-        {
-            if (!address.Task.Wait(TimeSpan.FromSeconds(120))) throw new TimeoutException("forge serve did not print its address");
-            using var client = new HttpClient { BaseAddress = new Uri(address.Task.Result), Timeout = TimeSpan.FromMinutes(30) };
-            var clock = Stopwatch.StartNew();
-            while (client.GetAsync("/health/ready").Result.StatusCode != System.Net.HttpStatusCode.OK)
-            {
-                if (clock.Elapsed > TimeSpan.FromMinutes(2)) throw new TimeoutException("the model never got ready");
-                Thread.Sleep(100);
-            }
-            var baseline = Memory(server.Id).RssMb;
+        using var server = forge.Serve(bundle, ModelName, log, "--jobs-dir", jobsDir);
+        using var client = new HttpClient { BaseAddress = new Uri(server.BaseUrl), Timeout = TimeSpan.FromMinutes(30) };
+        var baseline = Memory(server.ProcessId).RssMb;
 
-            clock.Restart();
-            using var file = File.OpenRead(input);
-            using var content = new StreamContent(file, 1 << 16);
-            content.Headers.ContentType = new MediaTypeHeaderValue(format == "csv" ? "text/csv" : "application/x-ndjson");
-            using var response = client.PostAsync($"/v1/batch-jobs?model={ModelName(bundle)}", content).Result;
-            var body = JsonNode.Parse(response.Content.ReadAsStringAsync().Result)!;
-            if ((int)response.StatusCode != 202) throw new InvalidOperationException($"submit answered {(int)response.StatusCode}: {body.ToJsonString()}");
-            var upload = clock.Elapsed.TotalSeconds;
-            var id = (string)body["id"]!;
-            JsonNode status;
-            var lastPrint = Stopwatch.StartNew();
-            while (true)
-            {
-                status = JsonNode.Parse(client.GetStringAsync($"/v1/batch-jobs/{id}").Result)!;
-                if ((string?)status["status"] is "succeeded" or "failed" or "cancelled") break;
-                if (lastPrint.Elapsed > TimeSpan.FromSeconds(10))
-                {
-                    Console.Error.WriteLine($"  {rows:N0} rows: {(long)status["rowsDone"]!:N0} done, RSS {Memory(server.Id).RssMb:F0} MB");
-                    lastPrint.Restart();
-                }
-                Thread.Sleep(250);
-            }
-            // Reading the results streams the file; it must not raise the peak either.
-            using (var results = client.GetStreamAsync($"/v1/batch-jobs/{id}/results").Result) results.CopyTo(Stream.Null);
-            var (peak, rss) = (Memory(server.Id).PeakMb, Memory(server.Id).RssMb);
-            var jobSeconds = (double?)status["runSeconds"] ?? 0;
-            Console.Error.WriteLine($"  {rows:N0} rows: {(string?)status["status"]} in {jobSeconds:F1} s, peak RSS {peak:F0} MB (ready at {baseline:F0} MB)");
-            return new Result(rows, new FileInfo(input).Length, upload, jobSeconds, jobSeconds > 0 ? rows / jobSeconds : 0, peak, rss,
-                (string?)status["status"] ?? "?", (long?)status["errors"] ?? 0);
-        }
-        finally
+        var clock = Stopwatch.StartNew();
+        using var file = File.OpenRead(input);
+        using var content = new StreamContent(file, 1 << 16);
+        content.Headers.ContentType = new MediaTypeHeaderValue(format == "csv" ? "text/csv" : "application/x-ndjson");
+        using var response = client.PostAsync($"/v1/batch-jobs?model={ModelName}", content).Result;
+        var body = JsonNode.Parse(response.Content.ReadAsStringAsync().Result)!;
+        if ((int)response.StatusCode != 202) throw new InvalidOperationException($"submit answered {(int)response.StatusCode}: {body.ToJsonString()}");
+        var upload = clock.Elapsed.TotalSeconds;
+        var id = (string)body["id"]!;
+        JsonNode status;
+        var lastPrint = Stopwatch.StartNew();
+        while (true)
         {
-            if (!server.HasExited)
+            status = JsonNode.Parse(client.GetStringAsync($"/v1/batch-jobs/{id}").Result)!;
+            if ((string?)status["status"] is "succeeded" or "failed" or "cancelled") break;
+            if (lastPrint.Elapsed > TimeSpan.FromSeconds(10))
             {
-                server.Kill(entireProcessTree: true);
-                server.WaitForExit();
+                Console.Error.WriteLine($"  {rows:N0} rows: {(long)status["rowsDone"]!:N0} done, RSS {Memory(server.ProcessId).RssMb:F0} MB");
+                lastPrint.Restart();
             }
+            Thread.Sleep(250);
         }
+        // Reading the results streams the file; it must not raise the peak either.
+        using (var results = client.GetStreamAsync($"/v1/batch-jobs/{id}/results").Result) results.CopyTo(Stream.Null);
+        var (peak, rss) = Memory(server.ProcessId);
+        var jobSeconds = (double?)status["runSeconds"] ?? 0;
+        Console.Error.WriteLine($"  {rows:N0} rows: {(string?)status["status"]} in {jobSeconds:F1} s, peak RSS {peak:F0} MB (ready at {baseline:F0} MB)");
+        return new Result(rows, new FileInfo(input).Length, upload, jobSeconds, jobSeconds > 0 ? rows / jobSeconds : 0, peak, rss,
+            (string?)status["status"] ?? "?", (long?)status["errors"] ?? 0);
     }
-
-    private static string ModelName(string bundle) => ModelBundle.Load(bundle).Manifest.Name;
 
     /// <summary>VmHWM (peak resident set) and VmRSS of a process, in MB.</summary>
     private static (double PeakMb, double RssMb) Memory(int pid)

@@ -200,7 +200,8 @@ internal static partial class ServingBench
     private sealed record WrkResult(string Target, int Concurrency, double Rps, double P50Ms, double P99Ms, long Requests, long Non2xx, long Errors);
 
     /// <summary>The forge command from the Release build, run through the same dotnet host as this process.</summary>
-    private sealed class ForgeCli(string dll, BenchLog log)
+    /// <param name="env">Extra environment for every forge process started (null: none).</param>
+    internal sealed class ForgeCli(string dll, BenchLog log, IReadOnlyDictionary<string, string>? env = null)
     {
         public BenchLog Log => log;
 
@@ -208,7 +209,7 @@ internal static partial class ServingBench
         {
             if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: run dotnet build src/Forge.Cli -c Release (bench/run-serving.sh does)");
             log.Say("$ forge " + string.Join(' ', args));
-            using var child = ChildProcess.Start(DotnetHost(), [dll, .. args], log, "forge", env: null);
+            using var child = ChildProcess.Start(DotnetHost(), [dll, .. args], log, "forge", env);
             return child.WaitForExit(TimeSpan.FromHours(1));
         }
 
@@ -218,7 +219,7 @@ internal static partial class ServingBench
             var port = FreePort();
             string[] args = [dll, "serve", "--model", $"{name}={bundle}", "--host", "127.0.0.1", "--port", port.ToString(Inv), .. extra];
             serveLog.Say($"$ forge {string.Join(' ', args.Skip(1))}");
-            var child = ChildProcess.Start(DotnetHost(), args, serveLog, "forge serve", env: null);
+            var child = ChildProcess.Start(DotnetHost(), args, serveLog, "forge serve", env);
             var server = new ServerProcess(child, $"http://127.0.0.1:{port}");
             try
             {
@@ -242,6 +243,9 @@ internal static partial class ServingBench
         public string BaseUrl => baseUrl;
 
         public string Url(string path) => baseUrl + path;
+
+        /// <summary>The operating-system id of the server process (for reading its memory from /proc).</summary>
+        public int ProcessId => child.Id;
 
         public void Dispose() => child.Dispose();
     }
@@ -323,6 +327,8 @@ internal sealed class ChildProcess : IDisposable
     private ChildProcess(Process process) => _process = process;
 
     public bool HasExited => _process.HasExited;
+
+    public int Id => _process.Id;
 
     public static ChildProcess Start(string file, IEnumerable<string> args, BenchLog log, string prefix, IReadOnlyDictionary<string, string>? env)
     {
