@@ -1,3 +1,4 @@
+using Forge.Core;
 using ScottPlot;
 using SkiaSharp;
 
@@ -77,6 +78,6 @@ internal static class Figure
 
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        AtomicFile.WriteAllBytes(pngPath, png.AsSpan());
+        AtomicFile.Write(pngPath, png.SaveTo);
     }
 }

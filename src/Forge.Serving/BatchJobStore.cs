@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Forge.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Forge.Serving;
@@ -300,14 +301,7 @@ internal sealed class BatchJobStore : IDisposable
 
     internal static void WriteState(string directory, BatchJobState state)
     {
-        var path = Path.Combine(directory, BatchJob.StateFile);
-        var temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(stream, state, Json);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.Write(Path.Combine(directory, BatchJob.StateFile), stream => JsonSerializer.Serialize(stream, state, Json));
     }
 
     internal static BatchJobState? ReadState(string directory)

@@ -1,11 +1,15 @@
-namespace Forge.Reporting;
+namespace Forge.Core;
 
 /// <summary>Writes files so that a reader sees the old file or the whole new one, never a half-written one.</summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
-    /// <summary>Writes <paramref name="bytes"/> to a temporary file beside <paramref name="path"/>, then moves it into place.</summary>
-    internal static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    /// <summary>
+    /// Lets <paramref name="write"/> fill a temporary file beside <paramref name="path"/>, flushes it to disk, then moves it
+    /// into place; if <paramref name="write"/> throws, the old file stays and the temporary one is removed.
+    /// </summary>
+    public static void Write(string path, Action<Stream> write)
     {
+        ArgumentNullException.ThrowIfNull(write);
         var fullPath = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(fullPath)
             ?? throw new ArgumentException($"'{path}' names no file", nameof(path));
@@ -16,7 +20,7 @@ internal static class AtomicFile
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                stream.Write(bytes);
+                write(stream);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, fullPath, overwrite: true);
