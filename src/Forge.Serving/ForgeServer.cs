@@ -71,6 +71,7 @@ public static class ForgeServer
         builder.Services.AddBatchJobs();
         builder.Services.AddSingleton<TrafficRouter>();
         builder.Services.AddHostedService<AliasWatcher>();
+        options.ConfigureHost?.Invoke(builder);
 
         var app = builder.Build();
         app.UseMiddleware<RequestTracking>();

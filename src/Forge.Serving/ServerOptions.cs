@@ -1,4 +1,5 @@
 using Forge.Core;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 
 namespace Forge.Serving;
@@ -50,6 +51,12 @@ public sealed record ServerOptions
 
     /// <summary>Adjusts logging after Forge's defaults, e.g. to capture logs in tests.</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+
+    /// <summary>
+    /// Adjusts the host after Forge has configured it and before it is built: a host embedding the server adds its own
+    /// services; in-memory tests swap Kestrel for <c>TestServer</c> (the listen address is then unused).
+    /// </summary>
+    public Action<WebApplicationBuilder>? ConfigureHost { get; init; }
 
     /// <summary>The text model the <c>/chat</c> demo page calls; null picks the first text model served.</summary>
     public string? ChatModel { get; init; }
