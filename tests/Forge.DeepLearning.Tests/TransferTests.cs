@@ -74,6 +74,10 @@ public sealed class TransferTests
         var meansAfter = RunningMeans(model.Network);
         for (var s = 0; s < 5; s++) Assert.True(Same(meansBefore[s], meansAfter[s]), $"stage {s} statistics moved");
         Assert.False(Same(StageState(pretrained)[4], StageState(model.Network)[4]), "the unfrozen last stage did not train");
+        // The score reported is that of the network returned, the best fine-tuning epoch, never a head warm-up epoch's.
+        var options = model.Options;
+        Assert.Equal(options.HeadWarmupEpochs + options.Epochs, model.History.Count);
+        Assert.Equal(model.History.Skip(options.HeadWarmupEpochs).Max(h => h.ValidationAccuracy), model.ValidationAccuracy);
     }
 
     private static List<float[][]> RunningMeans(TransferNetwork net) =>

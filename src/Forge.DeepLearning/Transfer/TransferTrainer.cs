@@ -71,6 +71,9 @@ public sealed class TransferTrainer
                     TrainHead(net, x, y, vx, vy, epochs, history, rng);
                 }
             }
+            // The model returned is the best epoch of the last phase, so its validation score comes from that phase alone: a
+            // head warm-up that scored higher must not stand in for a fine-tuned network it is not.
+            var finalPhase = _o.Mode == TransferMode.FeatureExtraction ? 0 : history.Count;
             if (_o.Mode != TransferMode.FeatureExtraction)
             {
                 net.Freeze(_o.Mode == TransferMode.Scratch ? net.StageCount : _o.Unfreeze);
@@ -78,7 +81,7 @@ public sealed class TransferTrainer
                 TrainEndToEnd(net, train, trainIdx, valIdx, history, rng);
             }
             net.eval();
-            return new TransferClassifier(net, train.ClassNames, _o, history, clock.Elapsed.TotalSeconds, trainIdx.Length, valIdx.Length, BestValidation(history));
+            return new TransferClassifier(net, train.ClassNames, _o, history, clock.Elapsed.TotalSeconds, trainIdx.Length, valIdx.Length, BestValidation(history.Skip(finalPhase)));
         }
         catch
         {
@@ -87,7 +90,7 @@ public sealed class TransferTrainer
         }
     }
 
-    private static double? BestValidation(List<EpochMetrics> history) =>
+    private static double? BestValidation(IEnumerable<EpochMetrics> history) =>
         history.Where(h => h.ValidationAccuracy is not null).Select(h => h.ValidationAccuracy).Max();
 
     /// <summary>Backbone features of <paramref name="views"/> views per image (the first the plain centre view, the rest augmented).</summary>
