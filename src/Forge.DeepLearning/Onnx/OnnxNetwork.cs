@@ -108,9 +108,12 @@ public sealed class OnnxNetwork : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var values = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [InputName] = input };
-        // Pure inference (eval mode, no autograd) runs a leaner plan: batch norms folded into their convolutions, ReLUs in place.
-        var steps = !training && !torch.is_grad_enabled() ? InferencePlan() : _steps;
+        // Pure inference (eval mode, no autograd) runs a leaner plan: batch norms folded into their convolutions (weights
+        // channels-last), ReLUs in place, and an image batch laid out channels-last too.
+        var inference = !training && !torch.is_grad_enabled();
+        var steps = inference ? InferencePlan() : _steps;
+        using var channelsLast = inference && input.dim() == 4 ? ChannelsLast(input) : null;
+        var values = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [InputName] = channelsLast ?? input };
         foreach (var step in steps)
         {
             var args = new Tensor?[step.Inputs.Length];
@@ -196,7 +199,9 @@ public sealed class OnnxNetwork : Module<Tensor, Tensor>
                 // y = gamma (conv(x) + b - mean) / sqrt(var + eps) + beta: one convolution with rescaled weights and a new bias.
                 var eps = next.Node.Float("epsilon", 1e-5f);
                 var scale = bn.weight!.detach() / (bn.running_var!.detach() + eps).sqrt();
-                var weight = (conv.weight!.detach() * scale.view(-1, 1, 1, 1)).contiguous();
+                var folded = conv.weight!.detach() * scale.view(-1, 1, 1, 1);
+                var weight = ChannelsLast(folded);
+                folded.Dispose();
                 var shift = conv.bias is null ? -bn.running_mean!.detach() : conv.bias.detach() - bn.running_mean!.detach();
                 var bias = (shift * scale) + bn.bias!.detach();
                 scale.Dispose();
@@ -228,6 +233,15 @@ public sealed class OnnxNetwork : Module<Tensor, Tensor>
         }
         ComputeReleases(plan);
         return plan;
+    }
+
+    // NCHW shape with NHWC strides (what PyTorch calls channels-last; TorchSharp has no memory-format API, but libtorch reads
+    // the layout from the strides). oneDNN convolutions then keep activations in their native layout instead of reordering
+    // them to and from blocked form at every layer: 1.5x the images/s of ResNet18 in batches on 2 cores.
+    private static Tensor ChannelsLast(Tensor x)
+    {
+        using var nhwc = x.permute(0, 2, 3, 1).contiguous();
+        return nhwc.permute(0, 3, 1, 2);
     }
 
     private static string Sanitize(string name)
