@@ -17,17 +17,18 @@ internal static class FinetuneCommand
         var dataset = new Argument<string>("dataset") { Description = "Catalog image dataset (e.g. plantvillage) or a folder with one sub-folder of JPEG/PNG images per class (and optionally a manifest.csv with path,label,split)" };
         var backbone = new Option<string>("--backbone") { Description = "Pretrained network: resnet18 (ImageNet ResNet18, shipped with Forge as ONNX and imported into TorchSharp)", DefaultValueFactory = _ => "resnet18" };
         var mode = new Option<string>("--mode") { Description = "fine-tune (warm up a new head, then train the last --unfreeze stages too), feature-extraction (frozen backbone, cached features, head only) or scratch (same network from random weights: the baseline)", DefaultValueFactory = _ => "fine-tune" };
-        var unfreeze = new Option<int?>("--unfreeze") { Description = "Backbone stages trained in fine-tune mode, counted from the last (resnet18 has 5: stem, then one per resolution); default 2" };
-        var epochs = new Option<int?>("--epochs") { Description = "Training epochs (fine-tune 6, scratch 6 — the same budget; feature-extraction: head epochs over the cached features, 60)" };
+        var unfreeze = new Option<int?>("--unfreeze") { Description = "Backbone stages trained in fine-tune mode, counted from the last (resnet18 has 5: stem, then one per resolution); default 4, all but the stem" };
+        var epochs = new Option<int?>("--epochs") { Description = "Training epochs (fine-tune 8, scratch 6; feature-extraction: head epochs over the cached features, 60)" };
         var lr = new Option<double?>("--lr") { Description = "Peak learning rate of the head (and of every layer in scratch mode); defaults 1e-3 fine-tune, 3e-3 feature-extraction, 2e-3 scratch" };
-        var lrMult = new Option<double?>("--backbone-lr-mult") { Description = "Backbone learning rate as a multiple of --lr in fine-tune mode (default 0.1)" };
+        var lrMult = new Option<double?>("--backbone-lr-mult") { Description = "Backbone learning rate as a multiple of --lr in fine-tune mode (default 0.3)" };
         var batch = new Option<int?>("--batch-size") { Description = "Images per step (default 32)" };
         var views = new Option<int?>("--feature-views") { Description = "Augmented views per image whose features are cached in feature-extraction mode (default 4)" };
         var warmup = new Option<int?>("--head-warmup-epochs") { Description = "Head-only epochs on cached features before fine-tuning (default 30)" };
         var freezeBn = new Option<bool?>("--freeze-bn-stats") { Description = "Fine-tune mode: batch norms in the unfrozen stages keep their pretrained running statistics; their scale and shift still train (default true; false lets the statistics follow the new data)" };
         var augment = new Option<bool?>("--augment") { Description = "Random resized crops, flips, rotations and colour jitter on training images (default on)" };
-        var imageSize = new Option<int?>("--image-size") { Description = "Network input side in pixels (default 224; images are decoded at 256/224 of it and centre-cropped)" };
-        var valFraction = new Option<double?>("--validation-fraction") { Description = "Share of training images held out to pick the best epoch (default 0.15)" };
+        var flip = new Option<bool?>("--flip-averaging") { Description = "Predict each image as the mean of it and its mirror image (twice the inference cost; default off)" };
+        var imageSize = new Option<int?>("--image-size") { Description = "Network input side in pixels (default 160 for fine-tune, 224 otherwise; images are decoded at 256/224 of it and centre-cropped)" };
+        var valFraction = new Option<double?>("--validation-fraction") { Description = "Share of training images held out to pick the best epoch and report validation accuracy (default 0.15; fine-tune 0: its defaults were chosen on a held-out part already, so it trains on every image)" };
         var seed = new Option<int?>("--seed") { Description = "Random seed (default 1)" };
         var threads = new Option<int?>("--threads") { Description = "Compute threads (default: all cores)" };
         var limit = new Option<int?>("--limit") { Description = "Use only the first N training images per class (and N/4 test images per class), for quick runs" };
@@ -39,7 +40,7 @@ internal static class FinetuneCommand
         var tracking = new TrackingOptions();
         var cmd = new Command("finetune", "Transfer learning: reuse a pretrained ImageNet backbone for a small labelled image dataset. Three modes share one code path, so you can see which wins on your data: fine-tune, feature-extraction and scratch. Writes a torch-image bundle that 'forge predict' and 'forge evaluate' use; the run is tracked unless --no-track.\n\nExamples:\n  forge finetune plantvillage --out models/plants\n  forge finetune plantvillage --mode feature-extraction --out models/plants-fe\n  forge finetune plantvillage --mode fine-tune --unfreeze 1 --epochs 4 --out models/plants-ft1\n  forge finetune ./my-photos --mode feature-extraction --out models/mine --skip-bad-images")
         {
-            dataset, backbone, mode, unfreeze, epochs, lr, lrMult, batch, views, warmup, freezeBn, augment, imageSize, valFraction, seed, threads, limit, skipBad,
+            dataset, backbone, mode, unfreeze, epochs, lr, lrMult, batch, views, warmup, freezeBn, augment, flip, imageSize, valFraction, seed, threads, limit, skipBad,
             outDir, overwrite, dataDir, name,
         };
         tracking.AddTo(cmd);
@@ -63,6 +64,7 @@ internal static class FinetuneCommand
                     HeadWarmupEpochs = p.GetValue(warmup) ?? d.HeadWarmupEpochs,
                     FreezeBatchNormStatistics = p.GetValue(freezeBn) ?? d.FreezeBatchNormStatistics,
                     Augmentation = p.GetValue(augment) == false ? RgbAugmentation.None : d.Augmentation,
+                    FlipAveraging = p.GetValue(flip) ?? d.FlipAveraging,
                     ImageSize = size,
                     StoreSize = (int)Math.Round(size * 256.0 / 224),
                     ValidationFraction = p.GetValue(valFraction) ?? d.ValidationFraction,

@@ -127,6 +127,32 @@ public sealed class TransferTests
         for (var k = 0; k < 8; k++) Assert.True(Math.Abs(fromFiles[0][k] - expected[k]) < 1e-5);
     }
 
+    [SharedDataFact("plantvillage-subset")]
+    public void With_flip_averaging_a_mirrored_image_gets_the_same_probabilities_and_the_bundle_keeps_the_setting()
+    {
+        var (train, test) = Images.Value;
+        using var model = new TransferTrainer(Small(TransferMode.FeatureExtraction) with { FlipAveraging = true }).Train(train);
+        var s = model.Options.ImageSize;
+        var row = model.EncodeImage(File.ReadAllBytes(test.Paths[0]), test.Paths[0]);
+        var mirrored = new float[row.Length];
+        for (var c = 0; c < 3; c++)
+            for (var y = 0; y < s; y++)
+                for (var x = 0; x < s; x++) mirrored[(c * s * s) + (y * s) + x] = row[(c * s * s) + (y * s) + (s - 1 - x)];
+
+        var both = model.Predict([row, mirrored]);
+
+        Assert.Equal(both[0], both[1]);
+        using var plain = new TransferTrainer(Small(TransferMode.FeatureExtraction)).Train(train);
+        var unaveraged = plain.Predict([row, mirrored]);
+        Assert.NotEqual(unaveraged[0], unaveraged[1]);
+        using var dir = new TempDir();
+        using (var writer = ModelBundle.Create(dir.Combine("bundle"))) writer.Commit(model.WriteTo(writer, "plants"));
+        using var loaded = TransferClassifier.Load(ModelBundle.Load(dir.Combine("bundle")));
+        Assert.True(loaded.Options.FlipAveraging);
+        var again = loaded.Predict([row]);
+        for (var k = 0; k < 8; k++) Assert.True(Math.Abs(again[0][k] - both[0][k]) < 1e-5);
+    }
+
     [Fact]
     public void The_evaluation_view_is_the_centre_crop_and_augmented_views_follow_the_seed()
     {

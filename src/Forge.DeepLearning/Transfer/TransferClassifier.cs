@@ -87,7 +87,7 @@ public sealed class TransferClassifier : IPredictor
             var len = Math.Min(Batch, images.Count - s);
             using var scope = NewDisposeScope();
             var x = RgbViews.Batch(images, all.AsSpan(s, len), Options.ImageSize, RgbAugmentation.None, new Random(0));
-            nn.functional.softmax(_net.forward(x), 1).data<float>().CopyTo(result.AsSpan(s * c, len * c));
+            _net.Probabilities(x, Options.FlipAveraging).data<float>().CopyTo(result.AsSpan(s * c, len * c));
             return len;
         }, InferenceStreams, b =>
         {
@@ -152,7 +152,7 @@ public sealed class TransferClassifier : IPredictor
                 row.CopyTo(flat, i * per);
             }
             var x = torch.tensor(flat, [len, 3, s, s]).mul_(255f);
-            var probs = nn.functional.softmax(_net.forward(x), 1).data<float>().ToArray();
+            var probs = _net.Probabilities(x, Options.FlipAveraging).data<float>().ToArray();
             for (var i = 0; i < len; i++) output[start + i] = probs.AsSpan(i * Labels.Count, Labels.Count).ToArray();
         }
         return output;
@@ -179,6 +179,7 @@ public sealed class TransferClassifier : IPredictor
                 ["unfreeze"] = Options.Mode == TransferMode.FineTune ? Options.Unfreeze : null,
                 ["features"] = _net.FeatureCount,
                 ["headDropout"] = Options.HeadDropout,
+                ["flipAveraging"] = Options.FlipAveraging ? true : null,
                 ["graph"] = GraphFile,
             },
             Preprocessing = new JsonObject
@@ -229,7 +230,8 @@ public sealed class TransferClassifier : IPredictor
             throw new BundleException(weights, "the weights do not match the backbone graph in the bundle: " + e.Message, e);
         }
         var mode = TransferOptions.ParseMode((string?)m.Model["mode"] ?? "fine-tune");
-        var options = TransferOptions.For(mode) with { ImageSize = size, StoreSize = store, HeadDropout = dropout };
+        var flip = (bool?)m.Model["flipAveraging"] ?? false;
+        var options = TransferOptions.For(mode) with { ImageSize = size, StoreSize = store, HeadDropout = dropout, FlipAveraging = flip };
         return new TransferClassifier(net, m.Signature.Labels, options, [], 0, 0, 0, null);
     }
 

@@ -68,6 +68,19 @@ public sealed class TransferNetwork : Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor input) => HeadForward(Features(input));
 
+    /// <summary>
+    /// Class probabilities of a batch; with <paramref name="flipAveraging"/>, the mean of each image's and its mirror image's
+    /// (the model saw mirrored images in training, so both views are in its domain).
+    /// </summary>
+    public Tensor Probabilities(Tensor rgb, bool flipAveraging)
+    {
+        ArgumentNullException.ThrowIfNull(rgb);
+        if (!flipAveraging) return nn.functional.softmax(forward(rgb), 1);
+        using var scope = NewDisposeScope();
+        using var mirrored = rgb.flip(3);
+        return nn.functional.softmax(forward(rgb), 1).add_(nn.functional.softmax(forward(mirrored), 1)).mul_(0.5).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Freezes every backbone stage but the last <paramref name="trainableStages"/>; frozen batch norms keep their statistics.</summary>
     public void Freeze(int trainableStages) => backbone.Freeze(trainableStages);
 

@@ -192,6 +192,7 @@ public static class TransferTraining
             ["labelSmoothing"] = o.LabelSmoothing.ToString("R", inv),
             ["featureViews"] = o.FeatureViews.ToString(inv),
             ["imageSize"] = o.ImageSize.ToString(inv),
+            ["flipAveraging"] = o.FlipAveraging ? "true" : "false",
             ["augment"] = o.Augmentation.Enabled ? "true" : "false",
             ["validationFraction"] = o.ValidationFraction.ToString("R", inv),
             ["seed"] = o.Seed.ToString(inv),
