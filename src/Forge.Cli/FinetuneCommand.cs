@@ -26,7 +26,7 @@ internal static class FinetuneCommand
         var warmup = new Option<int?>("--head-warmup-epochs") { Description = "Head-only epochs on cached features before fine-tuning (default 30)" };
         var freezeBn = new Option<bool?>("--freeze-bn-stats") { Description = "Fine-tune mode: batch norms in the unfrozen stages keep their pretrained running statistics; their scale and shift still train (default true; false lets the statistics follow the new data)" };
         var augment = new Option<bool?>("--augment") { Description = "Random resized crops, flips, rotations and colour jitter on training images (default on)" };
-        var flip = new Option<bool?>("--flip-averaging") { Description = "Predict each image as the mean of it and its mirror image (twice the inference cost; default off)" };
+        var flip = new Option<bool?>("--flip-averaging") { Description = "Predict each image as the mean of it and its mirror image (twice the inference cost; default on for fine-tune, off otherwise; --flip-averaging false turns it off)" };
         var imageSize = new Option<int?>("--image-size") { Description = "Network input side in pixels (default 160 for fine-tune, 224 otherwise; images are decoded at 256/224 of it and centre-cropped)" };
         var valFraction = new Option<double?>("--validation-fraction") { Description = "Share of training images held out to pick the best epoch and report validation accuracy (default 0.15; fine-tune 0: its defaults were chosen on a held-out part already, so it trains on every image)" };
         var seed = new Option<int?>("--seed") { Description = "Random seed (default 1)" };

@@ -89,7 +89,7 @@ public sealed record TransferOptions
         _ => new TransferOptions
         {
             Mode = mode, FreezeBatchNormStatistics = true, Unfreeze = 4, Epochs = 8, BackboneLrMultiplier = 0.3, ImageSize = 160, StoreSize = 183,
-            ValidationFraction = 0,
+            FlipAveraging = true, ValidationFraction = 0,
         },
     };
 
