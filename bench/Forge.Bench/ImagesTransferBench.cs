@@ -35,7 +35,7 @@ internal static class ImagesTransferBench
         var request = new TransferRequest { Dataset = "plantvillage", DataDir = o.DataDir, OutputDirectory = "", LimitPerClass = o.Limit };
         var (folder, _, _) = TransferTraining.OpenDataset(request);
         var (trainEntries, testEntries) = TransferTraining.SplitEntries(folder, request);
-        // Candidates at a smaller input size decode at their own store size (input / 0.875), as the CLI does.
+        // Candidates at a smaller input size decode at their own store size (TransferOptions.AtImageSize), as the CLI does.
         var decoded = new Dictionary<int, (RgbImageSet Train, RgbImageSet Test)>();
         (RgbImageSet Train, RgbImageSet Test) At(int storeSize)
         {
@@ -64,10 +64,10 @@ internal static class ImagesTransferBench
             new(TransferMode.FineTune, "unfreeze 2, batch-norm statistics kept", ft with { Unfreeze = 2 }),
             new(TransferMode.FineTune, "unfreeze 2, batch-norm statistics kept, 10 epochs, backbone rate ×0.3", ft with { Unfreeze = 2, Epochs = 10, BackboneLrMultiplier = 0.3 }),
             new(TransferMode.FineTune, "unfreeze 2, batch-norm statistics kept, backbone rate ×1", ft with { Unfreeze = 2, BackboneLrMultiplier = 1 }),
-            new(TransferMode.FineTune, "unfreeze 4, batch-norm statistics kept, 160 px, 8 epochs, backbone rate ×0.3", ft with { Unfreeze = 4, Epochs = 8, BackboneLrMultiplier = 0.3, ImageSize = 160, StoreSize = 183 }),
-            new(TransferMode.FineTune, "unfreeze 4, batch-norm statistics kept, 160 px, 11 epochs, backbone rate ×0.3", ft with { Unfreeze = 4, Epochs = 11, BackboneLrMultiplier = 0.3, ImageSize = 160, StoreSize = 183 }),
-            new(TransferMode.FineTune, "unfreeze 4, batch-norm statistics kept, 160 px, 8 epochs, backbone rate ×0.3, flip averaging", ft with { Unfreeze = 4, Epochs = 8, BackboneLrMultiplier = 0.3, ImageSize = 160, StoreSize = 183, FlipAveraging = true }),
-            new(TransferMode.FineTune, "unfreeze 4, batch-norm statistics kept, 192 px, 6 epochs, backbone rate ×0.3", ft with { Unfreeze = 4, Epochs = 6, BackboneLrMultiplier = 0.3, ImageSize = 192, StoreSize = 219 }),
+            new(TransferMode.FineTune, "unfreeze 4, batch-norm statistics kept, 160 px, 8 epochs, backbone rate ×0.3", (ft with { Unfreeze = 4, Epochs = 8, BackboneLrMultiplier = 0.3 }).AtImageSize(160)),
+            new(TransferMode.FineTune, "unfreeze 4, batch-norm statistics kept, 160 px, 11 epochs, backbone rate ×0.3", (ft with { Unfreeze = 4, Epochs = 11, BackboneLrMultiplier = 0.3 }).AtImageSize(160)),
+            new(TransferMode.FineTune, "unfreeze 4, batch-norm statistics kept, 160 px, 8 epochs, backbone rate ×0.3, flip averaging", (ft with { Unfreeze = 4, Epochs = 8, BackboneLrMultiplier = 0.3, FlipAveraging = true }).AtImageSize(160)),
+            new(TransferMode.FineTune, "unfreeze 4, batch-norm statistics kept, 192 px, 6 epochs, backbone rate ×0.3", (ft with { Unfreeze = 4, Epochs = 6, BackboneLrMultiplier = 0.3 }).AtImageSize(192)),
             new(TransferMode.FeatureExtraction, "plain view only", fe with { FeatureViews = 0 }),
             new(TransferMode.FeatureExtraction, "plain + 4 augmented views", fe with { FeatureViews = 4 }),
             new(TransferMode.Scratch, "lr 2e-3", sc with { LearningRate = 2e-3 }),

@@ -53,7 +53,7 @@ internal static class FinetuneCommand
                 var d = TransferOptions.For(m);
                 var size = p.GetValue(imageSize) ?? d.ImageSize;
                 if (size is < 32 or > 1024) throw new UsageException($"--image-size must be between 32 and 1024 (got {size})");
-                var options = d with
+                var options = (d with
                 {
                     Unfreeze = p.GetValue(unfreeze) ?? d.Unfreeze,
                     Epochs = p.GetValue(epochs) ?? d.Epochs,
@@ -65,12 +65,10 @@ internal static class FinetuneCommand
                     FreezeBatchNormStatistics = p.GetValue(freezeBn) ?? d.FreezeBatchNormStatistics,
                     Augmentation = p.GetValue(augment) == false ? RgbAugmentation.None : d.Augmentation,
                     FlipAveraging = p.GetValue(flip) ?? d.FlipAveraging,
-                    ImageSize = size,
-                    StoreSize = (int)Math.Round(size * 256.0 / 224),
                     ValidationFraction = p.GetValue(valFraction) ?? d.ValidationFraction,
                     Seed = p.GetValue(seed) ?? d.Seed,
                     Threads = p.GetValue(threads) ?? d.Threads,
-                };
+                }).AtImageSize(size);
                 if (options.FeatureViews < 0) throw new UsageException("--feature-views cannot be negative");
                 if (options.ValidationFraction is < 0 or >= 1) throw new UsageException("--validation-fraction must be in [0, 1)");
                 var request = new TransferRequest

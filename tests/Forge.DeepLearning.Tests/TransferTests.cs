@@ -154,6 +154,18 @@ public sealed class TransferTests
     }
 
     [Fact]
+    public void Every_input_size_decodes_at_256_224_of_it_and_the_fine_tune_default_is_160_px()
+    {
+        var o = new TransferOptions();
+        Assert.Equal((224, 256), (o.AtImageSize(224).ImageSize, o.AtImageSize(224).StoreSize));
+        Assert.Equal(183, o.AtImageSize(160).StoreSize);
+        Assert.Equal(219, o.AtImageSize(192).StoreSize);
+        Assert.Equal(73, o.AtImageSize(64).StoreSize);
+        var ft = TransferOptions.For(TransferMode.FineTune);
+        Assert.Equal((160, 183), (ft.ImageSize, ft.StoreSize));
+    }
+
+    [Fact]
     public void The_evaluation_view_is_the_centre_crop_and_augmented_views_follow_the_seed()
     {
         var size = 10;

@@ -77,8 +77,7 @@ public sealed class TransferNetwork : Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(rgb);
         if (!flipAveraging) return nn.functional.softmax(forward(rgb), 1);
         using var scope = NewDisposeScope();
-        using var mirrored = rgb.flip(3);
-        return nn.functional.softmax(forward(rgb), 1).add_(nn.functional.softmax(forward(mirrored), 1)).mul_(0.5).MoveToOuterDisposeScope();
+        return nn.functional.softmax(forward(rgb), 1).add_(nn.functional.softmax(forward(rgb.flip(3)), 1)).mul_(0.5).MoveToOuterDisposeScope();
     }
 
     /// <summary>Freezes every backbone stage but the last <paramref name="trainableStages"/>; frozen batch norms keep their statistics.</summary>

@@ -88,10 +88,15 @@ public sealed record TransferOptions
         // was fixed on a held-out part, so the default run holds nothing out: it refits that setting on all training images.
         _ => new TransferOptions
         {
-            Mode = mode, FreezeBatchNormStatistics = true, Unfreeze = 4, Epochs = 8, BackboneLrMultiplier = 0.3, ImageSize = 160, StoreSize = 183,
-            FlipAveraging = true, ValidationFraction = 0,
-        },
+            Mode = mode, FreezeBatchNormStatistics = true, Unfreeze = 4, Epochs = 8, BackboneLrMultiplier = 0.3, FlipAveraging = true, ValidationFraction = 0,
+        }.AtImageSize(160),
     };
+
+    /// <summary>
+    /// These options with the network input <paramref name="imageSize"/> pixels wide and images decoded at 256/224 of it (ImageNet's
+    /// resize-then-centre-crop ratio), so every input size keeps the same framing.
+    /// </summary>
+    public TransferOptions AtImageSize(int imageSize) => this with { ImageSize = imageSize, StoreSize = (int)Math.Round(imageSize * 256.0 / 224) };
 
     /// <summary>Parses a mode name as the CLI spells it.</summary>
     public static TransferMode ParseMode(string name) => name.ToLowerInvariant() switch
