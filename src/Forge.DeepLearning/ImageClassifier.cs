@@ -85,7 +85,7 @@ public sealed class ImageClassifier : IPredictor
             using var scope = NewDisposeScope();
             var len = Math.Min(InferenceBatch, images.Count - s);
             using var bytes = torch.tensor(images.Pixels.AsSpan(s * per, len * per).ToArray(), [len, 1, Height, Width], ScalarType.Byte);
-            var probs = Forward(bytes.to_type(ScalarType.Float32).div_(255f));
+            var probs = Forward(ImageTensors.ToUnitRange(bytes));
             probs.data<float>().CopyTo(result.AsSpan(s * Labels.Count, len * Labels.Count));
         }
         return result;

@@ -279,7 +279,9 @@ public sealed class ImageClassifierTrainer
         {
             if (p.grad is not { } g) continue;
             var layer = name.Contains('.', StringComparison.Ordinal) ? name[..name.LastIndexOf('.')] : name;
-            var v = g.pow(2).sum().item<float>();
+            using var square = g.square();
+            using var total = square.sum();
+            var v = total.item<float>();
             sq[layer] = sq.GetValueOrDefault(layer) + v;
         }
     }

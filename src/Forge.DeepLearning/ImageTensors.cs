@@ -34,7 +34,9 @@ public sealed record ImageNormalization(double Mean, double Std)
     public Tensor Apply(Tensor pixels)
     {
         ArgumentNullException.ThrowIfNull(pixels);
-        return pixels.sub((float)Mean).div_((float)Std);
+        using var mean = TorchScalars.Of((float)Mean);
+        using var std = TorchScalars.Of((float)Std);
+        return pixels.sub(mean).div_(std);
     }
 }
 
@@ -59,7 +61,14 @@ internal static class ImageTensors
             n = indices.Count;
         }
         using var bytes = torch.tensor(data, [n, 1, set.Height, set.Width], ScalarType.Byte);
-        return bytes.to_type(ScalarType.Float32).div_(255f);
+        return ToUnitRange(bytes);
+    }
+
+    /// <summary>Byte pixels as float32 scaled to 0–1.</summary>
+    public static Tensor ToUnitRange(Tensor bytes)
+    {
+        using var max = TorchScalars.Of(255f);
+        return bytes.to_type(ScalarType.Float32).div_(max);
     }
 
     /// <summary>The selected labels as an int64 tensor.</summary>
@@ -75,14 +84,23 @@ internal static class ImageTensors
         var n = x.shape[0];
         var h = x.shape[2];
         var w = x.shape[3];
-        var angle = (torch.rand([n], generator: generator) * 2 - 1) * (float)(degrees * Math.PI / 180);
+        var angle = SymmetricUniform(n, (float)(degrees * Math.PI / 180), generator);
         // affine_grid works in [-1, 1] coordinates, so a shift of s pixels is 2s/size.
-        var tx = (torch.rand([n], generator: generator) * 2 - 1) * (float)(2 * shift / w);
-        var ty = (torch.rand([n], generator: generator) * 2 - 1) * (float)(2 * shift / h);
+        var tx = SymmetricUniform(n, (float)(2 * shift / w), generator);
+        var ty = SymmetricUniform(n, (float)(2 * shift / h), generator);
         var cos = angle.cos();
         var sin = angle.sin();
         var theta = torch.stack([cos, -sin, tx, sin, cos, ty], 1).reshape(n, 2, 3);
         var grid = nn.functional.affine_grid(theta, [n, x.shape[1], h, w], align_corners: false);
         return nn.functional.grid_sample(x, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
+    }
+
+    /// <summary>n draws from U(-limit, limit), computed as (2u - 1)·limit from one U(0, 1) draw each.</summary>
+    private static Tensor SymmetricUniform(long n, float limit, Generator generator)
+    {
+        using var two = TorchScalars.Of(2f);
+        using var one = TorchScalars.Of(1f);
+        using var scale = TorchScalars.Of(limit);
+        return torch.rand([n], generator: generator).mul_(two).sub_(one).mul_(scale);
     }
 }

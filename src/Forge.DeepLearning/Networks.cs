@@ -128,7 +128,8 @@ internal sealed class InferenceNetwork : IDisposable
             {
                 using var scope = NewDisposeScope();
                 var w = conv.weight!;
-                var scale = bn.weight!.div(bn.running_var!.add(1e-5).sqrt());
+                using var eps = TorchScalars.Of(1e-5);
+                var scale = bn.weight!.div(bn.running_var!.add(eps).sqrt());
                 var folded = Conv2d(w.shape[1], w.shape[0], 3, padding: 1, bias: true);
                 folded.weight!.copy_(w.mul(scale.reshape(-1, 1, 1, 1)));
                 var bias = bn.bias!.sub(bn.running_mean!.mul(scale));

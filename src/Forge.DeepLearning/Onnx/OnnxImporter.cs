@@ -389,8 +389,10 @@ internal sealed class GraphCompiler
                 using var scope = torch.NewDisposeScope();
                 var left = transA ? a[0]!.t() : a[0]!;
                 var right = transB ? a[1]!.t() : a[1]!;
-                var y = left.matmul(right).mul(alpha);
-                if (a.Length > 2 && a[2] is { } c) y = y.add(c.mul(beta));
+                using var alphaScalar = TorchScalars.Of(alpha);
+                using var betaScalar = TorchScalars.Of(beta);
+                var y = left.matmul(right).mul(alphaScalar);
+                if (a.Length > 2 && a[2] is { } c) y = y.add(c.mul(betaScalar));
                 return One(y.MoveToOuterDisposeScope());
             });
         }
@@ -400,10 +402,12 @@ internal sealed class GraphCompiler
         if (hasC) TryConstant(node.Inputs[2], out constantC);
         var biasIsVector = constantC is not null && (constantC.numel() == outF || constantC.numel() == 1);
         var linear = nn.Linear(inF, outF, hasBias: biasIsVector);
-        using (var scaled = weight.mul(alpha)) CopyInto(node, linear.weight, scaled, "weight (B)");
+        using (var alphaScalar = TorchScalars.Of(alpha))
+        using (var scaled = weight.mul(alphaScalar)) CopyInto(node, linear.weight, scaled, "weight (B)");
         if (biasIsVector)
         {
-            using var c = constantC!.mul(beta).reshape(-1).expand(outF).contiguous();
+            using var betaScalar = TorchScalars.Of(beta);
+            using var c = constantC!.mul(betaScalar).reshape(-1).expand(outF).contiguous();
             CopyInto(node, linear.bias, c, "bias (C)");
         }
         linear.eval();
@@ -415,7 +419,8 @@ internal sealed class GraphCompiler
             var y = linear.call(left);
             if (!ReferenceEquals(left, x)) left.Dispose();
             if (!addC) return One(y);
-            using var c = a[2]!.mul(beta);
+            using var betaScalar = TorchScalars.Of(beta);
+            using var c = a[2]!.mul(betaScalar);
             return One(Replace(y, y.add(c)));
         }, linear, "linear", biasIsVector ? [1, 2] : [1]);
     }
@@ -498,7 +503,11 @@ internal sealed class GraphCompiler
     private Compiled LeakyRelu(OnnxNode node)
     {
         var alpha = node.Float("alpha", 0.01f);
-        return new(a => One(a[0]!.leaky_relu(alpha)));
+        return new(a =>
+        {
+            using var slope = TorchScalars.Of(alpha);
+            return One(a[0]!.leaky_relu(slope));
+        });
     }
 
     private Compiled Dropout(OnnxNode node)
@@ -647,7 +656,12 @@ internal sealed class GraphCompiler
         double max = node.Attribute("max")?.Float ?? double.PositiveInfinity;
         if (HasInput(node, 1)) min = ConstantScalar(node, 1, "min");
         if (HasInput(node, 2)) max = ConstantScalar(node, 2, "max");
-        return new(a => One(a[0]!.clamp(min, max)), Consumed: [1, 2]);
+        return new(a =>
+        {
+            using var low = TorchScalars.Of(min);
+            using var high = TorchScalars.Of(max);
+            return One(a[0]!.clamp(low, high));
+        }, Consumed: [1, 2]);
     }
 
     private Compiled Constant(OnnxNode node)

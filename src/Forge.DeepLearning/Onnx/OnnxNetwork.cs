@@ -197,8 +197,8 @@ public sealed class OnnxNetwork : Module<Tensor, Tensor>
                 && readers.GetValueOrDefault(step.Outputs[0]) == 1)
             {
                 // y = gamma (conv(x) + b - mean) / sqrt(var + eps) + beta: one convolution with rescaled weights and a new bias.
-                var eps = next.Node.Float("epsilon", 1e-5f);
-                var scale = bn.weight!.detach() / (bn.running_var!.detach() + eps).sqrt();
+                using var eps = TorchScalars.Of(next.Node.Float("epsilon", 1e-5f));
+                var scale = bn.weight!.detach() / bn.running_var!.detach().add(eps).sqrt();
                 var folded = conv.weight!.detach() * scale.view(-1, 1, 1, 1);
                 var weight = ChannelsLast(folded);
                 folded.Dispose();

@@ -91,10 +91,15 @@ public static class RgbViews
         var contrast = new float[b];
         var saturation = new float[b];
         for (var i = 0; i < b; i++) (bright[i], contrast[i], saturation[i]) = (Factor(), Factor(), Factor());
-        var gray = ((x[.., 0..1] * 0.299f) + (x[.., 1..2] * 0.587f) + (x[.., 2..3] * 0.114f));
+        using var red = TorchScalars.Of(0.299f);
+        using var green = TorchScalars.Of(0.587f);
+        using var blue = TorchScalars.Of(0.114f);
+        using var black = TorchScalars.Of(0f);
+        using var white = TorchScalars.Of(255f);
+        var gray = x[.., 0..1].mul(red) + x[.., 1..2].mul(green) + x[.., 2..3].mul(blue);
         var sat = gray + ((x - gray) * torch.tensor(saturation).view(b, 1, 1, 1));
         var mean = gray.mean([1, 2, 3], keepdim: true);
         var con = mean + ((sat - mean) * torch.tensor(contrast).view(b, 1, 1, 1));
-        return (con * torch.tensor(bright).view(b, 1, 1, 1)).clamp_(0, 255);
+        return (con * torch.tensor(bright).view(b, 1, 1, 1)).clamp_(black, white);
     }
 }

@@ -151,7 +151,8 @@ public sealed class TransferClassifier : IPredictor
                     throw new UsageException($"input {start + i} has {row.Length} values; the model expects {per} (3×{s}×{s} RGB in 0–1, channels first)");
                 row.CopyTo(flat, i * per);
             }
-            var x = torch.tensor(flat, [len, 3, s, s]).mul_(255f);
+            using var scale = TorchScalars.Of(255f);
+            var x = torch.tensor(flat, [len, 3, s, s]).mul_(scale);
             var probs = _net.Probabilities(x, Options.FlipAveraging).data<float>().ToArray();
             for (var i = 0; i < len; i++) output[start + i] = probs.AsSpan(i * Labels.Count, Labels.Count).ToArray();
         }

@@ -77,7 +77,8 @@ public sealed class TransferNetwork : Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(rgb);
         if (!flipAveraging) return nn.functional.softmax(forward(rgb), 1);
         using var scope = NewDisposeScope();
-        return nn.functional.softmax(forward(rgb), 1).add_(nn.functional.softmax(forward(rgb.flip(3)), 1)).mul_(0.5).MoveToOuterDisposeScope();
+        using var half = TorchScalars.Of(0.5f);
+        return nn.functional.softmax(forward(rgb), 1).add_(nn.functional.softmax(forward(rgb.flip(3)), 1)).mul_(half).MoveToOuterDisposeScope();
     }
 
     /// <summary>Freezes every backbone stage but the last <paramref name="trainableStages"/>; frozen batch norms keep their statistics.</summary>
@@ -91,6 +92,7 @@ public sealed class TransferNetwork : Module<Tensor, Tensor>
     {
         torch.random.manual_seed(seed);
         using var noGrad = torch.no_grad();
+        using var one = TorchScalars.Of(1f);
         foreach (var (_, m) in backbone.named_modules())
         {
             switch (m)
@@ -100,10 +102,10 @@ public sealed class TransferNetwork : Module<Tensor, Tensor>
                     conv.bias?.zero_();
                     break;
                 case BatchNorm2d bn:
-                    bn.weight?.fill_(1);
+                    bn.weight?.fill_(one);
                     bn.bias?.zero_();
                     bn.running_mean?.zero_();
-                    bn.running_var?.fill_(1);
+                    bn.running_var?.fill_(one);
                     // The pretrained graph's momentum (CNTK's 0.988, i.e. 0.012 per step here) suits statistics that are
                     // already right; fresh ones would take hundreds of steps to leave their initial values.
                     bn.momentum = 0.1;

@@ -268,7 +268,8 @@ public sealed class TransferTrainer
             var x = RgbViews.Batch(images, indices.AsSpan(s, len), _o.ImageSize, RgbAugmentation.None, new Random(0));
             var target = torch.tensor(indices.AsSpan(s, len).ToArray().Select(i => (long)images.Labels[i]).ToArray());
             var p = net.Probabilities(x, _o.FlipAveraging);
-            return (Loss: nn.functional.nll_loss(p.clamp_min(1e-12).log(), target).item<float>() * (double)len, Correct: p.argmax(1).eq(target).sum().item<long>());
+            using var floor = TorchScalars.Of(1e-12);
+            return (Loss: nn.functional.nll_loss(p.clamp_min(floor).log(), target).item<float>() * (double)len, Correct: p.argmax(1).eq(target).sum().item<long>());
         }, _o.InferenceStreams);
         return (parts.Sum(p => p.Loss) / indices.Length, parts.Sum(p => p.Correct) / (double)indices.Length);
     }
