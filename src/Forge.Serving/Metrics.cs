@@ -217,6 +217,8 @@ internal sealed class ServerMetrics
         Requests = Registry.Add(new CounterFamily("forge_requests_total", "Prediction and inference requests answered, by model, version and HTTP status.", "model", "version", "status"));
         Latency = Registry.Add(new HistogramFamily("forge_request_duration_seconds", "Time from request received to response written, by model, version and HTTP status.", LatencyBuckets, "model", "version", "status"));
         BatchSize = Registry.Add(new HistogramFamily("forge_batch_size", "Rows in each forward pass of a model; its count is the number of forward passes.", BatchBuckets, "model", "version"));
+        ForwardRetries = Registry.Add(new CounterFamily("forge_forward_retries_total",
+            "Forward passes that ran rows again after a failed pass: the whole batch once after a native failure, then each row alone when that failed too (or when one row's input was refused).", "model", "version"));
         Predictions = Registry.Add(new CounterFamily("forge_predictions_total", "Rows predicted, by model, version and predicted label.", "model", "version", "label"));
         Reloads = Registry.Add(new CounterFamily("forge_model_reloads_total", "Reloads of a model (alias moved, alias set, or asked for), by result: ok or failed (the old version kept serving).", "model", "result"));
         Routed = Registry.Add(new CounterFamily("forge_routed_requests_total",
@@ -244,6 +246,8 @@ internal sealed class ServerMetrics
     public HistogramFamily BatchSize { get; }
 
     public CounterFamily Predictions { get; }
+
+    public CounterFamily ForwardRetries { get; }
 
     public CounterFamily Reloads { get; }
 

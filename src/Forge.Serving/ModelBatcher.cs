@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Forge.Core;
 using Microsoft.Extensions.Logging;
@@ -130,27 +131,83 @@ internal sealed class ModelBatcher : IDisposable
         float[][] output;
         try
         {
-            output = _predictor.Predict(rows);
-            if (output.Length != rowCount) throw new InvalidOperationException($"the model returned {output.Length} rows for {rowCount}");
+            output = Forward(rows);
+        }
+        catch (ExternalException e)
+        {
+            // A native failure may be transient (libtorch under memory pressure); one retry costs one pass.
+            _logger.LogWarning(e, "forward pass of {Model} version {Version} failed on {Rows} rows; retrying once", _name, _version, rowCount);
+            _metrics?.ForwardRetries.Inc(1, _name, _version);
+            try
+            {
+                output = Forward(rows);
+            }
+            catch (Exception again) when (again is not OutOfMemoryException)
+            {
+                _logger.LogError(again, "retry of {Model} version {Version} failed on {Rows} rows; running them one at a time", _name, _version, rowCount);
+                Isolate(batch);
+                return;
+            }
+        }
+        catch (UsageException) when (rowCount > 1)
+        {
+            // One row's own fault (wrong size, a value the model refuses) must not fail the rows batched with it.
+            Isolate(batch);
+            return;
         }
         catch (Exception e)
         {
-            // The batch fails as a whole; requests were validated before queueing, so this is the model's fault, not theirs.
             _logger.LogError(e, "forward pass of {Model} version {Version} failed on {Rows} rows", _name, _version, rowCount);
             foreach (var item in batch) item.Result.TrySetException(e);
             return;
-        }
-        finally
-        {
-            Interlocked.Increment(ref _forwardCalls);
-            Interlocked.Add(ref _rows, rowCount);
-            _metrics?.BatchSize.Observe(rowCount, _name, _version);
         }
         var offset = 0;
         foreach (var item in batch)
         {
             item.Result.TrySetResult(output[offset..(offset + item.Rows.Count)]);
             offset += item.Rows.Count;
+        }
+    }
+
+    // Runs each row alone, so only the requests whose own rows fail are answered with an error.
+    private void Isolate(List<WorkItem> batch)
+    {
+        foreach (var item in batch)
+        {
+            var results = new float[item.Rows.Count][];
+            Exception? failure = null;
+            for (var i = 0; i < item.Rows.Count && failure is null; i++)
+            {
+                _metrics?.ForwardRetries.Inc(1, _name, _version);
+                try
+                {
+                    results[i] = Forward([item.Rows[i]])[0];
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    if (e is not UsageException) _logger.LogError(e, "forward pass of {Model} version {Version} failed on one row", _name, _version);
+                    failure = e;
+                }
+            }
+            if (failure is null) item.Result.TrySetResult(results);
+            else item.Result.TrySetException(failure);
+        }
+    }
+
+    // One real forward pass, counted whether it succeeds or not.
+    private float[][] Forward(IReadOnlyList<float[]> rows)
+    {
+        try
+        {
+            var output = _predictor.Predict(rows);
+            if (output.Length != rows.Count) throw new InvalidOperationException($"the model returned {output.Length} rows for {rows.Count}");
+            return output;
+        }
+        finally
+        {
+            Interlocked.Increment(ref _forwardCalls);
+            Interlocked.Add(ref _rows, rows.Count);
+            _metrics?.BatchSize.Observe(rows.Count, _name, _version);
         }
     }
 

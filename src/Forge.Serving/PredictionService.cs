@@ -98,10 +98,17 @@ internal sealed class PredictionService(ModelCatalog catalog, TrafficRouter rout
             // The client left; nobody reads this answer.
             return (null, null, new ApiError(499, "Client closed request", "the client closed the connection"));
         }
+        catch (UsageException e)
+        {
+            // The model refused this request's own input (found when its rows ran alone): the client's fault, not the server's.
+            return (null, null, new ApiError(400, "Invalid input", e.Message) { Field = "instances" });
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // The native message and stack go to the log only; the client gets the request id to quote.
             logger.LogError(e, "prediction on {Model} failed", entry.Name);
-            return (null, null, new ApiError(500, "Model failed", $"model '{entry.Name}' failed on this input: {e.Message}"));
+            return (null, null, new ApiError(500, "Model failed",
+                $"model '{entry.Name}' failed on this request (id {context.TraceIdentifier}); the server log has the details") { RequestId = context.TraceIdentifier });
         }
     }
 

@@ -128,6 +128,9 @@ internal sealed class GatedLoader : IModelLoader
 
     public bool FailLoad { get; set; }
 
+    /// <summary>When set, a forward pass throws what it returns for the pass's rows (null: answer normally).</summary>
+    public Func<IReadOnlyList<float[]>, Exception?>? Fault { get; set; }
+
     public string Flavor => FlavorName;
 
     public bool CanLoad(ModelManifest manifest) => true;
@@ -163,6 +166,7 @@ internal sealed class GatedLoader : IModelLoader
             Interlocked.Increment(ref owner.ForwardCalls);
             owner.Entered.Release();
             owner.Gate.Wait();
+            if (owner.Fault?.Invoke(rows) is { } fault) throw fault;
             // "yes" is as likely as the first value: deterministic, and different per row.
             return rows.Select(r => new[] { 1 - r[0], r[0] }).ToArray();
         }
