@@ -68,7 +68,12 @@ internal static class ServingRobustness
             plan[i] = kinds.First(k => (pick -= k.PerMille) < 0);
         }
         log.Say($"robustness: sending {requests:N0} requests at concurrency {concurrency}…");
-        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) };
+        // The oversize requests wait for the server's verdict (Expect: 100-continue): the default 1 s wait runs out on a busy
+        // machine, the 11 MB body goes out anyway and the 413 then races the upload ("no response" instead of a 413).
+        using var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = concurrency, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5), Expect100ContinueTimeout = TimeSpan.FromSeconds(30),
+        };
         using var client = new HttpClient(handler) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
         var tallies = kinds.ToDictionary(k => k.Name, _ => new Tally());
         var failures = new ConcurrentQueue<string>();

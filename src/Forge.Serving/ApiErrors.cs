@@ -14,9 +14,6 @@ internal sealed record ApiError(int Status, string Title, string Detail)
     /// <summary>The versions served of the model, for a 404 on a version.</summary>
     public IReadOnlyList<string>? KnownVersions { get; init; }
 
-    /// <summary>The request's id, for a 500 whose details are only in the server log.</summary>
-    public string? RequestId { get; init; }
-
     /// <summary>Seconds a client should wait before retrying (503).</summary>
     public int? RetryAfterSeconds { get; init; }
 
@@ -27,7 +24,6 @@ internal sealed record ApiError(int Status, string Title, string Detail)
         if (Field is not null) extensions["field"] = Field;
         if (KnownModels is not null) extensions["knownModels"] = KnownModels;
         if (KnownVersions is not null) extensions["knownVersions"] = KnownVersions;
-        if (RequestId is not null) extensions["requestId"] = RequestId;
         SetRetryAfter(context);
         return Results.Problem(Detail, statusCode: Status, title: Title, extensions: extensions);
     }

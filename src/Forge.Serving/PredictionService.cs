@@ -108,7 +108,7 @@ internal sealed class PredictionService(ModelCatalog catalog, TrafficRouter rout
             // The native message and stack go to the log only; the client gets the request id to quote.
             logger.LogError(e, "prediction on {Model} failed", entry.Name);
             return (null, null, new ApiError(500, "Model failed",
-                $"model '{entry.Name}' failed on this request (id {context.TraceIdentifier}); the server log has the details") { RequestId = context.TraceIdentifier });
+                $"model '{entry.Name}' failed on this request (id {context.TraceIdentifier}); the server log has the details"));
         }
     }
 

@@ -10,7 +10,10 @@ internal static class BatchJobs
 {
     public static async Task<(HttpResponseMessage Response, JsonNode? Body)> SubmitAsync(RunningServer server, string query, string content, string contentType = "application/x-ndjson")
     {
-        var response = await server.Client.PostAsync("/v1/batch-jobs?" + query, new StringContent(content, Encoding.UTF8, contentType));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/batch-jobs?" + query) { Content = new StringContent(content, Encoding.UTF8, contentType) };
+        // Uploads may be refused for their size: wait for the server's verdict before sending the body.
+        request.Headers.ExpectContinue = true;
+        var response = await server.Client.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         return (response, text.Length == 0 ? null : JsonNode.Parse(text));
     }

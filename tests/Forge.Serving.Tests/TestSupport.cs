@@ -41,7 +41,11 @@ internal sealed class RunningServer : IAsyncDisposable
         });
         await app.StartAsync();
         var address = ForgeServer.Addresses(app).Single();
-        var client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
+        // A client waits only 1 s for "100 Continue" by default, then sends the body anyway; on a busy machine the server's
+        // 413 then races the upload and the client sees a broken pipe. Large bodies go out with Expect: 100-continue and
+        // a wait long enough for any load.
+        var handler = new SocketsHttpHandler { Expect100ContinueTimeout = TimeSpan.FromSeconds(30) };
+        var client = new HttpClient(handler) { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
         if (waitReady) await ForgeServer.WaitUntilReadyAsync(app).WaitAsync(TimeSpan.FromSeconds(60));
         return new RunningServer(app, client, logs);
     }
@@ -56,7 +60,10 @@ internal sealed class RunningServer : IAsyncDisposable
 
     public async Task<(HttpResponseMessage Response, JsonNode? Body)> PostRawAsync(string path, string json)
     {
-        var response = await Client.PostAsync(path, new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        // Any body that may be refused for its size waits for the server's verdict before it is sent.
+        if (json.Length > 64 * 1024) request.Headers.ExpectContinue = true;
+        var response = await Client.SendAsync(request);
         return (response, await ReadJson(response));
     }
 
