@@ -55,6 +55,8 @@ public sealed class BundleWriter : IDisposable
         if (manifest.FormatVersion != ModelBundle.CurrentFormatVersion)
             problems.Add($"formatVersion is {manifest.FormatVersion}; this Forge writes {ModelBundle.CurrentFormatVersion}");
         if (problems.Count > 0) throw new ArgumentException($"The manifest is incomplete: {string.Join("; ", problems)}.", nameof(manifest));
+        // A bundle whose name the registry or the server would refuse is refused here, before anything is written.
+        ModelNames.Validate(manifest.Name);
         CheckTarget();
 
         if (manifest.CreatedAt == default) manifest.CreatedAt = DateTimeOffset.UtcNow;

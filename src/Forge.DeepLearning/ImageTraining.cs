@@ -76,7 +76,7 @@ public static class ImageTraining
         var (report, imagesPerSecond) = Evaluate(model, test);
 
         using var writer = ModelBundle.Create(request.OutputDirectory, request.Overwrite);
-        var name = request.Name ?? $"{data.Info.Name}-{request.Spec.Kind}";
+        var name = ModelName(request);
         var manifest = model.WriteTo(writer, name);
         var validation = ImageClassifierTrainer.StratifiedSplit(train.Labels, train.ClassCount, options.ValidationFraction, options.Seed).Validation.Length;
         manifest.Metrics["testAccuracy"] = report.Accuracy;
@@ -121,9 +121,17 @@ public static class ImageTraining
         request.Spec.Validate();
         request.Options.Validate();
         DatasetCatalog.Get(request.Dataset);
+        ModelNames.Validate(ModelName(request));
         // Only an explicit folder is checked: finding the dataset elsewhere may mean a download, which belongs to the run.
         if (request.DataDir is not null)
             new DatasetResolver(new DatasetResolverOptions { DataDir = request.DataDir, AllowDownload = false }).Resolve(request.Dataset);
+    }
+
+    /// <summary>The name the bundle will carry: the request's, or the dataset and architecture joined (<c>mnist-cnn</c>).</summary>
+    public static string ModelName(ImageTrainingRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return request.Name ?? ModelNames.Join(DatasetCatalog.Get(request.Dataset).Name, request.Spec.Kind);
     }
 
     /// <summary>Classifies a labelled image set and scores it; also returns images classified per second.</summary>

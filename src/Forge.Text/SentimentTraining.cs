@@ -105,7 +105,15 @@ public static class SentimentTraining
             else if (!request.Overwrite && Directory.Exists(output)) problems.Add($"{output} already exists; choose another --out or pass --overwrite");
         }
         request.EncoderOptions?.Validate();
+        if (ModelNames.Problem(ModelName(request)) is { } nameProblem) problems.Add(nameProblem);
         if (problems.Count > 0) throw new UsageException(string.Join("; ", problems));
+    }
+
+    /// <summary>The name the bundle will carry: the request's, or the datasets and the featuriser joined with '-' (<c>sentiment-airline-tweets-minilm-logreg</c>).</summary>
+    public static string ModelName(SentimentTrainingRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return request.Name ?? ModelNames.Join([.. request.AllDatasets, FeaturiserKind(request)]);
     }
 
     /// <summary>The labelled texts a request trains and tests on, before the split (after <see cref="SentimentTrainingRequest.Limit"/>).</summary>
@@ -286,13 +294,14 @@ public static class SentimentTraining
             string.Create(CultureInfo.InvariantCulture, $"{value:N0}/{total:N0} texts")));
     }
 
+    private static string FeaturiserKind(SentimentTrainingRequest request) => request.Baseline ? "tfidf-logreg" : "minilm-logreg";
+
     private static ModelBundle WriteBundle(SentimentTrainingRequest request, TextClassifier model, ClassificationReport report,
         IReadOnlyDictionary<double, double> cv, int trainCount, double trainSeconds)
     {
         using var writer = ModelBundle.Create(request.OutputDirectory!, request.Overwrite);
         var datasets = request.AllDatasets.Select(DatasetCatalog.Get).ToArray();
-        var kind = request.Baseline ? "tfidf-logreg" : "minilm-logreg";
-        var manifest = model.WriteTo(writer, request.Name ?? $"{string.Join("+", request.AllDatasets)}-{kind}");
+        var manifest = model.WriteTo(writer, ModelName(request));
         manifest.Metrics["testAccuracy"] = report.Accuracy;
         manifest.Metrics["testMacroF1"] = report.MacroF1;
         if (report.LogLoss is { } ll) manifest.Metrics["testLogLoss"] = ll;

@@ -866,8 +866,7 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
     private static void CheckModelName(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (!ModelNamePattern().IsMatch(name))
-            throw new UsageException($"model name '{name}' must be 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit ('@' and '/' mark aliases and versions)");
+        ModelNames.Validate(name);
     }
 
     private static void CheckAlias(string alias)
@@ -878,9 +877,6 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
         if (string.Equals(alias, "latest", StringComparison.OrdinalIgnoreCase))
             throw new UsageException("alias 'latest' is reserved: NAME@latest always means the highest version");
     }
-
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
-    private static partial Regex ModelNamePattern();
 
     [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
     private static partial Regex AliasPattern();

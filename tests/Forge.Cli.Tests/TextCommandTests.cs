@@ -174,3 +174,50 @@ public sealed class TextCommandTests(ForgeHomeFixture home, TextBundleFixture tr
         Assert.Contains("CC BY-NC-SA 4.0", File.ReadAllText(_temp.Combine("both", "MODEL_CARD.md")), StringComparison.Ordinal);
     }
 }
+
+/// <summary>The support-chat case study as docs/serving.md tells it: train with tweets included, serve the folder, call the model by its bundle's name.</summary>
+public sealed class SupportChatServingTests(ForgeHomeFixture home) : IClassFixture<ForgeHomeFixture>, IDisposable
+{
+    private readonly TempDir _temp = new("forge-cli-support-");
+
+    public void Dispose() => _temp.Dispose();
+
+    [SharedDataFact(TextBundleFixture.Uci, TextBundleFixture.Tweets)]
+    public async Task A_model_trained_with_tweets_included_is_served_under_the_name_its_bundle_carries()
+    {
+        Assert.NotNull(home.Home);
+        var bundle = _temp.Combine("support-sentiment");
+        var train = Cli.Run("train", "sentiment", "--include", "airline-tweets", "--limit", "300", "--data-dir", TextBundleFixture.DataRoot,
+            "--out", bundle, "--no-track", "--json");
+        Assert.True(train.ExitCode == 0, train.ToString());
+        Assert.Equal("sentiment-airline-tweets-minilm-logreg", ModelBundle.Load(bundle).Manifest.Name);
+
+        Microsoft.AspNetCore.Builder.WebApplication? app = null;
+        using var started = new ManualResetEventSlim();
+        Forge.Cli.ServeCommand.Started = a =>
+        {
+            app = a;
+            started.Set();
+        };
+        try
+        {
+            var run = Task.Run(() => Cli.Run("serve", "--model", bundle, "--port", "0"));
+            Assert.True(started.Wait(TimeSpan.FromSeconds(120)) || run.IsCompleted, "the server never became ready: " + (run.IsCompleted ? run.Result.ToString() : ""));
+            Assert.NotNull(app);
+            using var client = new HttpClient { BaseAddress = new Uri(Forge.Serving.ForgeServer.Addresses(app!).Single()) };
+
+            var models = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync("/v1/models"))!;
+            var response = await client.PostAsync("/v1/models/sentiment-airline-tweets-minilm-logreg/predict",
+                new StringContent("{\"instances\": [{\"text\": \"my refund never came\"}]}", System.Text.Encoding.UTF8, "application/json"));
+
+            Assert.Equal(["sentiment-airline-tweets-minilm-logreg"], models["models"]!.AsArray().Select(m => (string?)m!["name"]));
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            await app!.StopAsync();
+            Assert.Equal(0, (await run).ExitCode);
+        }
+        finally
+        {
+            Forge.Cli.ServeCommand.Started = null;
+        }
+    }
+}

@@ -26,21 +26,6 @@ public sealed class DecoderAndMetricsUnitTests
         Assert.Equal([0f, 0, 0, 0, 0, 0], Image.WarmupRow());
     }
 
-    [Theory]
-    [InlineData("mnist", null)]
-    [InlineData("sentiment-v2.1_final", null)]
-    [InlineData("..", "must start with a letter or digit")]
-    [InlineData("a/../b", "may hold only")]
-    [InlineData("a..b", "must not contain '..'")]
-    [InlineData("", "empty")]
-    [InlineData("name with space", "may hold only")]
-    public void Model_names_are_safe_in_urls_labels_and_paths(string name, string? problem)
-    {
-        var actual = ModelNames.Problem(name);
-        if (problem is null) Assert.Null(actual);
-        else Assert.Contains(problem, actual, StringComparison.Ordinal);
-    }
-
     [Fact]
     public void Metrics_render_cumulative_buckets_and_escaped_labels()
     {

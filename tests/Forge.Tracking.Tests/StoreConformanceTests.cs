@@ -274,6 +274,8 @@ public sealed class StoreConformanceTests
         Assert.Throws<UsageException>(() => h.Store.SetAlias("digits", "has space", 1));
         Assert.Throws<UsageException>(() => h.Store.ResolveModel("digits/zero"));
         Assert.Throws<UsageException>(() => h.Store.RegisterModelVersion("bad/name", h.Temp("bundle")));
+        // The server's rule: a name it could not serve is not registered either.
+        Assert.Equal(ModelNames.Problem("a..b"), Assert.Throws<UsageException>(() => h.Store.RegisterModelVersion("a..b", h.Temp("bundle"))).Message);
         Assert.Throws<BundleException>(() => h.Store.RegisterModelVersion("other", h.Temp("no-bundle")));
         Assert.Throws<NotFoundException>(() => h.Store.RegisterModelVersion("other", h.Temp("bundle"), runId: "no-such-run"));
         Assert.Equal(["digits"], h.Store.ListRegisteredModels().Select(m => m.Name));

@@ -71,6 +71,19 @@ public static class TransferTraining
         if (request.Options.Unfreeze < 0) throw new UsageException("--unfreeze cannot be negative");
         _ = new TransferTrainer(request.Options, request.Backbone);
         if (!Directory.Exists(request.Dataset)) DatasetCatalog.Get(request.Dataset);
+        if (ModelNames.Problem(ModelName(request)) is { } problem)
+            throw new UsageException(request.Name is null ? $"{problem} (taken from the dataset folder's name); pass --name NAME" : problem);
+    }
+
+    /// <summary>The name the bundle will carry: the request's, or dataset (folder or catalog name), backbone and mode joined with '-'.</summary>
+    public static string ModelName(TransferRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Name is { } name) return name;
+        var dataset = Directory.Exists(request.Dataset)
+            ? Path.GetFileName(Path.GetFullPath(request.Dataset).TrimEnd('/'))
+            : DatasetCatalog.Get(request.Dataset).Name;
+        return ModelNames.Join(dataset, request.Backbone, TransferOptions.ModeName(request.Options.Mode));
     }
 
     /// <summary>Opens the request's dataset: an image-folder path, or a catalog name resolved like every other dataset.</summary>
@@ -131,7 +144,7 @@ public static class TransferTraining
         using var model = trainer.Train(train, cancellationToken);
         var (report, imagesPerSecond) = Evaluate(model, test);
 
-        var name = request.Name ?? $"{datasetName}-{request.Backbone}-{TransferOptions.ModeName(o.Mode)}";
+        var name = ModelName(request);
         using var writer = ModelBundle.Create(request.OutputDirectory, request.Overwrite);
         var manifest = model.WriteTo(writer, name);
         manifest.Metrics["testAccuracy"] = report.Accuracy;
