@@ -35,7 +35,7 @@ for i in $(seq 1 "$runs"); do
   seconds=$(grep -Eo 'mixed \(([0-9.]+) s\)' "$report" 2>/dev/null | grep -Eo '[0-9.]+' | head -1)
   verdict=$(grep -Eo 'Verdict: \*\*[a-zA-Z]+\*\*' "$report" 2>/dev/null | sed 's/Verdict: //; s/\*//g')
   [ "$status" -eq 0 ] && [ "$verdict" = "pass" ] || { failed=$((failed + 1)); verdict="${verdict:-FAIL} (exit $status)"; }
-  total=$((total + ${sent// /}))
+  sent=${sent:-0}; total=$((total + ${sent// /}))
   echo "| $i | ${sent// /} | ${ok// /} | ${client// /} | ${server// /} | ${none// /} | ${wrong// /} | ${seconds:-?} | $verdict |" | tee -a "$summary"
 done
 echo >> "$summary"

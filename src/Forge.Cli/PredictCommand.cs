@@ -41,7 +41,7 @@ internal static class PredictCommand
                 if (paths.Length == 0) throw new UsageException("no image files given (forge predict BUNDLE IMAGE...)");
                 // Every input is read before anything is predicted, so one bad file fails the whole call with nothing printed.
                 using IPredictor model = TransferClassifier.IsTransfer(bundle) ? TransferClassifier.Load(bundle) : ImageClassifier.Load(bundle);
-                var probs = model is TransferClassifier transfer ? transfer.PredictFiles(paths) : model.Predict(paths.Select(DigitImage.LoadAsMnist).ToArray());
+                var probs = model is TransferClassifier transfer ? transfer.PredictFiles(paths) : model.PredictRows(paths.Select(DigitImage.LoadAsMnist).ToArray());
                 var labels = model.Signature.Labels;
                 var results = paths.Select((f, i) => (File: f, Probabilities: probs[i], Label: labels[ClassificationMetrics.ArgMax(probs[i])])).ToArray();
                 if (ctx.Json)

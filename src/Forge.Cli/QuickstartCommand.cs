@@ -60,7 +60,7 @@ internal static class QuickstartCommand
                     files.Add((file, test.Labels[i]));
                 }
                 using var model = ImageClassifier.Load(result.Bundle);
-                var probs = model.Predict(files.Select(f => DigitImage.LoadAsMnist(f.File)).ToArray());
+                var probs = model.PredictRows(files.Select(f => DigitImage.LoadAsMnist(f.File)).ToArray());
                 var predictions = files.Select((f, i) => (f.File, f.Truth, Label: model.Labels[ClassificationMetrics.ArgMax(probs[i])], P: probs[i].Max())).ToArray();
                 ctx.Say("3/3 predictions from PNG files:");
                 foreach (var pr in predictions)

@@ -39,6 +39,33 @@ public sealed record TensorSpec(string Name, [property: JsonPropertyName("dtype"
         return hash.ToHashCode();
     }
 
+    /// <summary>The shape of one instance: the shape without the leading batch dimension.</summary>
+    public int[] CellShape() => Shape.Length > 1 ? Shape[1..] : [];
+
+    /// <summary>
+    /// The <see cref="Table"/> column this input is fed through: a tensor column for a shaped input (an image), else a
+    /// scalar column of the input's type ("float32", "float64", "int32", "int64", "bool", "string").
+    /// </summary>
+    public ColumnSpec ToColumnSpec()
+    {
+        var cell = CellShape();
+        if (cell.Length > 0)
+        {
+            if (DType != "float32") throw new UsageException($"input '{Name}' is a {DType} tensor; only float32 tensors are supported");
+            return new ColumnSpec(Name, ColumnType.Tensor) { CellShape = cell };
+        }
+        return new ColumnSpec(Name, DType switch
+        {
+            "float32" => ColumnType.Float32,
+            "float64" => ColumnType.Float64,
+            "int32" => ColumnType.Int32,
+            "int64" => ColumnType.Int64,
+            "bool" => ColumnType.Boolean,
+            "string" => ColumnType.String,
+            _ => throw new UsageException($"input '{Name}' has dtype '{DType}', which no column type holds"),
+        });
+    }
+
     internal static bool SequenceEqual<T>(IReadOnlyList<T>? a, IReadOnlyList<T>? b) =>
         ReferenceEquals(a, b) || (a is not null && b is not null && a.SequenceEqual(b));
 }
@@ -56,6 +83,9 @@ public sealed record ModelSignature(IReadOnlyList<TensorSpec> Inputs, IReadOnlyL
         && TensorSpec.SequenceEqual(Outputs, other.Outputs)
         && TensorSpec.SequenceEqual(Labels, other.Labels);
 
+    /// <summary>The columns a batch for this model holds: one per input, in order.</summary>
+    public TableSchema InputSchema() => new(Inputs.Select(i => i.ToColumnSpec()));
+
     /// <summary>A hash consistent with <see cref="Equals(ModelSignature?)"/>.</summary>
     public override int GetHashCode()
     {
@@ -67,12 +97,97 @@ public sealed record ModelSignature(IReadOnlyList<TensorSpec> Inputs, IReadOnlyL
     }
 }
 
-/// <summary>A loaded model that turns input rows into class probabilities.</summary>
+/// <summary>A loaded model: it takes a typed <see cref="Table"/> batch whose columns are its signature's inputs.</summary>
 public interface IPredictor : IDisposable
 {
     /// <summary>What the model takes and gives.</summary>
     ModelSignature Signature { get; }
 
-    /// <summary>Predicts each row (one flattened input); each result row holds probabilities over <see cref="ModelSignature.Labels"/>.</summary>
-    float[][] Predict(IReadOnlyList<float[]> rows);
+    /// <summary>Predicts every row of <paramref name="batch"/>; the result has one entry per row, in order.</summary>
+    Prediction Predict(Table batch);
+}
+
+/// <summary>What a model answered for a batch: class probabilities (classifiers) or values (regression, forecasts), one per row.</summary>
+public sealed class Prediction
+{
+    private Prediction(IReadOnlyList<string> labels, float[][]? probabilities, double[]? values)
+    {
+        Labels = labels;
+        Probabilities = probabilities;
+        Values = values;
+        RowCount = probabilities?.Length ?? values!.Length;
+    }
+
+    /// <summary>A classifier's answer: for each row, probabilities over <paramref name="labels"/> in their order.</summary>
+    public static Prediction Classes(IReadOnlyList<string> labels, float[][] probabilities)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(probabilities);
+        for (var i = 0; i < probabilities.Length; i++)
+        {
+            if (probabilities[i]?.Length != labels.Count)
+                throw new ArgumentException($"row {i} has {probabilities[i]?.Length ?? 0} probabilities for {labels.Count} labels", nameof(probabilities));
+        }
+        return new Prediction(labels, probabilities, null);
+    }
+
+    /// <summary>A regression (or forecasting) model's answer: one value per row.</summary>
+    public static Prediction Regression(double[] values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        return new Prediction([], null, values);
+    }
+
+    /// <summary>The number of rows answered.</summary>
+    public int RowCount { get; }
+
+    /// <summary>The class labels, in the order of each row's probabilities; empty for a regression.</summary>
+    public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>Per row, the probability of each label; null for a regression.</summary>
+    public float[][]? Probabilities { get; }
+
+    /// <summary>Per row, the predicted value; null for a classifier.</summary>
+    public double[]? Values { get; }
+
+    /// <summary>The most probable label of <paramref name="row"/> (the first of equals); a regression has none.</summary>
+    public string PredictedLabel(int row) =>
+        Probabilities is { } p ? Labels[ClassificationMetrics.ArgMax(p[row])] : throw new InvalidOperationException("a regression predicts values, not labels");
+
+    /// <summary>Rows <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> − 1.</summary>
+    public Prediction Slice(int start, int count)
+    {
+        if (start < 0 || count < 0 || start > RowCount - count)
+            throw new ArgumentOutOfRangeException(nameof(start), $"rows {start}..{start + count} are outside a prediction of {RowCount} rows");
+        return Probabilities is { } p ? new Prediction(Labels, p[start..(start + count)], null) : new Prediction(Labels, null, Values![start..(start + count)]);
+    }
+}
+
+/// <summary>Conveniences over <see cref="IPredictor"/> for models with one input.</summary>
+public static class PredictorExtensions
+{
+    /// <summary>
+    /// Class probabilities for rows of a model whose one input is a tensor (e.g. an image flattened to 784 floats): the
+    /// rows become that input's column.
+    /// </summary>
+    public static float[][] PredictRows(this IPredictor predictor, IReadOnlyList<float[]> rows)
+    {
+        ArgumentNullException.ThrowIfNull(predictor);
+        ArgumentNullException.ThrowIfNull(rows);
+        var input = predictor.Signature.Inputs.Count == 1 ? predictor.Signature.Inputs[0]
+            : throw new UsageException($"the model takes {predictor.Signature.Inputs.Count} inputs; build a Table with one column each");
+        return predictor.Predict(new Table(Column.Tensor(input.Name, input.CellShape(), rows))).Probabilities
+            ?? throw new UsageException("the model is a regression; it predicts values, not probabilities");
+    }
+
+    /// <summary>Class probabilities for texts, for a model whose one input is a string column.</summary>
+    public static float[][] PredictTexts(this IPredictor predictor, IReadOnlyList<string> texts)
+    {
+        ArgumentNullException.ThrowIfNull(predictor);
+        ArgumentNullException.ThrowIfNull(texts);
+        var input = predictor.Signature.Inputs.Count == 1 ? predictor.Signature.Inputs[0]
+            : throw new UsageException($"the model takes {predictor.Signature.Inputs.Count} inputs; build a Table with one column each");
+        return predictor.Predict(new Table(Column.String(input.Name, [.. texts]))).Probabilities
+            ?? throw new UsageException("the model is a regression; it predicts values, not probabilities");
+    }
 }

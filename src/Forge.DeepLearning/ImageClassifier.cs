@@ -102,28 +102,22 @@ public sealed class ImageClassifier : IPredictor
     }
 
     /// <inheritdoc />
-    public float[][] Predict(IReadOnlyList<float[]> rows)
+    public Prediction Predict(Table batch)
     {
-        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(batch);
+        var pixels = ModelInputs.Tensor(batch, Signature.Inputs[0], $"{Height}×{Width} pixels in 0–1");
         var per = Height * Width;
-        var output = new float[rows.Count][];
+        var output = new float[batch.RowCount][];
         using var noGrad = torch.no_grad();
-        for (var s = 0; s < rows.Count; s += InferenceBatch)
+        for (var s = 0; s < batch.RowCount; s += InferenceBatch)
         {
             using var scope = NewDisposeScope();
-            var len = Math.Min(InferenceBatch, rows.Count - s);
-            var flat = new float[len * per];
-            for (var i = 0; i < len; i++)
-            {
-                var row = rows[s + i];
-                if (row.Length != per)
-                    throw new UsageException($"input {s + i} has {row.Length} values; the model expects {per} ({Height}×{Width} pixels in 0–1)");
-                row.CopyTo(flat, i * per);
-            }
+            var len = Math.Min(InferenceBatch, batch.RowCount - s);
+            var flat = pixels.Values.Slice(s * per, len * per).ToArray();
             var probs = Forward(torch.tensor(flat, [len, 1, Height, Width])).data<float>().ToArray();
             for (var i = 0; i < len; i++) output[s + i] = probs.AsSpan(i * Labels.Count, Labels.Count).ToArray();
         }
-        return output;
+        return Prediction.Classes(Labels, output);
     }
 
     private Tensor Forward(Tensor pixels)

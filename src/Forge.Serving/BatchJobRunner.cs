@@ -273,7 +273,7 @@ internal sealed class BatchJobRunner(BatchJobStore store, ModelCatalog catalog, 
     {
         var decoder = (entry.Current ?? throw new BatchJobFailedException($"model '{entry.Name}' is not loaded")).Model.Decoder;
         var outcomes = new RowOutcome[records.Count];
-        var rows = new List<float[]>(records.Count);
+        var rows = new List<Table>(records.Count);
         var rowOf = new List<int>(records.Count);
         for (var i = 0; i < records.Count; i++)
         {
@@ -311,16 +311,16 @@ internal sealed class BatchJobRunner(BatchJobStore store, ModelCatalog catalog, 
 
         // Requests of at most one batch each: they join the model's batches like real-time requests, never overflow them.
         var size = Math.Max(1, entry.Batching.MaxBatchSize);
-        var slices = new List<Task<(ServedModel Model, float[][] Probabilities)>>();
+        var slices = new List<Task<(ServedModel Model, Prediction Prediction)>>();
         for (var offset = 0; offset < rows.Count; offset += size)
-            slices.Add(PredictAsync(entry, rows.GetRange(offset, Math.Min(size, rows.Count - offset)), ct));
+            slices.Add(PredictAsync(entry, Table.Concat(rows.GetRange(offset, Math.Min(size, rows.Count - offset))), ct));
         var answers = await Task.WhenAll(slices);
         var k = 0;
-        foreach (var (model, probabilities) in answers)
+        foreach (var (model, prediction) in answers)
         {
             if (model.Model.Signature.Labels.Count != labels.Count)
                 throw new BatchJobFailedException($"model '{entry.Name}' was reloaded with {model.Model.Signature.Labels.Count} labels where the job started with {labels.Count}");
-            foreach (var p in probabilities)
+            foreach (var p in prediction.Probabilities!)
             {
                 outcomes[rowOf[k]].Probabilities = p;
                 outcomes[rowOf[k]].Version = model.Version;
@@ -331,7 +331,7 @@ internal sealed class BatchJobRunner(BatchJobStore store, ModelCatalog catalog, 
     }
 
     /// <summary>Predicts through the model's queue; a full queue (busy real-time traffic) makes the job wait, not fail.</summary>
-    private async Task<(ServedModel, float[][])> PredictAsync(ModelEntry entry, List<float[]> rows, CancellationToken ct)
+    private async Task<(ServedModel, Prediction)> PredictAsync(ModelEntry entry, Table rows, CancellationToken ct)
     {
         for (var attempt = 0; ; attempt++)
         {

@@ -115,7 +115,7 @@ internal static class InferenceProtocolApi
         var decoder = entry.Current!.Model.Decoder;
         var signature = entry.Current.Model.Signature;
         string? id;
-        List<float[]> rows;
+        Table rows;
         string[] requested;
         try
         {
@@ -129,21 +129,22 @@ internal static class InferenceProtocolApi
             return ApiError.BadInput(e).ToInferenceError(context);
         }
 
-        var (served, probabilities, predictError) = await service.PredictAsync(context, entry, rows);
+        var (served, prediction, predictError) = await service.PredictAsync(context, entry, rows);
         if (served is null) return predictError!.ToInferenceError(context);
-        var labels = served.Model.Signature.Labels;
+        var labels = prediction!.Labels;
+        var probabilities = prediction.Probabilities!;
         var probabilityName = served.Model.Signature.Outputs.Count > 0 ? served.Model.Signature.Outputs[0].Name : "probabilities";
         var outputs = new List<ResponseOutput>();
         foreach (var output in requested)
         {
             if (output == LabelOutput)
             {
-                outputs.Add(new ResponseOutput(LabelOutput, [probabilities!.Length], "BYTES",
-                    probabilities.Select(p => (object)labels[ClassificationMetrics.ArgMax(p)]).ToArray()));
+                outputs.Add(new ResponseOutput(LabelOutput, [probabilities.Length], "BYTES",
+                    Enumerable.Range(0, prediction.RowCount).Select(r => (object)prediction.PredictedLabel(r)).ToArray()));
             }
             else
             {
-                var flat = new object[probabilities!.Length * labels.Count];
+                var flat = new object[probabilities.Length * labels.Count];
                 for (var r = 0; r < probabilities.Length; r++)
                 {
                     for (var k = 0; k < labels.Count; k++) flat[(r * labels.Count) + k] = probabilities[r][k];
@@ -161,8 +162,8 @@ internal static class InferenceProtocolApi
             : throw new InputException(key, $"expected a string; got {InstanceDecoder.KindOf(node)}");
     }
 
-    /// <summary>Reads the request's one input tensor into rows, checking name, datatype, shape and every value.</summary>
-    internal static List<float[]> DecodeInputs(JsonObject request, InstanceDecoder decoder)
+    /// <summary>Reads the request's one input tensor into the model's input table, checking name, datatype, shape and every value.</summary>
+    internal static Table DecodeInputs(JsonObject request, InstanceDecoder decoder)
     {
         if (!request.TryGetPropertyValue("inputs", out var inputsNode) || inputsNode is not JsonArray inputs)
             throw new InputException("inputs", $"required: an array with one input tensor named '{decoder.Input.Name}'");
@@ -187,7 +188,7 @@ internal static class InferenceProtocolApi
                 throw new InputException($"{field}.shape", $"{InstanceDecoder.ShapeText(shape)} for BYTES: send one encoded item per row, shape [N] or [N, 1]");
             var items = Strings(data, $"{field}.data");
             if (items.Count != batch) throw new InputException($"{field}.data", $"{items.Count} items for shape {InstanceDecoder.ShapeText(shape)}");
-            return items.Select((s, i) => decoder.DecodeBytes(s, $"{field}.data[{i}]")).ToList();
+            return Table.Concat([.. items.Select((s, i) => decoder.DecodeBytes(s, $"{field}.data[{i}]"))]);
         }
         if (!NumericTypes.Contains(datatype) || !decoder.TakesNumbers)
             throw new InputException($"{field}.datatype", $"'{datatype}' is not supported here; use {InferenceProtocolApi.DataType(decoder.Input.DType)}");
@@ -201,14 +202,9 @@ internal static class InferenceProtocolApi
         var (_, values) = InstanceDecoder.Flatten(data, $"{field}.data");
         if (values.Length != declared)
             throw new InputException($"{field}.data", $"{values.Length} values for shape {InstanceDecoder.ShapeText(shape)}, which needs {declared}");
-        var rows = new List<float[]>(batch);
-        for (var r = 0; r < batch; r++)
-        {
-            var row = values.AsSpan((int)(r * perRow), (int)perRow).ToArray();
-            decoder.CheckValues(row, $"{field}.data[{r}]");
-            rows.Add(row);
-        }
-        return rows;
+        for (var r = 0; r < batch; r++) decoder.CheckValues(values.AsSpan((int)(r * perRow), (int)perRow), $"{field}.data[{r}]");
+        // The flat data is already row after row: it becomes the tensor column as it is, no copy per row.
+        return new Table(Column.Tensor(decoder.Input.Name, decoder.Input.CellShape(), values));
     }
 
     private static int[] Shape(JsonObject input, string field)

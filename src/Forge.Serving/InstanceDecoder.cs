@@ -7,9 +7,9 @@ using Forge.Core;
 namespace Forge.Serving;
 
 /// <summary>
-/// Turns one request instance into one input row of a model, checked against the signature's first input: numbers
-/// only, finite, in the trained range, in the input's shape (flattened or nested). Flavors whose instances are not
-/// plain numbers (images, text) derive from it.
+/// Turns one request instance into one row of the model's input <see cref="Table"/>, checked against the signature's
+/// first input: numbers only, finite, in the trained range, in the input's shape (flattened or nested). Flavors whose
+/// instances are not plain numbers (images, text, tabular rows) derive from it.
 /// </summary>
 public class InstanceDecoder
 {
@@ -34,22 +34,36 @@ public class InstanceDecoder
     /// <summary>The number of values in one row, or -1 when a dimension is free.</summary>
     public int RowLength { get; }
 
+    /// <summary>The columns of the tables this decoder makes: the model's input.</summary>
+    public virtual TableSchema Schema => new([Input.ToColumnSpec()]);
+
     /// <summary>
-    /// Decodes one instance of a native request: a numeric array (flattened or nested to the instance shape) or an
-    /// object <c>{"INPUT_NAME": [...]}</c>. Throws <see cref="InputException"/> naming <paramref name="field"/> or a part of it.
+    /// Decodes one instance of a native request into a one-row table: a numeric array (flattened or nested to the
+    /// instance shape) or an object <c>{"INPUT_NAME": [...]}</c>. Throws <see cref="InputException"/> naming
+    /// <paramref name="field"/> or a part of it.
     /// </summary>
-    public virtual float[] Decode(JsonNode? instance, string field)
+    public virtual Table Decode(JsonNode? instance, string field)
     {
         ArgumentNullException.ThrowIfNull(field);
-        if (instance is JsonArray) return DecodeNumbers(instance, field);
+        if (instance is JsonArray) return Row(DecodeNumbers(instance, field));
         if (instance is JsonObject obj && obj.Count == 1 && obj.TryGetPropertyValue(Input.Name, out var value))
-            return DecodeNumbers(value, $"{field}.{Input.Name}");
+            return Row(DecodeNumbers(value, $"{field}.{Input.Name}"));
         throw new InputException(field, $"expected {Describe()}; got {KindOf(instance)}");
     }
 
-    /// <summary>Decodes one element of an Open Inference Protocol BYTES tensor; plain numeric models take none.</summary>
-    public virtual float[] DecodeBytes(string element, string field) =>
+    /// <summary>Decodes one element of an Open Inference Protocol BYTES tensor into a one-row table; plain numeric models take none.</summary>
+    public virtual Table DecodeBytes(string element, string field) =>
         throw new InputException(field, $"this model takes numbers (FP32), not BYTES; send {Describe()}");
+
+    /// <summary>Checked numeric rows (e.g. an Open Inference Protocol FP32 tensor) as a table of the model's tensor input.</summary>
+    public Table FromRows(IReadOnlyList<float[]> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        return new Table(Column.Tensor(Input.Name, Input.CellShape(), rows));
+    }
+
+    /// <summary>One checked numeric row as a one-row table, sharing the array.</summary>
+    protected Table Row(float[] values) => new(Column.Tensor(Input.Name, Input.CellShape(), values));
 
     /// <summary>Whether rows may come as numbers (a numeric tensor); text models take only strings.</summary>
     public virtual bool TakesNumbers => true;
@@ -57,12 +71,12 @@ public class InstanceDecoder
     /// <summary>How one instance of a predict request looks, for model metadata and error messages.</summary>
     public string InstanceFormat => Describe();
 
-    /// <summary>A valid row for the warm-up prediction: every value at the low end of the trained range (0 when unknown).</summary>
-    public virtual float[] WarmupRow()
+    /// <summary>A valid one-row batch for the warm-up prediction: every value at the low end of the trained range (0 when unknown).</summary>
+    public virtual Table WarmupRow()
     {
         if (RowLength < 0) throw new InvalidOperationException($"input '{Input.Name}' has a free dimension; its decoder must override WarmupRow");
         var value = (float)Math.Clamp(0, Input.Min ?? double.MinValue, Input.Max ?? double.MaxValue);
-        return Enumerable.Repeat(value, RowLength).ToArray();
+        return Row(Enumerable.Repeat(value, RowLength).ToArray());
     }
 
     /// <summary>How a valid instance looks, for error messages.</summary>
@@ -202,7 +216,7 @@ public class InstanceDecoder
 /// Open Inference Protocol BYTES elements holding the same base64 text, or numeric arrays as <see cref="InstanceDecoder"/> does.
 /// </summary>
 /// <param name="input">The image input tensor.</param>
-/// <param name="decodeImage">Turns encoded image bytes into one row, given the field name for errors; throws <see cref="ForgeException"/> on a bad image.</param>
+/// <param name="decodeImage">Turns encoded image bytes into one row of pixels, given the field name for errors; throws <see cref="ForgeException"/> on a bad image.</param>
 public sealed class ImageInstanceDecoder(TensorSpec input, Func<byte[], string, float[]> decodeImage) : InstanceDecoder(input)
 {
     /// <summary>The instance field carrying a base64-encoded image.</summary>
@@ -211,7 +225,7 @@ public sealed class ImageInstanceDecoder(TensorSpec input, Func<byte[], string, 
     private readonly Func<byte[], string, float[]> _decodeImage = decodeImage ?? throw new ArgumentNullException(nameof(decodeImage));
 
     /// <inheritdoc />
-    public override float[] Decode(JsonNode? instance, string field)
+    public override Table Decode(JsonNode? instance, string field)
     {
         ArgumentNullException.ThrowIfNull(field);
         if (instance is JsonObject obj && obj.TryGetPropertyValue(ImageField, out var b64))
@@ -225,7 +239,7 @@ public sealed class ImageInstanceDecoder(TensorSpec input, Func<byte[], string, 
     }
 
     /// <inheritdoc />
-    public override float[] DecodeBytes(string element, string field)
+    public override Table DecodeBytes(string element, string field)
     {
         ArgumentNullException.ThrowIfNull(element);
         ArgumentNullException.ThrowIfNull(field);
@@ -248,7 +262,7 @@ public sealed class ImageInstanceDecoder(TensorSpec input, Func<byte[], string, 
             throw new InputException(field, problem);
         }
         CheckValues(row, field);
-        return row;
+        return Row(row);
     }
 
     /// <inheritdoc />

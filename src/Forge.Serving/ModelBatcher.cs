@@ -16,7 +16,7 @@ internal sealed class BatcherClosedException() : Exception("the model version is
 /// <summary>
 /// Adaptive batching for one model version. Requests wait in a bounded queue; one dedicated thread takes the first,
 /// lets others join it for up to <see cref="BatchingOptions.MaxDelayMs"/> or until <see cref="BatchingOptions.MaxBatchSize"/>
-/// rows, and runs them as one <see cref="IPredictor.Predict"/> call. One thread, because TorchSharp models are not meant to
+/// rows, and runs them as one <see cref="IPredictor.Predict"/> call on their tables joined into one. One thread, because TorchSharp models are not meant to
 /// run forward passes concurrently, and because one big pass beats many small ones on a few cores.
 /// </summary>
 internal sealed class ModelBatcher : IDisposable
@@ -64,9 +64,10 @@ internal sealed class ModelBatcher : IDisposable
 
     public BatchingOptions Options => _options;
 
-    /// <summary>Queues the rows and completes with their probabilities once a batch holding them has run.</summary>
-    public Task<float[][]> PredictAsync(IReadOnlyList<float[]> rows, CancellationToken cancellationToken)
+    /// <summary>Queues the rows and completes with their prediction once a batch holding them has run.</summary>
+    public Task<Prediction> PredictAsync(Table rows, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(rows);
         var item = new WorkItem(rows, cancellationToken);
         Interlocked.Increment(ref _depth);
         if (!_queue.Writer.TryWrite(item))
@@ -92,7 +93,7 @@ internal sealed class ModelBatcher : IDisposable
                 if (reader.TryPeek(out var next))
                 {
                     // A request that would overflow the batch waits for the next one, unless the batch is empty.
-                    if (rows > 0 && rows + next.Rows.Count > _options.MaxBatchSize) break;
+                    if (rows > 0 && rows + next.Rows.RowCount > _options.MaxBatchSize) break;
                     reader.TryRead(out _);
                     Interlocked.Decrement(ref _depth);
                     if (next.Token.IsCancellationRequested)
@@ -101,7 +102,7 @@ internal sealed class ModelBatcher : IDisposable
                         continue;
                     }
                     batch.Add(next);
-                    rows += next.Rows.Count;
+                    rows += next.Rows.RowCount;
                     continue;
                 }
                 var remaining = deadline - Stopwatch.GetTimestamp();
@@ -127,8 +128,8 @@ internal sealed class ModelBatcher : IDisposable
 
     private void Execute(List<WorkItem> batch, int rowCount)
     {
-        var rows = batch.Count == 1 ? batch[0].Rows : batch.SelectMany(b => b.Rows).ToArray();
-        float[][] output;
+        var rows = batch.Count == 1 ? batch[0].Rows : Table.Concat([.. batch.Select(b => b.Rows)]);
+        Prediction output;
         try
         {
             output = Forward(rows);
@@ -164,8 +165,8 @@ internal sealed class ModelBatcher : IDisposable
         var offset = 0;
         foreach (var item in batch)
         {
-            item.Result.TrySetResult(output[offset..(offset + item.Rows.Count)]);
-            offset += item.Rows.Count;
+            item.Result.TrySetResult(batch.Count == 1 ? output : output.Slice(offset, item.Rows.RowCount));
+            offset += item.Rows.RowCount;
         }
     }
 
@@ -174,14 +175,14 @@ internal sealed class ModelBatcher : IDisposable
     {
         foreach (var item in batch)
         {
-            var results = new float[item.Rows.Count][];
+            var results = new Prediction[item.Rows.RowCount];
             Exception? failure = null;
-            for (var i = 0; i < item.Rows.Count && failure is null; i++)
+            for (var i = 0; i < item.Rows.RowCount && failure is null; i++)
             {
                 _metrics?.ForwardRetries.Inc(1, _name, _version);
                 try
                 {
-                    results[i] = Forward([item.Rows[i]])[0];
+                    results[i] = Forward(item.Rows.Slice(i, 1));
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
@@ -189,26 +190,35 @@ internal sealed class ModelBatcher : IDisposable
                     failure = e;
                 }
             }
-            if (failure is null) item.Result.TrySetResult(results);
+            if (failure is null) item.Result.TrySetResult(Join(results));
             else item.Result.TrySetException(failure);
         }
     }
 
     // One real forward pass, counted whether it succeeds or not.
-    private float[][] Forward(IReadOnlyList<float[]> rows)
+    private Prediction Forward(Table rows)
     {
         try
         {
             var output = _predictor.Predict(rows);
-            if (output.Length != rows.Count) throw new InvalidOperationException($"the model returned {output.Length} rows for {rows.Count}");
+            if (output.RowCount != rows.RowCount) throw new InvalidOperationException($"the model returned {output.RowCount} rows for {rows.RowCount}");
             return output;
         }
         finally
         {
             Interlocked.Increment(ref _forwardCalls);
-            Interlocked.Add(ref _rows, rows.Count);
-            _metrics?.BatchSize.Observe(rows.Count, _name, _version);
+            Interlocked.Add(ref _rows, rows.RowCount);
+            _metrics?.BatchSize.Observe(rows.RowCount, _name, _version);
         }
+    }
+
+    // Rows predicted one at a time, as one prediction again.
+    private static Prediction Join(Prediction[] parts)
+    {
+        if (parts.Length == 1) return parts[0];
+        return parts[0].Probabilities is not null
+            ? Prediction.Classes(parts[0].Labels, [.. parts.SelectMany(p => p.Probabilities!)])
+            : Prediction.Regression([.. parts.SelectMany(p => p.Values!)]);
     }
 
     /// <summary>Stops taking requests, lets the thread finish every queued one, and waits for it.</summary>
@@ -218,13 +228,13 @@ internal sealed class ModelBatcher : IDisposable
         if (_queue.Writer.TryComplete()) _thread.Join();
     }
 
-    private sealed class WorkItem(IReadOnlyList<float[]> rows, CancellationToken token)
+    private sealed class WorkItem(Table rows, CancellationToken token)
     {
-        public IReadOnlyList<float[]> Rows { get; } = rows;
+        public Table Rows { get; } = rows;
 
         public CancellationToken Token { get; } = token;
 
         // Completions run on the thread pool, never inline on the inference thread.
-        public TaskCompletionSource<float[][]> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<Prediction> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -228,9 +228,9 @@ internal sealed class ModelCatalog : IDisposable
             batcher = new ModelBatcher(resolved.Name, resolved.Version, model.Predictor, batching, _metrics, _logger);
             // One pass through the real inference thread: native kernels, lazily built networks and caches are ready
             // before the first client arrives, so readiness means a fast first answer, not a slow one.
-            var warm = batcher.PredictAsync([model.Decoder.WarmupRow()], cancellationToken).GetAwaiter().GetResult();
-            if (warm.Length != 1 || warm[0].Length != model.Signature.Labels.Count)
-                throw new BundleException(resolved.Bundle.Directory, $"the warm-up prediction gave {warm.FirstOrDefault()?.Length ?? 0} probabilities for {model.Signature.Labels.Count} labels");
+            var warm = batcher.PredictAsync(model.Decoder.WarmupRow(), cancellationToken).GetAwaiter().GetResult();
+            if (warm.RowCount != 1 || (warm.Probabilities is { } p && p[0].Length != model.Signature.Labels.Count))
+                throw new BundleException(resolved.Bundle.Directory, $"the warm-up prediction gave {warm.RowCount} rows ({warm.Probabilities?[0].Length ?? 0} probabilities) for one row of {model.Signature.Labels.Count} labels");
             return new ServedModel(resolved, model, batcher, clock.Elapsed.TotalSeconds);
         }
         catch
@@ -257,7 +257,7 @@ internal sealed class ModelCatalog : IDisposable
     }
 
     /// <summary>Predicts rows on the entry's current version, following it to the new version when a reload swapped it meanwhile.</summary>
-    public async Task<(ServedModel Model, float[][] Probabilities)> PredictAsync(ModelEntry entry, IReadOnlyList<float[]> rows, CancellationToken cancellationToken)
+    public async Task<(ServedModel Model, Prediction Prediction)> PredictAsync(ModelEntry entry, Table rows, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {

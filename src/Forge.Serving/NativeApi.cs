@@ -83,7 +83,7 @@ internal static class NativeApi
         using var deadline = service.Deadline(context);
         var (body, readError) = await service.ReadJsonAsync(context, deadline.Token);
         if (body is null) return readError!.ToProblem(context);
-        List<float[]> rows;
+        Table rows;
         try
         {
             rows = Decode(body, entry.Current!.Model.Decoder);
@@ -92,27 +92,28 @@ internal static class NativeApi
         {
             return ApiError.BadInput(e).ToProblem(context);
         }
-        var (served, probabilities, predictError) = await service.PredictAsync(context, entry, rows);
+        var (served, prediction, predictError) = await service.PredictAsync(context, entry, rows);
         if (served is null) return predictError!.ToProblem(context);
-        var labels = served.Model.Signature.Labels;
+        var labels = prediction!.Labels;
+        var probabilities = prediction.Probabilities!;
         return Results.Ok(new PredictResponse(
             served.Name, served.Version,
-            probabilities!.Select(p => labels[ClassificationMetrics.ArgMax(p)]).ToArray(),
-            probabilities!.Select(p => Probabilities(labels, p)).ToArray()));
+            Enumerable.Range(0, prediction.RowCount).Select(prediction.PredictedLabel).ToArray(),
+            probabilities.Select(p => Probabilities(labels, p)).ToArray()));
     }
 
-    /// <summary>Reads <c>{"instances": [...]}</c> or a single instance into rows; errors name the instance.</summary>
-    internal static List<float[]> Decode(JsonNode body, InstanceDecoder decoder)
+    /// <summary>Reads <c>{"instances": [...]}</c> or a single instance into the model's input table; errors name the instance.</summary>
+    internal static Table Decode(JsonNode body, InstanceDecoder decoder)
     {
         if (body is JsonObject obj && obj.TryGetPropertyValue("instances", out var instances))
         {
             if (instances is not JsonArray array) throw new InputException("instances", $"expected an array of instances; got {InstanceDecoder.KindOf(instances)}");
             if (array.Count == 0) throw new InputException("instances", "the array is empty; send at least one instance");
-            var rows = new List<float[]>(array.Count);
-            for (var i = 0; i < array.Count; i++) rows.Add(decoder.Decode(array[i], $"instances[{i}]"));
-            return rows;
+            var rows = new Table[array.Count];
+            for (var i = 0; i < array.Count; i++) rows[i] = decoder.Decode(array[i], $"instances[{i}]");
+            return Table.Concat(rows);
         }
-        return [decoder.Decode(body, "instance")];
+        return decoder.Decode(body, "instance");
     }
 
     private static Dictionary<string, float> Probabilities(IReadOnlyList<string> labels, float[] p)

@@ -62,19 +62,21 @@ internal sealed class PredictionService(ModelCatalog catalog, TrafficRouter rout
     }
 
     /// <summary>Predicts the rows on the model's inference thread within the request timeout.</summary>
-    public async Task<(ServedModel? Model, float[][]? Probabilities, ApiError? Error)> PredictAsync(HttpContext context, ModelEntry entry, IReadOnlyList<float[]> rows)
+    public async Task<(ServedModel? Model, Prediction? Prediction, ApiError? Error)> PredictAsync(HttpContext context, ModelEntry entry, Table rows)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         timeout.CancelAfter(options.RequestTimeout);
         try
         {
-            var (served, probabilities) = await catalog.PredictAsync(entry, rows, timeout.Token);
+            var (served, prediction) = await catalog.PredictAsync(entry, rows, timeout.Token);
             RequestTracking.Attribute(context, served.Name, served.Version);
             context.Response.Headers[VersionHeader] = served.Version;
-            var labels = served.Model.Signature.Labels;
-            foreach (var p in probabilities) metrics.Predictions.Inc(1, served.Name, served.Version, labels[ClassificationMetrics.ArgMax(p)]);
-            router.Answered(context, entry, served, rows, probabilities);
-            return (served, probabilities, null);
+            if (prediction.Probabilities is not null)
+            {
+                for (var i = 0; i < prediction.RowCount; i++) metrics.Predictions.Inc(1, served.Name, served.Version, prediction.PredictedLabel(i));
+            }
+            router.Answered(context, entry, served, rows, prediction);
+            return (served, prediction, null);
         }
         catch (Exception) when (Fail(entry))
         {

@@ -30,7 +30,7 @@ public sealed class TextClassifierLoader : IModelLoader
         var model = TextClassifier.Load(bundle);
         try
         {
-            return new ServableModel(new TextPredictor(model), new TextInstanceDecoder(model.Signature.Inputs[0]));
+            return new ServableModel(model, new TextInstanceDecoder(model.Signature.Inputs[0]));
         }
         catch
         {
@@ -38,34 +38,12 @@ public sealed class TextClassifierLoader : IModelLoader
             throw;
         }
     }
-
-    /// <summary>
-    /// The classifier behind the batcher's float rows: each row is a text's UTF-16 code units (see
-    /// <see cref="TextInstanceDecoder.Encode"/>), turned back into strings and classified in one call.
-    /// </summary>
-    private sealed class TextPredictor(TextClassifier model) : IPredictor
-    {
-        public ModelSignature Signature => model.Signature;
-
-        public float[][] Predict(IReadOnlyList<float[]> rows)
-        {
-            var texts = new string[rows.Count];
-            for (var i = 0; i < texts.Length; i++) texts[i] = TextInstanceDecoder.DecodeRow(rows[i]);
-            return model.PredictProbabilities(texts);
-        }
-
-        public void Dispose() => model.Dispose();
-    }
 }
 
 /// <summary>
 /// Decodes text instances: <c>{"text": "…"}</c> or a bare JSON string, and Open Inference Protocol BYTES elements. A text
 /// must be non-blank and at most <see cref="MaxCharacters"/> characters long.
 /// </summary>
-/// <remarks>
-/// The batcher and <see cref="IPredictor"/> carry rows of floats; a text travels as its UTF-16 code units, each exact in a
-/// float (they are below 2^16, and a float holds every integer up to 2^24), so the model sees the very string sent.
-/// </remarks>
 public sealed class TextInstanceDecoder : InstanceDecoder
 {
     /// <summary>The instance field carrying the text.</summary>
@@ -90,7 +68,7 @@ public sealed class TextInstanceDecoder : InstanceDecoder
     public override bool TakesNumbers => false;
 
     /// <inheritdoc />
-    public override float[] Decode(JsonNode? instance, string field)
+    public override Table Decode(JsonNode? instance, string field)
     {
         ArgumentNullException.ThrowIfNull(field);
         if (instance is JsonValue value && value.GetValueKind() == JsonValueKind.String) return DecodeBytes(value.GetValue<string>(), field);
@@ -107,7 +85,7 @@ public sealed class TextInstanceDecoder : InstanceDecoder
     }
 
     /// <inheritdoc />
-    public override float[] DecodeBytes(string element, string field)
+    public override Table DecodeBytes(string element, string field)
     {
         ArgumentNullException.ThrowIfNull(element);
         ArgumentNullException.ThrowIfNull(field);
@@ -117,30 +95,16 @@ public sealed class TextInstanceDecoder : InstanceDecoder
             throw new InputException(field, string.Create(CultureInfo.InvariantCulture,
                 $"{element.Length:N0} characters, over the limit of {MaxCharacters:N0}; split the text or send its first part"));
         }
-        return Encode(element);
+        return Text(element);
     }
 
     /// <inheritdoc />
-    public override float[] WarmupRow() => Encode("warming up: is this message positive or negative?");
+    public override Table WarmupRow() => Text("warming up: is this message positive or negative?");
 
     /// <inheritdoc />
     protected override string Describe() =>
         string.Create(CultureInfo.InvariantCulture, $"{{\"{TextField}\": \"…\"}} or a JSON string (at most {MaxCharacters:N0} characters)");
 
-    /// <summary>A text as a row: one float per UTF-16 code unit.</summary>
-    public static float[] Encode(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var row = new float[text.Length];
-        for (var i = 0; i < row.Length; i++) row[i] = text[i];
-        return row;
-    }
-
-    /// <summary>The text a row made by <see cref="Encode"/> holds.</summary>
-    public static string DecodeRow(ReadOnlySpan<float> row)
-    {
-        var chars = row.Length <= 512 ? stackalloc char[row.Length] : new char[row.Length];
-        for (var i = 0; i < chars.Length; i++) chars[i] = (char)row[i];
-        return new string(chars);
-    }
+    /// <summary>A text as a one-row table of the model's string input: the very string sent, no re-encoding.</summary>
+    private Table Text(string text) => new(Column.String(Input.Name, [text]));
 }

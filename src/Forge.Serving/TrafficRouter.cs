@@ -66,12 +66,11 @@ internal sealed class TrafficRouter
     }
 
     /// <summary>Counts the answer and, for a request with a shadow, sends the shadow a copy after the response is written.</summary>
-    public void Answered(HttpContext context, ModelEntry entry, ServedModel served, IReadOnlyList<float[]> rows, float[][] probabilities)
+    public void Answered(HttpContext context, ModelEntry entry, ServedModel served, Table rows, Prediction prediction)
     {
         _metrics.Routed.Inc(1, served.Name, served.Version, RoleLabel(entry.Role), "ok");
         if (context.Items[ShadowKey] is not ModelEntry shadow || shadow.State != ModelState.Ready) return;
-        var labels = served.Model.Signature.Labels;
-        var answered = probabilities.Select(p => labels[ClassificationMetrics.ArgMax(p)]).ToArray();
+        var answered = Answers(prediction);
         context.Response.OnCompleted(() =>
         {
             // Not awaited: the client has its answer; the shadow's work is only compared and counted.
@@ -93,16 +92,21 @@ internal sealed class TrafficRouter
         return ("primary", _routes.TryGetValue(entry, out var own) && own.Canary is not null ? 100 - own.Percent : 100);
     }
 
-    private async Task ShadowAsync(ModelEntry shadow, IReadOnlyList<float[]> rows, string[] answered)
+    // What a shadow is compared on: the labels of a classifier, the values of a regression.
+    private static string[] Answers(Prediction prediction) =>
+        prediction.Probabilities is not null
+            ? [.. Enumerable.Range(0, prediction.RowCount).Select(prediction.PredictedLabel)]
+            : [.. prediction.Values!.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))];
+
+    private async Task ShadowAsync(ModelEntry shadow, Table rows, string[] answered)
     {
         var version = shadow.Version;
         try
         {
             using var timeout = new CancellationTokenSource(_options.RequestTimeout);
-            var (served, probabilities) = await _catalog.PredictAsync(shadow, rows, timeout.Token);
+            var (served, prediction) = await _catalog.PredictAsync(shadow, rows, timeout.Token);
             version = served.Version;
-            var labels = served.Model.Signature.Labels;
-            var agree = probabilities.Select(p => labels[ClassificationMetrics.ArgMax(p)]).SequenceEqual(answered, StringComparer.Ordinal);
+            var agree = Answers(prediction).SequenceEqual(answered, StringComparer.Ordinal);
             _metrics.Routed.Inc(1, served.Name, served.Version, "shadow", agree ? "agree" : "disagree");
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -47,7 +47,7 @@ public sealed class EmbeddingCache
 /// A text classifier: a featuriser (the MiniLM sentence encoder, or TF-IDF for the baseline) and a softmax-regression
 /// head over the features. Stored as a bundle of flavor <c>text-embedding</c>.
 /// </summary>
-public sealed class TextClassifier : IDisposable
+public sealed class TextClassifier : IPredictor
 {
     /// <summary>The featuriser name of classifiers on sentence embeddings.</summary>
     public const string SentenceEncoderFeaturizer = "sentence-encoder";
@@ -133,6 +133,16 @@ public sealed class TextClassifier : IDisposable
     /// <summary>Probabilities over <see cref="Labels"/> for each text.</summary>
     public float[][] PredictProbabilities(IReadOnlyList<string> texts, IProgress<int>? progress = null, CancellationToken cancellationToken = default) =>
         Head.PredictProbabilities(Featurize(texts, progress, cancellationToken));
+
+    /// <summary>Probabilities for a batch whose string column (the signature's input, "text") holds the texts; one featuriser call for the whole batch.</summary>
+    public Prediction Predict(Table batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var column = ModelInputs.Text(batch, Signature.Inputs[0]);
+        var texts = new string[column.Length];
+        for (var i = 0; i < texts.Length; i++) texts[i] = column[i]!;
+        return Prediction.Classes(Labels, PredictProbabilities(texts));
+    }
 
     /// <summary>The label and probabilities of each text.</summary>
     public IReadOnlyList<TextPrediction> Predict(IReadOnlyList<string> texts)

@@ -39,7 +39,7 @@ public sealed class BundleRoundTripTests(TorchFixture mnist) : IDisposable
 
         // The IPredictor path (rows of 0–1 floats) agrees with the image-set path.
         var rows = Enumerable.Range(0, test.Count).Select(i => test.GetImage(i).ToArray().Select(b => b / 255f).ToArray()).ToArray();
-        var byRow = loaded.Predict(rows);
+        var byRow = loaded.PredictRows(rows);
         for (var i = 0; i < rows.Length; i++)
         {
             for (var k = 0; k < 10; k++)

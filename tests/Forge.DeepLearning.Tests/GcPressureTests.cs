@@ -1,3 +1,4 @@
+using Forge.Core;
 using Forge.Tests.Shared;
 
 namespace Forge.DeepLearning.Tests;
@@ -22,7 +23,7 @@ public sealed class GcPressureTests(TorchFixture mnist)
         using var model = new ImageClassifierTrainer(spec, new TrainerOptions { Epochs = 1, Augment = false, Threads = 1 }).Fit(mnist.Train(256));
         var test = mnist.Test(64);
         var rows = Enumerable.Range(0, test.Count).Select(i => test.GetImage(i).ToArray().Select(b => b / 255f).ToArray()).ToArray();
-        var expected = model.Predict(rows);
+        var expected = model.PredictRows(rows);
 
         using var stop = new CancellationTokenSource();
         var pressure = Enumerable.Range(0, 2).Select(_ => Task.Factory.StartNew(() =>
@@ -44,7 +45,7 @@ public sealed class GcPressureTests(TorchFixture mnist)
             {
                 try
                 {
-                    var actual = model.Predict(rows);
+                    var actual = model.PredictRows(rows);
                     for (var r = 0; r < rows.Length; r++)
                     {
                         for (var k = 0; k < actual[r].Length; k++)

@@ -139,17 +139,17 @@ public sealed class TransferTests
             for (var y = 0; y < s; y++)
                 for (var x = 0; x < s; x++) mirrored[(c * s * s) + (y * s) + x] = row[(c * s * s) + (y * s) + (s - 1 - x)];
 
-        var both = model.Predict([row, mirrored]);
+        var both = model.PredictRows([row, mirrored]);
 
         Assert.Equal(both[0], both[1]);
         using var plain = new TransferTrainer(Small(TransferMode.FeatureExtraction)).Train(train);
-        var unaveraged = plain.Predict([row, mirrored]);
+        var unaveraged = plain.PredictRows([row, mirrored]);
         Assert.NotEqual(unaveraged[0], unaveraged[1]);
         using var dir = new TempDir();
         using (var writer = ModelBundle.Create(dir.Combine("bundle"))) writer.Commit(model.WriteTo(writer, "plants"));
         using var loaded = TransferClassifier.Load(ModelBundle.Load(dir.Combine("bundle")));
         Assert.True(loaded.Options.FlipAveraging);
-        var again = loaded.Predict([row]);
+        var again = loaded.PredictRows([row]);
         for (var k = 0; k < 8; k++) Assert.True(Math.Abs(again[0][k] - both[0][k]) < 1e-5);
     }
 

@@ -21,10 +21,10 @@ public sealed class BatchFailureTests
         var metrics = new ServerMetrics();
         using var batcher = Batcher(predictor, metrics, rows: 3);
 
-        var tasks = new[] { Row(0.1f), Row(0.2f), Row(0.3f) }.Select(r => batcher.PredictAsync([r], CancellationToken.None)).ToArray();
+        var tasks = new[] { Row(0.1f), Row(0.2f), Row(0.3f) }.Select(r => batcher.PredictAsync(Rows(r), CancellationToken.None)).ToArray();
         var results = await Task.WhenAll(tasks);
 
-        Assert.Equal([0.1f, 0.2f, 0.3f], results.Select(r => r[0][1]));
+        Assert.Equal([0.1f, 0.2f, 0.3f], results.Select(r => r.Probabilities![0][1]));
         Assert.Equal(2, batcher.ForwardCalls);
         Assert.Equal([3, 3], predictor.BatchSizes);
         Assert.Equal(1, metrics.ForwardRetries.Get("m", "1"));
@@ -38,12 +38,12 @@ public sealed class BatchFailureTests
         var metrics = new ServerMetrics();
         using var batcher = Batcher(predictor, metrics, rows: 5);
 
-        var good1 = batcher.PredictAsync([Row(0.1f), Row(0.2f)], CancellationToken.None);
-        var bad = batcher.PredictAsync([Row(0.3f), Row(0.5f)], CancellationToken.None);
-        var good2 = batcher.PredictAsync([Row(0.4f)], CancellationToken.None);
+        var good1 = batcher.PredictAsync(Rows(Row(0.1f), Row(0.2f)), CancellationToken.None);
+        var bad = batcher.PredictAsync(Rows(Row(0.3f), Row(0.5f)), CancellationToken.None);
+        var good2 = batcher.PredictAsync(Rows(Row(0.4f)), CancellationToken.None);
 
-        Assert.Equal([0.1f, 0.2f], (await good1).Select(r => r[1]));
-        Assert.Equal([0.4f], (await good2).Select(r => r[1]));
+        Assert.Equal([0.1f, 0.2f], (await good1).Probabilities!.Select(r => r[1]));
+        Assert.Equal([0.4f], (await good2).Probabilities!.Select(r => r[1]));
         await Assert.ThrowsAsync<ExternalException>(() => bad);
         // The batch, its retry, then one pass per row until the failing one: good1's two, bad's two, good2's one.
         Assert.Equal([5, 5, 1, 1, 1, 1, 1], predictor.BatchSizes);
@@ -54,18 +54,18 @@ public sealed class BatchFailureTests
     [Fact]
     public async Task A_row_the_model_refuses_fails_its_own_request_and_no_other()
     {
-        var predictor = new ScriptedPredictor((_, rows) => rows.Any(r => r.Length != 2) ? new UsageException("input has 3 values; the model expects 2") : null);
+        var predictor = new ScriptedPredictor((_, rows) => rows.Any(r => float.IsNaN(r[1])) ? new UsageException("input 0 holds NaN; the model expects finite numbers") : null);
         var metrics = new ServerMetrics();
         using var batcher = Batcher(predictor, metrics, rows: 3);
 
-        var good = batcher.PredictAsync([Row(0.1f)], CancellationToken.None);
-        var bad = batcher.PredictAsync([[0.2f, 0.2f, 0.2f]], CancellationToken.None);
-        var alsoGood = batcher.PredictAsync([Row(0.3f)], CancellationToken.None);
+        var good = batcher.PredictAsync(Rows(Row(0.1f)), CancellationToken.None);
+        var bad = batcher.PredictAsync(Rows(Row(float.NaN)), CancellationToken.None);
+        var alsoGood = batcher.PredictAsync(Rows(Row(0.3f)), CancellationToken.None);
 
-        Assert.Equal(0.1f, (await good)[0][1]);
-        Assert.Equal(0.3f, (await alsoGood)[0][1]);
+        Assert.Equal(0.1f, (await good).Probabilities![0][1]);
+        Assert.Equal(0.3f, (await alsoGood).Probabilities![0][1]);
         var e = await Assert.ThrowsAsync<UsageException>(() => bad);
-        Assert.Contains("expects 2", e.Message, StringComparison.Ordinal);
+        Assert.Contains("finite numbers", e.Message, StringComparison.Ordinal);
         Assert.Equal([3, 1, 1, 1], predictor.BatchSizes);
     }
 
@@ -76,8 +76,8 @@ public sealed class BatchFailureTests
         var metrics = new ServerMetrics();
         using var batcher = Batcher(predictor, metrics, rows: 2);
 
-        var a = batcher.PredictAsync([Row(0.1f)], CancellationToken.None);
-        var b = batcher.PredictAsync([Row(0.2f)], CancellationToken.None);
+        var a = batcher.PredictAsync(Rows(Row(0.1f)), CancellationToken.None);
+        var b = batcher.PredictAsync(Rows(Row(0.2f)), CancellationToken.None);
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => a);
         await Assert.ThrowsAsync<InvalidOperationException>(() => b);
@@ -86,6 +86,9 @@ public sealed class BatchFailureTests
     }
 
     private static float[] Row(float v) => [1 - v, v];
+
+    // A request's rows as the batcher carries them: one table, its tensor column the model's input.
+    private static Table Rows(params float[][] rows) => new(Column.Tensor("x", [2], rows));
 
     private static ModelBatcher Batcher(IPredictor predictor, ServerMetrics metrics, int rows) =>
         new("m", "1", predictor, new BatchingOptions { MaxBatchSize = rows, MaxDelayMs = 60_000 }, metrics, NullLogger.Instance);
@@ -101,11 +104,12 @@ public sealed class BatchFailureTests
 
         public ModelSignature Signature => BatchFailureTests.Signature;
 
-        public float[][] Predict(IReadOnlyList<float[]> rows)
+        public Prediction Predict(Table batch)
         {
-            BatchSizes.Add(rows.Count);
+            var rows = TestTables.Rows(batch);
+            BatchSizes.Add(rows.Length);
             if (script(++_calls, rows) is { } failure) throw failure;
-            return rows.Select(r => r.ToArray()).ToArray();
+            return Prediction.Classes(Signature.Labels, rows);
         }
 
         public void Dispose()

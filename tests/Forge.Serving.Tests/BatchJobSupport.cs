@@ -94,12 +94,13 @@ internal sealed class StallingLoader(int permits) : IModelLoader
     {
         public ModelSignature Signature { get; } = signature;
 
-        public float[][] Predict(IReadOnlyList<float[]> rows)
+        public Prediction Predict(Table batch)
         {
-            Interlocked.Add(ref owner.Rows, rows.Count);
+            var rows = TestTables.Rows(batch);
+            Interlocked.Add(ref owner.Rows, rows.Length);
             owner.Entered.Release();
             owner.Permits.Wait();
-            return rows.Select(r => new[] { 1 - r[0], r[0] }).ToArray();
+            return Prediction.Classes(Signature.Labels, rows.Select(r => new[] { 1 - r[0], r[0] }).ToArray());
         }
 
         public void Dispose()

@@ -11,10 +11,10 @@ public sealed class DecoderAndMetricsUnitTests
     public void An_instance_may_be_flat_nested_or_without_its_leading_ones_but_not_another_shape()
     {
         float[] expected = [0, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f];
-        Assert.Equal(expected, Image.Decode(JsonNode.Parse("[0, 0.1, 0.2, 0.3, 0.4, 0.5]"), "i"));
-        Assert.Equal(expected, Image.Decode(JsonNode.Parse("[[0, 0.1, 0.2], [0.3, 0.4, 0.5]]"), "i"));
-        Assert.Equal(expected, Image.Decode(JsonNode.Parse("[[[0, 0.1, 0.2], [0.3, 0.4, 0.5]]]"), "i"));
-        Assert.Equal(expected, Image.Decode(JsonNode.Parse("{\"image\": [0, 0.1, 0.2, 0.3, 0.4, 0.5]}"), "i"));
+        Assert.Equal(expected, Cell(Image.Decode(JsonNode.Parse("[0, 0.1, 0.2, 0.3, 0.4, 0.5]"), "i")));
+        Assert.Equal(expected, Cell(Image.Decode(JsonNode.Parse("[[0, 0.1, 0.2], [0.3, 0.4, 0.5]]"), "i")));
+        Assert.Equal(expected, Cell(Image.Decode(JsonNode.Parse("[[[0, 0.1, 0.2], [0.3, 0.4, 0.5]]]"), "i")));
+        Assert.Equal(expected, Cell(Image.Decode(JsonNode.Parse("{\"image\": [0, 0.1, 0.2, 0.3, 0.4, 0.5]}"), "i")));
 
         var e = Assert.Throws<InputException>(() => Image.Decode(JsonNode.Parse("[[0, 0.1], [0.2, 0.3], [0.4, 0.5]]"), "i"));
         Assert.Equal("i", e.Field);
@@ -23,7 +23,15 @@ public sealed class DecoderAndMetricsUnitTests
         Assert.Equal("i[1]", Assert.Throws<InputException>(() => Image.Decode(JsonNode.Parse("[[0, 0.1, 0.2], 0.3]"), "i")).Field);
         Assert.Contains("value 5 is 2", Assert.Throws<InputException>(() => Image.Decode(JsonNode.Parse("[0, 0, 0, 0, 0, 2]"), "i")).Message, StringComparison.Ordinal);
         Assert.Contains("finite", Assert.Throws<InputException>(() => Image.Decode(JsonNode.Parse("[0, 0, 0, 0, 0, 1e39]"), "i")).Message, StringComparison.Ordinal);
-        Assert.Equal([0f, 0, 0, 0, 0, 0], Image.WarmupRow());
+        Assert.Equal([0f, 0, 0, 0, 0, 0], Cell(Image.WarmupRow()));
+    }
+
+    // The one cell of a one-row table decoded from an instance, checked to be the model's input column.
+    private static float[] Cell(Table row)
+    {
+        Assert.Equal(1, row.RowCount);
+        Assert.Equal(new ColumnSpec("image", ColumnType.Tensor) { CellShape = [1, 2, 3] }, row.Schema.Single());
+        return row.Get<TensorColumn>("image")[0].ToArray();
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Forge.Core;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -128,7 +129,7 @@ public sealed class InMemoryServerTests(MnistServerFixture mnist) : IAsyncLifeti
     public async Task Predict_gives_the_in_process_probabilities_with_the_answering_version()
     {
         var row = mnist.Row(4);
-        var expected = mnist.Reference.Predict([row])[0];
+        var expected = mnist.Reference.PredictRows([row])[0];
 
         var (response, body) = await SendAsync(HttpMethod.Post, "/v1/models/digits/predict", new JsonObject { ["instances"] = new JsonArray(Numbers(row)) });
 
@@ -177,7 +178,7 @@ public sealed class InMemoryServerTests(MnistServerFixture mnist) : IAsyncLifeti
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("digits", (string?)body!["model_name"]);
-        var expected = mnist.Reference.Predict([row])[0];
+        var expected = mnist.Reference.PredictRows([row])[0];
         var probabilities = body["outputs"]!.AsArray().Single(o => (string?)o!["name"] == "probabilities")!["data"]!.AsArray();
         Assert.Equal(expected, probabilities.Select(p => p!.GetValue<float>()));
     }

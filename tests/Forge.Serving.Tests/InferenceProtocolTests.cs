@@ -1,3 +1,4 @@
+using Forge.Core;
 using System.Net;
 using System.Text.Json.Nodes;
 using Forge.Tests.Shared;
@@ -71,7 +72,7 @@ public sealed class InferenceProtocolTests(MnistServerFixture mnist)
     public async Task Infer_takes_a_batch_flat_or_nested_and_returns_the_in_process_probabilities()
     {
         var rows = new[] { mnist.Row(4), mnist.Row(5) };
-        var expected = mnist.Reference.Predict(rows);
+        var expected = mnist.Reference.PredictRows(rows);
 
         var flat = await Server.PostAsync("/v2/models/mnist-nobatch/infer", Request(Numbers(rows.SelectMany(r => r)), [2, 1, 28, 28]));
         var nested = await Server.PostAsync("/v2/models/mnist-nobatch/infer", Request(new JsonArray(Numbers(rows[0]), Numbers(rows[1])), [2, 784]));

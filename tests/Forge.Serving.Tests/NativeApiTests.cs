@@ -1,3 +1,4 @@
+using Forge.Core;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -25,7 +26,7 @@ public sealed class NativeApiTests(MnistServerFixture mnist)
     public async Task A_png_gets_exactly_the_probabilities_forge_predict_gives_for_the_same_file()
     {
         var (path, bytes) = mnist.Png(0);
-        var expected = mnist.Reference.Predict([DigitImage.LoadAsMnist(path)])[0];
+        var expected = mnist.Reference.PredictRows([DigitImage.LoadAsMnist(path)])[0];
 
         var (response, body) = await Server.PostAsync("/v1/models/mnist-nobatch/predict",
             new JsonObject { ["image_b64"] = Convert.ToBase64String(bytes) });
@@ -45,7 +46,7 @@ public sealed class NativeApiTests(MnistServerFixture mnist)
     public async Task Instances_as_flat_or_nested_arrays_and_data_urls_all_give_the_in_process_answer()
     {
         var rows = new[] { mnist.Row(1), mnist.Row(2), mnist.Row(3) };
-        var expected = mnist.Reference.Predict(rows);
+        var expected = mnist.Reference.PredictRows(rows);
         var (_, png) = mnist.Png(1);
         var instances = new JsonArray(
             Numbers(rows[0]),

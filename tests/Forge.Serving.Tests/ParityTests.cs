@@ -25,7 +25,7 @@ public sealed class PngParityTests(MnistServerFixture mnist)
             var (path, bytes) = mnist.Png(index);
             // What forge predict DIR FILE.png does: load the bundle, read the file as an MNIST digit, predict.
             float[] expected;
-            using (var cli = ImageClassifier.Load(ModelBundle.Load(mnist.BundleDirectory))) expected = cli.Predict([DigitImage.LoadAsMnist(path)])[0];
+            using (var cli = ImageClassifier.Load(ModelBundle.Load(mnist.BundleDirectory))) expected = cli.PredictRows([DigitImage.LoadAsMnist(path)])[0];
             var b64 = Convert.ToBase64String(bytes);
 
             var (native, nativeBody) = await mnist.Server.PostAsync("/v1/models/mnist/predict", new JsonObject { ["image_b64"] = b64 });

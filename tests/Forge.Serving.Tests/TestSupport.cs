@@ -168,18 +168,29 @@ internal sealed class GatedLoader : IModelLoader
     {
         public ModelSignature Signature { get; } = signature;
 
-        public float[][] Predict(IReadOnlyList<float[]> rows)
+        public Prediction Predict(Table batch)
         {
+            var rows = TestTables.Rows(batch);
             Interlocked.Increment(ref owner.ForwardCalls);
             owner.Entered.Release();
             owner.Gate.Wait();
             if (owner.Fault?.Invoke(rows) is { } fault) throw fault;
             // "yes" is as likely as the first value: deterministic, and different per row.
-            return rows.Select(r => new[] { 1 - r[0], r[0] }).ToArray();
+            return Prediction.Classes(Signature.Labels, rows.Select(r => new[] { 1 - r[0], r[0] }).ToArray());
         }
 
         public void Dispose()
         {
         }
+    }
+}
+
+/// <summary>The rows of a test batch: each cell of its one tensor column as an array.</summary>
+internal static class TestTables
+{
+    public static float[][] Rows(Table batch)
+    {
+        var column = (TensorColumn)batch.Columns[0];
+        return Enumerable.Range(0, column.Length).Select(i => column[i].ToArray()).ToArray();
     }
 }

@@ -153,15 +153,16 @@ internal sealed class TwoFacedLoader : IModelLoader
 
         public ModelSignature Signature { get; } = signature;
 
-        public float[][] Predict(IReadOnlyList<float[]> rows)
+        public Prediction Predict(Table batch)
         {
+            var rows = TestTables.Rows(batch);
             // The first call is the warm-up: every face loads and warms fine.
             if (Interlocked.Increment(ref _calls) > 1)
             {
                 if (behaviour == "fails") throw new InvalidOperationException("the shadow broke (test)");
                 if (behaviour == "blocks") owner.Gate.Wait();
             }
-            return rows.Select(r => new[] { 1 - r[0], r[0] }).ToArray();
+            return Prediction.Classes(Signature.Labels, rows.Select(r => new[] { 1 - r[0], r[0] }).ToArray());
         }
 
         public void Dispose()

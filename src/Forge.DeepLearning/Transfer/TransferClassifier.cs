@@ -110,7 +110,7 @@ public sealed class TransferClassifier : IPredictor
     }
 
     /// <summary>
-    /// Turns an encoded JPEG/PNG image into one input row for <see cref="Predict(IReadOnlyList{float[]})"/>: decoded as training
+    /// Turns an encoded JPEG/PNG image into one input row for <see cref="Predict(Table)"/>: decoded as training
     /// decoded it, centre-cropped to the network's size, RGB channels first, in 0–1.
     /// </summary>
     public float[] EncodeImage(byte[] bytes, string source)
@@ -132,31 +132,25 @@ public sealed class TransferClassifier : IPredictor
     }
 
     /// <inheritdoc />
-    public float[][] Predict(IReadOnlyList<float[]> rows)
+    public Prediction Predict(Table batch)
     {
-        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(batch);
         var s = Options.ImageSize;
+        var pixels = ModelInputs.Tensor(batch, Signature.Inputs[0], $"3×{s}×{s} RGB in 0–1, channels first");
         var per = 3 * s * s;
-        var output = new float[rows.Count][];
+        var output = new float[batch.RowCount][];
         using var noGrad = torch.no_grad();
-        for (var start = 0; start < rows.Count; start += Batch)
+        for (var start = 0; start < batch.RowCount; start += Batch)
         {
             using var scope = NewDisposeScope();
-            var len = Math.Min(Batch, rows.Count - start);
-            var flat = new float[len * per];
-            for (var i = 0; i < len; i++)
-            {
-                var row = rows[start + i];
-                if (row.Length != per)
-                    throw new UsageException($"input {start + i} has {row.Length} values; the model expects {per} (3×{s}×{s} RGB in 0–1, channels first)");
-                row.CopyTo(flat, i * per);
-            }
+            var len = Math.Min(Batch, batch.RowCount - start);
+            var flat = pixels.Values.Slice(start * per, len * per).ToArray();
             using var scale = TorchScalars.Of(255f);
             var x = torch.tensor(flat, [len, 3, s, s]).mul_(scale);
             var probs = _net.Probabilities(x, Options.FlipAveraging).data<float>().ToArray();
             for (var i = 0; i < len; i++) output[start + i] = probs.AsSpan(i * Labels.Count, Labels.Count).ToArray();
         }
-        return output;
+        return Prediction.Classes(Labels, output);
     }
 
     /// <summary>Writes the network (a copy of the backbone graph, its preprocessing, and the trained weights) into a bundle being built.</summary>
