@@ -5,7 +5,7 @@ using Forge.Core;
 namespace Forge.Cli;
 
 /// <summary>Where a command writes: results on <see cref="Out"/> (one JSON object with --json), everything else on <see cref="Err"/>.</summary>
-internal sealed class CliContext(TextWriter output, TextWriter error, bool json, bool errorIsTerminal)
+internal sealed class CliContext(TextWriter output, TextWriter error, bool json, bool errorIsTerminal, Spectre.Console.IAnsiConsole? console = null)
 {
     public TextWriter Out { get; } = output;
 
@@ -20,7 +20,10 @@ internal sealed class CliContext(TextWriter output, TextWriter error, bool json,
 
     public void WriteJson(JsonNode node) => Out.WriteLine(node.ToJsonString(Indented));
 
-    public ProgressLine Progress(string label) => new(Err, ErrorIsTerminal, label);
+    /// <summary>Progress and other console output for people, on stderr (a test hands in Spectre's TestConsole).</summary>
+    public Spectre.Console.IAnsiConsole Console { get; } = console ?? ProgressDisplay.ConsoleFor(error, errorIsTerminal);
+
+    public ProgressDisplay Progress(string label) => new(Console, label);
 
     private static readonly JsonSerializerOptions Indented = new(ForgeJson.Options) { WriteIndented = true };
 }

@@ -162,7 +162,7 @@ internal static class FinetuneCommand
         if (runId is not null) ctx.Say($"tracked as run {runId} (forge runs show {TrackingCli.ShortId(runId)})");
     }
 
-    private sealed class BarProgress(ProgressLine bar) : IProgress<TransferProgress>
+    private sealed class BarProgress(ProgressDisplay bar) : IProgress<TransferProgress>
     {
         public void Report(TransferProgress value) =>
             bar.Update(value.Done / (double)Math.Max(1, value.Total), $"{value.Phase} {value.Done}/{value.Total}");

@@ -39,6 +39,10 @@ internal static class ServeCommand
         var canary = new Option<string[]>("--canary") { Description = "NAME:ALIAS=PERCENT, e.g. sentiment:challenger=10: that alias of the registry model answers PERCENT % of requests by name (split by request-id hash); repeat for more models" };
         var shadow = new Option<string[]>("--shadow") { Description = "NAME:ALIAS, e.g. sentiment:challenger: that alias of the registry model gets a copy of each request after the client is answered; its errors are only counted" };
         var uploadLimit = new Option<double>("--upload-limit") { Description = "Largest bundle POST /v1/models accepts, in MB", DefaultValueFactory = _ => 500 };
+        var threads = new Option<int?>("--threads")
+        {
+            Description = $"Threads each forward pass may use (default: half the cores, here {ServerOptions.DefaultInferenceThreads}); set by the server, so OMP_NUM_THREADS does not apply",
+        };
 
         var cmd = new Command("serve", $$"""
             Serve models over HTTP: Forge's REST API, the Open Inference Protocol v2 (KServe/Triton clients), Prometheus metrics and health probes.
@@ -68,7 +72,7 @@ internal static class ServeCommand
             """)
         {
             model, models, tracking, host, port, maxBatch, maxDelay, queue, timeout, maxRequest, requireKey, logFormat, jobsDir, chatModel,
-            watch, canary, shadow, uploadLimit,
+            watch, canary, shadow, uploadLimit, threads,
         };
         cmd.SetAction(p =>
         {
@@ -97,6 +101,7 @@ internal static class ServeCommand
                         ? TimeSpan.FromSeconds(w) : throw new UsageException($"--watch-interval must be 0 (off) or a positive number of seconds (got {w})"),
                     Challengers = [.. (p.GetValue(canary) ?? []).Select(Challenger.ParseCanary), .. (p.GetValue(shadow) ?? []).Select(Challenger.ParseShadow)],
                     MaxUploadBytes = (long)(p.GetValue(uploadLimit) * 1024 * 1024),
+                    InferenceThreads = p.GetValue(threads),
                 };
                 return Serve(ctx, options);
             });
@@ -112,6 +117,7 @@ internal static class ServeCommand
             app.StartAsync().GetAwaiter().GetResult();
             var addresses = ForgeServer.Addresses(app);
             foreach (var address in addresses) ctx.Err.WriteLine($"forge serve: listening on {address}; loading {options.Models.Count} model(s)…");
+            ctx.Err.WriteLine($"forge serve: forward passes use {Forge.DeepLearning.TorchRuntime.Threads} thread(s) (--threads)");
             try
             {
                 ForgeServer.WaitUntilReadyAsync(app, app.Lifetime.ApplicationStopping).GetAwaiter().GetResult();

@@ -100,7 +100,7 @@ internal static class TextTrainingCli
     }
 
     /// <summary>A line per stage, and the bar within a stage.</summary>
-    private sealed class Progress(ProgressLine bar) : IProgress<TextTrainingProgress>
+    private sealed class Progress(ProgressDisplay bar) : IProgress<TextTrainingProgress>
     {
         private readonly Lock _gate = new();
         private string? _stage;

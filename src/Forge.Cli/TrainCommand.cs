@@ -249,7 +249,7 @@ internal static class Training
     /// Reports synchronously on the training thread (unlike <see cref="System.Progress{T}"/>), so an epoch's metrics are in
     /// the store before the next epoch starts and survive the process being killed.
     /// </summary>
-    private sealed class Progress(ProgressLine bar, IRunLogger log) : IProgress<TrainingProgress>
+    private sealed class Progress(ProgressDisplay bar, IRunLogger log) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value)
         {

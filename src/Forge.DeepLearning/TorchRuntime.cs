@@ -14,6 +14,9 @@ public static class TorchRuntime
     /// <summary>The libtorch version TorchSharp runs on.</summary>
     public static string LibTorchVersion => torch.__version__;
 
+    /// <summary>The intra-op threads libtorch uses now.</summary>
+    public static int Threads => torch.get_num_threads();
+
     /// <summary>Sets the number of intra-op threads (0 = leave libtorch's default, one per core).</summary>
     public static void SetThreads(int threads)
     {

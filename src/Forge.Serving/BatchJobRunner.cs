@@ -26,12 +26,10 @@ internal sealed class BatchJobRunner(BatchJobStore store, ModelCatalog catalog, 
 {
     private readonly Channel<BatchJob> _queue = Channel.CreateUnbounded<BatchJob>(new UnboundedChannelOptions { SingleReader = false });
 
-    private readonly CounterFamily _rows = metrics.Registry.Add(new CounterFamily(
-        "forge_batch_rows_total", "Batch job rows done, by model and outcome (predicted, or error for a row that failed validation).", "model", "outcome"));
+    private readonly Prometheus.Counter _rows = metrics.Factory.CreateCounter(
+        "forge_batch_rows_total", "Batch job rows done, by model and outcome (predicted, or error for a row that failed validation).", ["model", "outcome"]);
 
-    private readonly GaugeFamily _jobs = metrics.Registry.Add(new GaugeFamily(
-        "forge_batch_jobs", "Batch jobs this server holds, by status.",
-        () => store.OwnedJobs.GroupBy(j => j.Snapshot().Status).Select(g => (new[] { g.Key }, (double)g.Count())), "status"));
+
 
     /// <summary>Queues a job to run.</summary>
     public void Enqueue(BatchJob job) => _queue.Writer.TryWrite(job);
@@ -39,6 +37,8 @@ internal sealed class BatchJobRunner(BatchJobStore store, ModelCatalog catalog, 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
+        var jobs = metrics.Factory.CreateGauge("forge_batch_jobs", "Batch jobs this server holds, by status.", ["status"]);
+        metrics.ScrapeGauge(jobs, () => store.OwnedJobs.GroupBy(j => j.Snapshot().Status).Select(g => (new[] { g.Key }, (double)g.Count())));
         logger.LogInformation("batch jobs directory: {Root}", store.Root);
         foreach (var job in store.Recover()) Recovered(job);
         var workers = Enumerable.Range(0, store.Options.MaxConcurrentJobs).Select(_ => WorkAsync(stoppingToken)).ToArray();
@@ -241,9 +241,9 @@ internal sealed class BatchJobRunner(BatchJobStore store, ModelCatalog catalog, 
     {
         results.Write(chunk.Bytes);
         results.Flush(flushToDisk: true);
-        foreach (var (version, label, count) in chunk.Labels) metrics.Predictions.Inc(count, job.State.Model, version, label);
-        _rows.Inc(chunk.Count - chunk.Errors, job.State.Model, "predicted");
-        _rows.Inc(chunk.Errors, job.State.Model, "error");
+        foreach (var (version, label, count) in chunk.Labels) metrics.Predictions.WithLabels(job.State.Model, version, label).Inc(count);
+        _rows.WithLabels(job.State.Model, "predicted").Inc(chunk.Count - chunk.Errors);
+        _rows.WithLabels(job.State.Model, "error").Inc(chunk.Errors);
         long errors = 0, total = 0;
         double fraction = 0;
         string? first = null;

@@ -36,6 +36,8 @@ public static class ForgeServer
         if (problems.Count > 0) throw new UsageException(string.Join("; ", problems));
         // Canaries and shadows are served versions like the rest: resolved, loaded and warmed before ready, watched after.
         options = options with { Models = [.. options.Models, .. Challenger.Sources(options)] };
+        // Process-wide, and before any model loads: a forward pass uses these threads whatever OMP_NUM_THREADS says.
+        Forge.DeepLearning.TorchRuntime.SetThreads(options.InferenceThreads ?? ServerOptions.DefaultInferenceThreads);
         var loaders = options.Loaders ?? ModelLoaderRegistry.CreateDefault();
         var resolved = ModelCatalog.ResolveAll(options, loaders);
         var chat = ChatPage.Configure(options, resolved);
@@ -78,7 +80,7 @@ public static class ForgeServer
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapHealth();
-        app.MapMetrics();
+        app.MapPrometheus();
         app.MapNativeApi(options);
         app.MapManagementApi(options);
         app.MapInferenceProtocol(options);
@@ -166,9 +168,19 @@ public static class ForgeServer
         }).WithName("Ready").WithSummary("Readiness: 200 once every model is loaded and warm, 503 before.").Produces<HealthStatus>().Produces<HealthStatus>(503);
     }
 
-    private static void MapMetrics(this IEndpointRouteBuilder app) =>
-        app.MapGet("/metrics", (ServerMetrics metrics) => Results.Text(metrics.Registry.Render(), MetricsRegistry.ContentType))
+    private static void MapPrometheus(this WebApplication app)
+    {
+        var metrics = app.Services.GetRequiredService<ServerMetrics>();
+        metrics.ListenToHostMeters(app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        // Text format 0.0.4 even when the scraper asks for OpenMetrics: there bucket bounds read le="1.0", and every
+        // dashboard and alert written against le="1" would silently match nothing.
+        Prometheus.MetricServerMiddlewareExtensions.MapMetrics(app, settings =>
+            {
+                settings.Registry = metrics.Registry;
+                settings.EnableOpenMetrics = false;
+            }, "/metrics")
             .WithTags("Health").WithName("Metrics").WithSummary("Prometheus metrics, text exposition format 0.0.4.");
+    }
 }
 
 /// <summary>The answer of the health endpoints.</summary>

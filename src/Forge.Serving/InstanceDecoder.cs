@@ -62,6 +62,9 @@ public class InstanceDecoder
         return new Table(Column.Tensor(Input.Name, Input.CellShape(), rows));
     }
 
+    /// <summary>Checked rows stored one after another in <paramref name="values"/>, as a table sharing the array.</summary>
+    internal Table FromFlat(float[] values) => new(Column.Tensor(Input.Name, Input.CellShape(), values));
+
     /// <summary>One checked numeric row as a one-row table, sharing the array.</summary>
     protected Table Row(float[] values) => new(Column.Tensor(Input.Name, Input.CellShape(), values));
 

@@ -138,7 +138,7 @@ internal sealed class ModelBatcher : IDisposable
         {
             // A native failure may be transient (libtorch under memory pressure); one retry costs one pass.
             _logger.LogWarning(e, "forward pass of {Model} version {Version} failed on {Rows} rows; retrying once", _name, _version, rowCount);
-            _metrics?.ForwardRetries.Inc(1, _name, _version);
+            _metrics?.ForwardRetries.WithLabels(_name, _version).Inc(1);
             try
             {
                 output = Forward(rows);
@@ -179,7 +179,7 @@ internal sealed class ModelBatcher : IDisposable
             Exception? failure = null;
             for (var i = 0; i < item.Rows.RowCount && failure is null; i++)
             {
-                _metrics?.ForwardRetries.Inc(1, _name, _version);
+                _metrics?.ForwardRetries.WithLabels(_name, _version).Inc(1);
                 try
                 {
                     results[i] = Forward(item.Rows.Slice(i, 1));
@@ -208,7 +208,7 @@ internal sealed class ModelBatcher : IDisposable
         {
             Interlocked.Increment(ref _forwardCalls);
             Interlocked.Add(ref _rows, rows.RowCount);
-            _metrics?.BatchSize.Observe(rows.RowCount, _name, _version);
+            _metrics?.BatchSize.WithLabels(_name, _version).Observe(rows.RowCount);
         }
     }
 

@@ -325,7 +325,7 @@ internal sealed class ModelCatalog : IDisposable
                 _logger.LogError(e, "model {Model} ({Source}) failed to reload; {Serving}: {Error}", entry.Name, entry.Source,
                     entry.Current is { } c ? $"version {c.Version} keeps serving" : "nothing is served", e.Message);
                 // Counted last: whoever sees the count also sees the error in readiness.
-                _metrics.Reloads.Inc(1, entry.Name, "failed");
+                _metrics.Reloads.WithLabels(entry.Name, "failed").Inc(1);
                 throw;
             }
             if (served is null) return null;
@@ -336,7 +336,7 @@ internal sealed class ModelCatalog : IDisposable
             entry.Resolved = served.Resolved;
             entry.Current = served;
             entry.State = ModelState.Ready;
-            _metrics.Reloads.Inc(1, entry.Name, "ok");
+            _metrics.Reloads.WithLabels(entry.Name, "ok").Inc(1);
             _logger.LogInformation("model {Model} reloaded: version {Version} (was {Previous}) ready in {Seconds:F2} s",
                 entry.Name, served.Version, old?.Version ?? "none", served.LoadSeconds);
             Swapped?.Invoke(entry, old, served);

@@ -81,16 +81,30 @@ internal static class NativeApi
         var (entry, error) = service.FindReady(context, name, version);
         if (entry is null) return error!.ToProblem(context);
         using var deadline = service.Deadline(context);
-        var (body, readError) = await service.ReadJsonAsync(context, deadline.Token);
-        if (body is null) return readError!.ToProblem(context);
+        var (bytes, readError) = await service.ReadBodyAsync(context, deadline.Token);
+        if (bytes is null) return readError!.ToProblem(context);
         Table rows;
-        try
+        using (bytes)
         {
-            rows = Decode(body, entry.Current!.Model.Decoder);
-        }
-        catch (InputException e)
-        {
-            return ApiError.BadInput(e).ToProblem(context);
+            var decoder = entry.Current!.Model.Decoder;
+            // Flat numbers for a numeric model are read straight from the bytes; anything else (and every error) goes the general way.
+            if (FastNumericDecoder.TryInstances(bytes.Span, decoder) is { } fast)
+            {
+                rows = fast;
+            }
+            else
+            {
+                var (body, parseError) = PredictionService.ParseJson(bytes);
+                if (body is null) return parseError!.ToProblem(context);
+                try
+                {
+                    rows = Decode(body, decoder);
+                }
+                catch (InputException e)
+                {
+                    return ApiError.BadInput(e).ToProblem(context);
+                }
+            }
         }
         var (served, prediction, predictError) = await service.PredictAsync(context, entry, rows);
         if (served is null) return predictError!.ToProblem(context);

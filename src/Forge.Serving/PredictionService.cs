@@ -40,24 +40,51 @@ internal sealed class PredictionService(ModelCatalog catalog, TrafficRouter rout
     /// <summary>Reads the body as JSON within the size limit: 413 when it is larger, 400 when it is not JSON.</summary>
     public async Task<(JsonNode? Body, ApiError? Error)> ReadJsonAsync(HttpContext context, CancellationToken cancellationToken)
     {
+        var (bytes, error) = await ReadBodyAsync(context, cancellationToken);
+        if (bytes is null) return (null, error);
+        using (bytes) return ParseJson(bytes);
+    }
+
+    /// <summary>The body's JSON; 400 naming where it is malformed, or that it is empty.</summary>
+    public static (JsonNode? Body, ApiError? Error) ParseJson(RequestBody bytes)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
         try
         {
-            var node = await JsonNode.ParseAsync(context.Request.Body, documentOptions: new JsonDocumentOptions { MaxDepth = 16 }, cancellationToken: cancellationToken);
+            var node = bytes.Length == 0 ? null : JsonNode.Parse(bytes.Span, documentOptions: new JsonDocumentOptions { MaxDepth = 16 });
             return node is null ? (null, ApiError.BadRequest("body", "empty; send a JSON object")) : (node, null);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return (null, new ApiError(413, "Request too large", string.Create(CultureInfo.InvariantCulture,
-                $"the request body is larger than the server's limit of {options.MaxRequestBytes / 1048576.0:0.##} MB; send fewer instances per request")));
-        }
-        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
-        {
-            return (null, new ApiError(408, "Request timeout", "the request body did not arrive within the request timeout"));
         }
         catch (JsonException e)
         {
             var where = e.LineNumber is { } line ? $" at line {line + 1}, byte {e.BytePositionInLine + 1}" : "";
             return (null, new ApiError(400, "Malformed JSON", $"the body is not valid JSON{where}: {FirstSentence(e.Message)}") { Field = "body" });
+        }
+    }
+
+    /// <summary>Reads the whole body into a pooled buffer within the size limit: 413 when it is larger, 408 when it does not arrive in time.</summary>
+    public async Task<(RequestBody? Body, ApiError? Error)> ReadBodyAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var body = new RequestBody(context.Request.ContentLength is > 0 and <= int.MaxValue and var length ? (int)length : 16 * 1024);
+        try
+        {
+            await body.FillAsync(context.Request.Body, cancellationToken);
+            return (body, null);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            body.Dispose();
+            return (null, new ApiError(413, "Request too large", string.Create(CultureInfo.InvariantCulture,
+                $"the request body is larger than the server's limit of {options.MaxRequestBytes / 1048576.0:0.##} MB; send fewer instances per request")));
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            body.Dispose();
+            return (null, new ApiError(408, "Request timeout", "the request body did not arrive within the request timeout"));
+        }
+        catch
+        {
+            body.Dispose();
+            throw;
         }
     }
 
@@ -73,7 +100,7 @@ internal sealed class PredictionService(ModelCatalog catalog, TrafficRouter rout
             context.Response.Headers[VersionHeader] = served.Version;
             if (prediction.Probabilities is not null)
             {
-                for (var i = 0; i < prediction.RowCount; i++) metrics.Predictions.Inc(1, served.Name, served.Version, prediction.PredictedLabel(i));
+                for (var i = 0; i < prediction.RowCount; i++) metrics.Predictions.WithLabels(served.Name, served.Version, prediction.PredictedLabel(i)).Inc(1);
             }
             router.Answered(context, entry, served, rows, prediction);
             return (served, prediction, null);
@@ -133,5 +160,42 @@ internal sealed class PredictionService(ModelCatalog catalog, TrafficRouter rout
     {
         var cut = message.IndexOf(". ", StringComparison.Ordinal);
         return cut > 0 ? message[..cut] : message.TrimEnd('.');
+    }
+}
+
+/// <summary>A request body read whole into a buffer rented from the shared pool; dispose it to return the buffer.</summary>
+internal sealed class RequestBody(int initialCapacity) : IDisposable
+{
+    private byte[]? _buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(256, initialCapacity));
+
+    /// <summary>Bytes read.</summary>
+    public int Length { get; private set; }
+
+    /// <summary>The body's bytes.</summary>
+    public ReadOnlySpan<byte> Span => (_buffer ?? throw new ObjectDisposedException(nameof(RequestBody))).AsSpan(0, Length);
+
+    /// <summary>Reads the stream to its end, growing the buffer as needed (the server's body size limit stops a huge one).</summary>
+    public async Task FillAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (Length == _buffer!.Length)
+            {
+                var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+                _buffer.AsSpan(0, Length).CopyTo(larger);
+                System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = larger;
+            }
+            var read = await stream.ReadAsync(_buffer.AsMemory(Length), cancellationToken);
+            if (read == 0) return;
+            Length += read;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_buffer is { } b) System.Buffers.ArrayPool<byte>.Shared.Return(b);
+        _buffer = null;
     }
 }

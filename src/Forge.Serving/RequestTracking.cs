@@ -44,8 +44,8 @@ internal sealed class RequestTracking(RequestDelegate next, ServerMetrics metric
             var statusText = status.ToString(CultureInfo.InvariantCulture);
             if (context.Items[ModelKey] is string model && context.Items[VersionKey] is string version)
             {
-                metrics.Requests.Inc(1, model, version, statusText);
-                metrics.Latency.Observe(seconds, model, version, statusText);
+                metrics.Requests.WithLabels(model, version, statusText).Inc(1);
+                metrics.Latency.WithLabels(model, version, statusText).Observe(seconds);
             }
             var path = context.Request.Path.Value ?? "";
             // Probes and scrapes arrive every few seconds; at Information they would drown the requests that matter.

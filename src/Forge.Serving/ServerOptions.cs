@@ -19,6 +19,16 @@ public sealed record ServerOptions
     /// <summary>The TCP port; 0 picks a free one (read it back with <see cref="ForgeServer.Addresses"/>).</summary>
     public int Port { get; init; } = 8080;
 
+    /// <summary>
+    /// Threads each forward pass may use (libtorch's intra-op threads); null means <see cref="DefaultInferenceThreads"/>.
+    /// The server sets this itself, so <c>OMP_NUM_THREADS</c> in the environment cannot make inference fight the HTTP
+    /// threads for the cores.
+    /// </summary>
+    public int? InferenceThreads { get; init; }
+
+    /// <summary>Half the cores, at least one: the other half parse requests and write answers while a batch runs.</summary>
+    public static int DefaultInferenceThreads => Math.Max(1, Environment.ProcessorCount / 2);
+
     /// <summary>Batching for every model that does not set its own <see cref="ModelSource.Batching"/>.</summary>
     public BatchingOptions Batching { get; init; } = new();
 
@@ -80,6 +90,7 @@ public sealed record ServerOptions
         if (Port is < 0 or > 65535) problems.Add($"port {Port} is not between 0 and 65535");
         if (string.IsNullOrWhiteSpace(Host)) problems.Add("host is empty");
         if (MaxRequestBytes < 1024) problems.Add($"the request size limit {MaxRequestBytes} bytes is below 1 KB");
+        if (InferenceThreads is < 1) problems.Add($"inference threads must be at least 1 (got {InferenceThreads})");
         if (RequestTimeout <= TimeSpan.Zero) problems.Add("the request timeout must be positive");
         if (ShutdownTimeout < TimeSpan.Zero) problems.Add("the shutdown timeout must not be negative");
         problems.AddRange((Batching ?? new BatchingOptions()).FindProblems("batching"));

@@ -68,7 +68,7 @@ internal sealed class TrafficRouter
     /// <summary>Counts the answer and, for a request with a shadow, sends the shadow a copy after the response is written.</summary>
     public void Answered(HttpContext context, ModelEntry entry, ServedModel served, Table rows, Prediction prediction)
     {
-        _metrics.Routed.Inc(1, served.Name, served.Version, RoleLabel(entry.Role), "ok");
+        _metrics.Routed.WithLabels(served.Name, served.Version, RoleLabel(entry.Role), "ok").Inc(1);
         if (context.Items[ShadowKey] is not ModelEntry shadow || shadow.State != ModelState.Ready) return;
         var answered = Answers(prediction);
         context.Response.OnCompleted(() =>
@@ -80,7 +80,7 @@ internal sealed class TrafficRouter
     }
 
     /// <summary>Counts a request the chosen version did not answer.</summary>
-    public void Failed(ModelEntry entry) => _metrics.Routed.Inc(1, entry.Name, entry.Version, RoleLabel(entry.Role), "error");
+    public void Failed(ModelEntry entry) => _metrics.Routed.WithLabels(entry.Name, entry.Version, RoleLabel(entry.Role), "error").Inc(1);
 
     /// <summary>What a served version does for its model: its role and, for requests by name, its share of them in percent.</summary>
     public (string Role, double? TrafficPercent) Describe(ModelEntry entry)
@@ -107,11 +107,11 @@ internal sealed class TrafficRouter
             var (served, prediction) = await _catalog.PredictAsync(shadow, rows, timeout.Token);
             version = served.Version;
             var agree = Answers(prediction).SequenceEqual(answered, StringComparer.Ordinal);
-            _metrics.Routed.Inc(1, served.Name, served.Version, "shadow", agree ? "agree" : "disagree");
+            _metrics.Routed.WithLabels(served.Name, served.Version, "shadow", agree ? "agree" : "disagree").Inc(1);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            _metrics.Routed.Inc(1, shadow.Name, version, "shadow", "error");
+            _metrics.Routed.WithLabels(shadow.Name, version, "shadow", "error").Inc(1);
             // Logged at 1, 2, 4, 8, … errors: a broken shadow shows in the log without flooding it.
             var count = Interlocked.Increment(ref _shadowErrors);
             if ((count & (count - 1)) == 0)

@@ -27,7 +27,7 @@ public sealed class BatchFailureTests
         Assert.Equal([0.1f, 0.2f, 0.3f], results.Select(r => r.Probabilities![0][1]));
         Assert.Equal(2, batcher.ForwardCalls);
         Assert.Equal([3, 3], predictor.BatchSizes);
-        Assert.Equal(1, metrics.ForwardRetries.Get("m", "1"));
+        Assert.Equal(1, metrics.ForwardRetries.WithLabels("m", "1").Value);
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed class BatchFailureTests
         // The batch, its retry, then one pass per row until the failing one: good1's two, bad's two, good2's one.
         Assert.Equal([5, 5, 1, 1, 1, 1, 1], predictor.BatchSizes);
         Assert.Equal(7, batcher.ForwardCalls);
-        Assert.Equal(1 + 5, metrics.ForwardRetries.Get("m", "1"));
+        Assert.Equal(1 + 5, metrics.ForwardRetries.WithLabels("m", "1").Value);
     }
 
     [Fact]
@@ -82,7 +82,7 @@ public sealed class BatchFailureTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => a);
         await Assert.ThrowsAsync<InvalidOperationException>(() => b);
         Assert.Equal([2], predictor.BatchSizes);
-        Assert.Equal(0, metrics.ForwardRetries.Get("m", "1"));
+        Assert.Equal(0, metrics.ForwardRetries.WithLabels("m", "1").Value);
     }
 
     private static float[] Row(float v) => [1 - v, v];

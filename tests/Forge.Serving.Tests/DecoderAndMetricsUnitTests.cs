@@ -35,22 +35,38 @@ public sealed class DecoderAndMetricsUnitTests
     }
 
     [Fact]
-    public void Metrics_render_cumulative_buckets_and_escaped_labels()
+    public async Task Metrics_keep_their_series_names_and_read_gauges_at_scrape_time()
     {
-        var registry = new MetricsRegistry();
-        var counter = registry.Add(new CounterFamily("c_total", "A counter.", "label"));
-        var histogram = registry.Add(new HistogramFamily("h", "A histogram.", [1, 5], "m"));
-        counter.Inc(2, "a\"b\\c\nd");
-        histogram.Observe(0.5, "x");
-        histogram.Observe(3, "x");
-        histogram.Observe(9, "x");
+        using var metrics = new ServerMetrics();
+        var models = new List<ModelStatus> { new("digits", "1", true, 3, 1.5), new("digits", "2", false, 0, null) };
+        metrics.Models = () => models;
+        metrics.Requests.WithLabels("digits", "1", "200").Inc();
+        metrics.Predictions.WithLabels("a\"b\\c\nd", "1", "7").Inc(2);
+        metrics.Latency.WithLabels("digits", "1", "200").Observe(0.003);
 
-        var text = registry.Render();
+        var text = await Scrape(metrics);
 
-        Assert.Equal(
-            "# HELP c_total A counter.\n# TYPE c_total counter\nc_total{label=\"a\\\"b\\\\c\\nd\"} 2\n"
-            + "# HELP h A histogram.\n# TYPE h histogram\nh_bucket{m=\"x\",le=\"1\"} 1\nh_bucket{m=\"x\",le=\"5\"} 2\nh_bucket{m=\"x\",le=\"+Inf\"} 3\nh_sum{m=\"x\"} 12.5\nh_count{m=\"x\"} 3\n",
-            text);
+        Assert.Contains("forge_requests_total{model=\"digits\",version=\"1\",status=\"200\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("forge_predictions_total{model=\"a\\\"b\\\\c\\nd\",version=\"1\",label=\"7\"} 2", text, StringComparison.Ordinal);
+        Assert.Contains("forge_request_duration_seconds_bucket{model=\"digits\",version=\"1\",status=\"200\",le=\"0.005\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("forge_request_duration_seconds_bucket{model=\"digits\",version=\"1\",status=\"200\",le=\"0.0025\"} 0", text, StringComparison.Ordinal);
+        Assert.Contains("forge_queue_depth{model=\"digits\",version=\"1\"} 3", text, StringComparison.Ordinal);
+        Assert.Contains("forge_model_ready{model=\"digits\",version=\"2\"} 0", text, StringComparison.Ordinal);
+        Assert.Contains("forge_model_load_seconds{model=\"digits\",version=\"1\"} 1.5", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("forge_model_load_seconds{model=\"digits\",version=\"2\"}", text, StringComparison.Ordinal);
+        Assert.Contains("forge_inflight_requests 0", text, StringComparison.Ordinal);
+        Assert.Contains("process_cpu_seconds_total", text, StringComparison.Ordinal);
+
+        // A version no longer served leaves the gauges at the next scrape.
+        models.RemoveAt(1);
+        Assert.DoesNotContain("forge_model_ready{model=\"digits\",version=\"2\"}", await Scrape(metrics), StringComparison.Ordinal);
+    }
+
+    private static async Task<string> Scrape(ServerMetrics metrics)
+    {
+        using var stream = new MemoryStream();
+        await metrics.Registry.CollectAndExportAsTextAsync(stream);
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 
     [Fact]
