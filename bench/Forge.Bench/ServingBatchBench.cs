@@ -40,7 +40,7 @@ internal static class ServingBatchBench
             var lines = Enumerable.Range(0, test.Count).Select(i => Line(test, i, format)).ToArray();
 
             using var log = new BenchLog(Path.Combine(o.RepoDir, "bench", "results", "serving-batch.log"));
-            var forge = new ServingBench.ForgeCli(cli, log, new Dictionary<string, string> { ["OMP_NUM_THREADS"] = "1" });
+            var forge = new ServingBench.ForgeCli(cli, log, new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1" });
             var results = new List<Result>();
             foreach (var size in sizes)
             {

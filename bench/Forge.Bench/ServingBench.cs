@@ -16,6 +16,9 @@ internal static partial class ServingBench
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     private static readonly int[] Concurrencies = [1, 8, 64];
+
+    /// <summary>The thread settings a user's shell may hand both servers: OMP_NUM_THREADS unset, 1 and 2.</summary>
+    private static readonly string?[] OmpSettings = [null, "1", "2"];
     private const string ModelName = "mnist";
 
     public static int Run(BenchOptions o)
@@ -37,8 +40,10 @@ internal static partial class ServingBench
         Out($"# Serving benchmark ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores)");
         Out("");
         Out($"wrk on 127.0.0.1, `-d {o.Duration}`, threads = min(2, connections), one instance per request; one server at a time.");
-        Out("Forge: `forge serve` (default batching: up to 32 rows, 2 ms window). FastAPI: ../shared/reference/fastapi_mnist.py unchanged, "
-            + "`uvicorn --workers 2`, TORCH_THREADS=1. Both serve the pytorch/examples MNIST CNN (Forge's `reference-cnn`).");
+        Out("Forge: plain `forge serve --model DIR` (default flags). FastAPI: ../shared/reference/fastapi_mnist.py unchanged, "
+            + "`uvicorn --workers 2`, TORCH_THREADS=1. Both serve the pytorch/examples MNIST CNN (Forge's `reference-cnn`) and see the same "
+            + "OMP_NUM_THREADS, as two servers started from one shell would. The body is a real MNIST test digit as a Python or .NET "
+            + "client sends it: 784 pixels/255 at full double precision (`{\"instances\": [[…]]}`; v2: one FP32 input of shape [1, 784]).");
         Out("");
         var status = 0;
         string? mnistBundle = null;
@@ -47,23 +52,43 @@ internal static partial class ServingBench
 
         if (only.Contains("throughput"))
         {
-            var body = Path.Combine(work, "mnist-body.json");
-            File.WriteAllText(body, MnistBody(1));
-            var rows = new List<WrkResult>();
-            using (var server = forge.Serve(mnistBundle!, ModelName, log))
+            var pixels = UserDigit(o);
+            var v1Body = Path.Combine(work, "mnist-v1-body.json");
+            var v2Body = Path.Combine(work, "mnist-v2-body.json");
+            File.WriteAllText(v1Body, "{\"instances\": [[" + pixels + "]]}");
+            File.WriteAllText(v2Body, "{\"inputs\": [{\"name\": \"image\", \"shape\": [1, 784], \"datatype\": \"FP32\", \"data\": [" + pixels + "]}]}");
+            var verdicts = new List<string>();
+            foreach (var omp in OmpSettings)
             {
-                foreach (var c in Concurrencies) rows.Add(Wrk(log, "Forge", server.Url($"/v1/models/{ModelName}/predict"), body, c, o.Duration));
+                var env = new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = omp };
+                var setting = omp is null ? "OMP_NUM_THREADS unset" : $"OMP_NUM_THREADS={omp}";
+                var rows = new List<WrkResult>();
+                using (var server = forge.Serve(mnistBundle!, ModelName, log, env))
+                {
+                    foreach (var c in Concurrencies) rows.Add(Wrk(log, "Forge /v1 predict", server.Url($"/v1/models/{ModelName}/predict"), v1Body, c, o.Duration));
+                    foreach (var c in Concurrencies) rows.Add(Wrk(log, "Forge /v2 infer", server.Url($"/v2/models/{ModelName}/infer"), v2Body, c, o.Duration));
+                }
+                if (omp is null)
+                {
+                    using var off = forge.Serve(mnistBundle!, ModelName, log, env, "--max-batch-size", "1");
+                    rows.Add(Wrk(log, "Forge /v1 predict, batching off", off.Url($"/v1/models/{ModelName}/predict"), v1Body, 64, o.Duration));
+                }
+                if (!o.SkipReference)
+                {
+                    using var fastapi = FastApi.Start(o, log, env);
+                    foreach (var c in Concurrencies) rows.Add(Wrk(log, "FastAPI + uvicorn", fastapi.Url("/predict"), v1Body, c, o.Duration));
+                }
+                Out($"## Throughput and latency, {setting}");
+                Out("");
+                verdicts.AddRange(ThroughputTable(rows, setting, Out));
             }
-            using (var server = forge.Serve(mnistBundle!, ModelName, log, "--max-batch-size", "1"))
+            if (verdicts.Count > 0)
             {
-                rows.Add(Wrk(log, "Forge, batching off", server.Url($"/v1/models/{ModelName}/predict"), body, 64, o.Duration));
+                Out("## Targets");
+                Out("");
+                foreach (var v in verdicts) Out("- " + v);
+                Out("");
             }
-            if (!o.SkipReference)
-            {
-                using var fastapi = FastApi.Start(o, log);
-                foreach (var c in Concurrencies) rows.Add(Wrk(log, "FastAPI + uvicorn", fastapi.Url("/predict"), body, c, o.Duration));
-            }
-            ThroughputTable(rows, Out);
         }
 
         if (only.Contains("sentiment"))
@@ -87,7 +112,7 @@ internal static partial class ServingBench
                 using (server)
                 {
                     var rows = Concurrencies.Select(c => Wrk(log, "Forge sentiment", server.Url("/v1/models/sentiment/predict"), body, c, o.Duration)).ToList();
-                    ThroughputTable(rows, Out);
+                    ThroughputTable(rows, "sentiment", Out);
                 }
             }
             Out("");
@@ -106,6 +131,14 @@ internal static partial class ServingBench
         File.WriteAllText(path, report.ToString());
         log.Say($"report written to {path}; log in {log.Path}");
         return status;
+    }
+
+    /// <summary>MNIST test digit 0 as a client sends it: each pixel / 255 as a double at full precision, comma-separated.</summary>
+    private static string UserDigit(BenchOptions o)
+    {
+        var data = new Forge.Data.DatasetResolver(new Forge.Data.DatasetResolverOptions { DataDir = o.DataDir, AllowDownload = false }).Resolve("mnist");
+        var image = Forge.Data.MnistFormat.Load(data.Directory, "test").GetImage(0);
+        return string.Join(", ", image.ToArray().Select(b => (b / 255.0).ToString("R", Inv)));
     }
 
     /// <summary>One instance of 784 values in 0–1 per request, the body both servers take.</summary>
@@ -154,12 +187,13 @@ internal static partial class ServingBench
         return result;
     }
 
-    private static void ThroughputTable(List<WrkResult> rows, Action<string> Out)
+    /// <summary>Prints one setting's table (FastAPI's row beside each Forge row) and returns its verdicts on the targets.</summary>
+    private static List<string> ThroughputTable(List<WrkResult> rows, string setting, Action<string> Out)
     {
         WrkResult? Reference(int c) => rows.FirstOrDefault(r => r.Target.StartsWith("FastAPI", StringComparison.Ordinal) && r.Concurrency == c);
         Out("| target | concurrency | req/s | p50 (ms) | p99 (ms) | non-2xx / socket errors | req/s vs FastAPI | p99 vs FastAPI |");
         Out("|---|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var r in rows.OrderBy(r => r.Concurrency).ThenBy(r => r.Target, StringComparer.Ordinal))
+        foreach (var r in rows.OrderBy(r => r.Concurrency).ThenBy(r => r.Target.StartsWith("FastAPI", StringComparison.Ordinal)).ThenBy(r => r.Target, StringComparer.Ordinal))
         {
             var reference = Reference(r.Concurrency);
             var ratio = reference is null || ReferenceEquals(reference, r) ? "" : string.Create(Inv, $"{r.Rps / reference.Rps:0.00}×");
@@ -167,18 +201,27 @@ internal static partial class ServingBench
             Out(string.Create(Inv, $"| {r.Target} | {r.Concurrency} | {r.Rps:0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.Non2xx} / {r.Errors} | {ratio} | {p99} |"));
         }
         Out("");
-        var on = rows.FirstOrDefault(r => r.Target == "Forge" && r.Concurrency == 64);
-        var off = rows.FirstOrDefault(r => r.Target == "Forge, batching off");
-        var fastapi = Reference(64);
+        var verdicts = new List<string>();
+        var on = rows.FirstOrDefault(r => r.Target == "Forge /v1 predict" && r.Concurrency == 64);
+        var off = rows.FirstOrDefault(r => r.Target == "Forge /v1 predict, batching off");
         if (on is not null && off is not null)
-            Out(string.Create(Inv, $"Batching at concurrency 64: {on.Rps:0} vs {off.Rps:0} req/s with batching off = **{on.Rps / off.Rps:0.00}×** (target ≥ 2×)."));
-        if (on is not null && fastapi is not null)
+            verdicts.Add(string.Create(Inv, $"{setting}: batching at concurrency 64, {on.Rps:0} vs {off.Rps:0} req/s with batching off = **{on.Rps / off.Rps:0.00}×** (target ≥ 2×: {Met(on.Rps >= 2 * off.Rps)})."));
+        foreach (var path in new[] { "Forge /v1 predict", "Forge /v2 infer" })
         {
-            Out(string.Create(Inv, $"Forge vs FastAPI at concurrency 64: **{on.Rps / fastapi.Rps:0.00}×** the throughput (target ≥ 3×); "
-                + $"p99 {on.P99Ms:0.0} ms vs {fastapi.P99Ms:0.0} ms ({(on.P99Ms < fastapi.P99Ms ? "lower" : "NOT lower")})."));
+            var fastapi64 = Reference(64);
+            var fastapi1 = Reference(1);
+            if (rows.FirstOrDefault(r => r.Target == path && r.Concurrency == 64) is { } f64 && fastapi64 is not null)
+            {
+                verdicts.Add(string.Create(Inv, $"{setting}, {path}, concurrency 64: **{f64.Rps / fastapi64.Rps:0.00}×** FastAPI's req/s ({f64.Rps:0} vs {fastapi64.Rps:0}; target ≥ 3×: "
+                    + $"{Met(f64.Rps >= 3 * fastapi64.Rps)}), p99 {f64.P99Ms:0.0} vs {fastapi64.P99Ms:0.0} ms (lower: {Met(f64.P99Ms < fastapi64.P99Ms)})."));
+            }
+            if (rows.FirstOrDefault(r => r.Target == path && r.Concurrency == 1) is { } f1 && fastapi1 is not null)
+                verdicts.Add(string.Create(Inv, $"{setting}, {path}, concurrency 1: p99 {f1.P99Ms:0.00} vs {fastapi1.P99Ms:0.00} ms (≤ FastAPI's: {Met(f1.P99Ms <= fastapi1.P99Ms)})."));
         }
-        Out("");
+        return verdicts;
     }
+
+    private static string Met(bool met) => met ? "met" : "**NOT met**";
 
     internal static string FindRepo()
     {
@@ -201,7 +244,7 @@ internal static partial class ServingBench
 
     /// <summary>The forge command from the Release build, run through the same dotnet host as this process.</summary>
     /// <param name="env">Extra environment for every forge process started (null: none).</param>
-    internal sealed class ForgeCli(string dll, BenchLog log, IReadOnlyDictionary<string, string>? env = null)
+    internal sealed class ForgeCli(string dll, BenchLog log, IReadOnlyDictionary<string, string?>? env = null)
     {
         public BenchLog Log => log;
 
@@ -214,12 +257,15 @@ internal static partial class ServingBench
         }
 
         /// <summary>Starts <c>forge serve</c> on a free port and waits for /health/ready.</summary>
-        public ServerProcess Serve(string bundle, string name, BenchLog serveLog, params string[] extra)
+        public ServerProcess Serve(string bundle, string name, BenchLog serveLog, params string[] extra) => Serve(bundle, name, serveLog, env, extra);
+
+        /// <summary>Starts <c>forge serve</c> with its own environment (a null value removes a variable) and waits for /health/ready.</summary>
+        public ServerProcess Serve(string bundle, string name, BenchLog serveLog, IReadOnlyDictionary<string, string?>? serveEnv, params string[] extra)
         {
             var port = FreePort();
             string[] args = [dll, "serve", "--model", $"{name}={bundle}", "--host", "127.0.0.1", "--port", port.ToString(Inv), .. extra];
             serveLog.Say($"$ forge {string.Join(' ', args.Skip(1))}");
-            var child = ChildProcess.Start(DotnetHost(), args, serveLog, "forge serve", env);
+            var child = ChildProcess.Start(DotnetHost(), args, serveLog, "forge serve", serveEnv);
             var server = new ServerProcess(child, $"http://127.0.0.1:{port}");
             try
             {
@@ -253,13 +299,13 @@ internal static partial class ServingBench
     /// <summary>The reference server: ../shared/reference/fastapi_mnist.py under Debian's Python, used unchanged.</summary>
     private static class FastApi
     {
-        public static ServerProcess Start(BenchOptions o, BenchLog log)
+        public static ServerProcess Start(BenchOptions o, BenchLog log, IReadOnlyDictionary<string, string?>? env = null)
         {
             var port = FreePort();
             var appDir = Path.Combine(o.SharedDir, "reference");
             string[] args = ["-m", "uvicorn", "fastapi_mnist:app", "--app-dir", appDir, "--host", "127.0.0.1", "--port", port.ToString(Inv), "--workers", "2", "--log-level", "warning"];
             log.Say($"$ TORCH_THREADS=1 {o.Python} {string.Join(' ', args)}");
-            var child = ChildProcess.Start(o.Python, args, log, "uvicorn", new Dictionary<string, string> { ["TORCH_THREADS"] = "1" });
+            var child = ChildProcess.Start(o.Python, args, log, "uvicorn", new Dictionary<string, string?>(env ?? new Dictionary<string, string?>()) { ["TORCH_THREADS"] = "1" });
             var server = new ServerProcess(child, $"http://127.0.0.1:{port}");
             try
             {
@@ -330,11 +376,16 @@ internal sealed class ChildProcess : IDisposable
 
     public int Id => _process.Id;
 
-    public static ChildProcess Start(string file, IEnumerable<string> args, BenchLog log, string prefix, IReadOnlyDictionary<string, string>? env)
+    public static ChildProcess Start(string file, IEnumerable<string> args, BenchLog log, string prefix, IReadOnlyDictionary<string, string?>? env)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) start.ArgumentList.Add(a);
-        foreach (var (k, v) in env ?? new Dictionary<string, string>()) start.Environment[k] = v;
+        foreach (var (k, v) in env ?? new Dictionary<string, string?>())
+        {
+            // A null value unsets the variable, so a run can be the shell that never set it.
+            if (v is null) start.Environment.Remove(k);
+            else start.Environment[k] = v;
+        }
         var process = new Process { StartInfo = start };
         var child = new ChildProcess(process);
         void Line(string? text)

@@ -25,12 +25,28 @@ public sealed record ClassificationReport(
     int[][] ConfusionMatrix,
     IReadOnlyList<string> Labels)
 {
-    /// <summary>The headline numbers keyed as a manifest's metrics: "accuracy", "macroF1" and, when known, "logLoss".</summary>
-    public Dictionary<string, double> ToManifestMetrics()
+    /// <summary>
+    /// The headline numbers keyed for a manifest or a tracked run, under <paramref name="prefix"/>: "testAccuracy",
+    /// "testMacroF1" and, when known, "testLogLoss" for "test"; unprefixed names for an empty prefix.
+    /// </summary>
+    public Dictionary<string, double> ToMetrics(string prefix)
     {
-        var metrics = new Dictionary<string, double> { ["accuracy"] = Accuracy, ["macroF1"] = MacroF1 };
-        if (LogLoss is { } logLoss) metrics["logLoss"] = logLoss;
+        ArgumentNullException.ThrowIfNull(prefix);
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            [MetricName(prefix, "accuracy")] = Accuracy,
+            [MetricName(prefix, "macroF1")] = MacroF1,
+        };
+        if (LogLoss is { } logLoss) metrics[MetricName(prefix, "logLoss")] = logLoss;
         return metrics;
+    }
+
+    /// <summary>"accuracy" under "test" is "testAccuracy"; under no prefix, "accuracy".</summary>
+    public static string MetricName(string prefix, string name)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return prefix.Length == 0 ? name : prefix + char.ToUpperInvariant(name[0]) + name[1..];
     }
 }
 

@@ -90,7 +90,8 @@ public sealed class ClassificationMetricsTests
         var report = ClassificationMetrics.Evaluate(Case.YTrue, Case.YPredicted, Case.Labels);
 
         Assert.Null(report.LogLoss);
-        Assert.False(report.ToManifestMetrics().ContainsKey("logLoss"));
+        Assert.False(report.ToMetrics("").ContainsKey("logLoss"));
+        Assert.Equal(["testAccuracy", "testMacroF1"], report.ToMetrics("test").Keys.Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -98,11 +99,17 @@ public sealed class ClassificationMetricsTests
     {
         var report = EvaluateGolden();
 
-        var metrics = report.ToManifestMetrics();
+        var metrics = report.ToMetrics("");
+        var test = report.ToMetrics("test");
 
         Assert.Equal(report.Accuracy, metrics["accuracy"]);
         Assert.Equal(report.MacroF1, metrics["macroF1"]);
         Assert.Equal(report.LogLoss, metrics["logLoss"]);
+        Assert.Equal(report.Accuracy, test["testAccuracy"]);
+        Assert.Equal(report.MacroF1, test["testMacroF1"]);
+        Assert.Equal(report.LogLoss, test["testLogLoss"]);
+        Assert.Equal(3, test.Count);
+        Assert.Equal("cvAccuracy", ClassificationReport.MetricName("cv", "accuracy"));
     }
 
     [Fact]
