@@ -38,11 +38,26 @@ public static class CliApp
             var verb = "forge";
             for (var r = parsed.CommandResult; r.Command != root && r.Parent is CommandResult parent; r = parent)
                 verb = verb.Insert("forge".Length, " " + r.Command.Name);
-            var message = Plain(parsed.Errors[0].Message);
+            var message = Suggest(Plain(parsed.Errors[0].Message), parsed.CommandResult.Command);
             Fail(output, error, parsed.GetValue(JsonOption), $"{message} (see '{verb} --help')");
             return 2;
         }
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    /// <summary>
+    /// A mistyped verb or option gets the closest one the command has: "Unrecognized command or argument 'trian'" becomes
+    /// "…; did you mean 'train'?".
+    /// </summary>
+    internal static string Suggest(string message, Command command)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, "^Unrecognized command or argument '(?<typed>[^']+)'");
+        if (!match.Success) return message;
+        var typed = match.Groups["typed"].Value;
+        IEnumerable<string> candidates = typed.StartsWith('-')
+            ? command.Options.Concat(command.Parents.OfType<Command>().SelectMany(p => p.Options.Where(o => o.Recursive))).SelectMany(o => o.Aliases.Prepend(o.Name))
+            : command.Subcommands.SelectMany(c => c.Aliases.Prepend(c.Name));
+        return CliFlags.Suggest(message.TrimEnd('.'), typed, candidates);
     }
 
     /// <summary>System.CommandLine names CLR types in parse errors; a user should read what to type instead.</summary>
@@ -72,7 +87,7 @@ public static class CliApp
         }
         catch (Exception e) when (e is ForgeException or IOException or UnauthorizedAccessException)
         {
-            Fail(ctx.Out, ctx.Err, ctx.Json, e.Message);
+            Fail(ctx.Out, ctx.Err, ctx.Json, CliFlags.Message(e));
             // 2 = the request itself was wrong (bad option, unknown name); 1 = it was fine but could not be carried out.
             return e is UsageException or NotFoundException ? 2 : 1;
         }

@@ -84,30 +84,22 @@ internal static class FinetuneCommand
                     LimitPerClass = p.GetValue(limit),
                 };
                 TransferTraining.Validate(request);
-                using var run = tracking.Start(p);
-                var result = RunTracked(ctx, request, run);
-                Report(ctx, request, result, run.RunId);
+                using var observer = tracking.Observer(p, ctx);
+                var result = Run(ctx, request with { Observer = observer });
+                Report(ctx, request, result, observer.RunId);
                 return 0;
             });
         });
         return cmd;
     }
 
-    private static TransferResult RunTracked(CliContext ctx, TransferRequest request, TrackedRun run) => run.Execute(ctx, log =>
+    private static TransferResult Run(CliContext ctx, TransferRequest request)
     {
-        var parameters = TransferTraining.Hyperparameters(request);
-        parameters["dataset"] = request.Dataset;
-        log.LogParams(parameters);
-        log.SetTag(RunTags.Source, "cli");
-        if (!Directory.Exists(request.Dataset))
-            log.SetTag(RunTags.DatasetChecksum, ImageTraining.DatasetChecksum(DatasetCatalog.Get(request.Dataset)));
         using var bar = ctx.Progress("finetune");
         using var cancel = new SignalCancellation();
         var inv = CultureInfo.InvariantCulture;
-        var progress = new BarProgress(bar);
-        var result = TransferTraining.Run(request, progress, e =>
+        var result = TransferTraining.Run(request, new BarProgress(bar), e =>
         {
-            Training.LogEpoch(log, e);
             // Head epochs on cached features take milliseconds each; print every one only when they are real epochs.
             if (e.Seconds > 1 || e.Epoch % 10 == 0)
             {
@@ -122,9 +114,8 @@ internal static class FinetuneCommand
                 $"{request.Dataset} {TransferOptions.ModeName(request.Options.Mode)}: test confusion matrix (accuracy {report.Accuracy * 100:F2}%)");
         }, cancel.Token);
         foreach (var s in result.Skipped) ctx.Err.WriteLine($"warning: skipped {s.Path}: {s.Reason}");
-        run.LogOutcome(result.Test, result.TrainSeconds, result.History.Count, result.Bundle);
         return result;
-    });
+    }
 
     private static void Report(CliContext ctx, TransferRequest request, TransferResult r, string? runId)
     {

@@ -42,8 +42,8 @@ internal static class QuickstartCommand
                     Name = "quickstart-mnist",
                 };
                 ImageTraining.Validate(request);
-                using var run = tracking.Start(p);
-                var result = Training.RunTracked(ctx, request, run);
+                using var observer = tracking.Observer(p, ctx);
+                var result = Training.Run(ctx, request with { Observer = observer });
                 ctx.Say(string.Create(CultureInfo.InvariantCulture,
                     $"2/3 evaluated on {result.Test.Count:N0} test images: accuracy {result.Test.Accuracy * 100:F2}% ({result.ImagesPerSecond:N0} images/s); bundle at {outPath}"));
 
@@ -71,7 +71,7 @@ internal static class QuickstartCommand
                 ctx.Say($"  forge evaluate {outPath}");
                 ctx.Say($"  forge predict {outPath} your-digit.png --json");
                 ctx.Say("  forge train --help                              # models, optimisers, schedules, resume");
-                if (run.RunId is { } runId)
+                if (observer.RunId is { } runId)
                 {
                     ctx.Say($"  forge runs show {TrackingCli.ShortId(runId)}                         # what this run logged");
                     ctx.Say($"  forge models register {TrackingCli.ShortId(runId)} --name mnist      # put the model in the registry");
@@ -81,7 +81,7 @@ internal static class QuickstartCommand
                     ctx.WriteJson(new JsonObject
                     {
                         ["bundle"] = outPath,
-                        ["runId"] = run.RunId,
+                        ["runId"] = observer.RunId,
                         ["testAccuracy"] = result.Test.Accuracy,
                         ["epochs"] = result.History.Count,
                         ["trainSeconds"] = Math.Round(result.TrainSeconds, 3),

@@ -37,31 +37,14 @@ internal static class TextTrainingCli
         {
             foreach (var name in request.AllDatasets) TextDatasets.Resolve(name, request.DataDir);
         }
-        using var run = tracking.Start(p);
-        var result = RunTracked(ctx, request, run);
-        using (result.Model) Report(ctx, request, result, run.RunId);
-        return 0;
-    }
-
-    private static SentimentTrainingResult RunTracked(CliContext ctx, SentimentTrainingRequest request, TrackedRun run) => run.Execute(ctx, log =>
-    {
-        log.LogParams(SentimentTraining.Hyperparameters(request));
-        log.SetTag(RunTags.Source, "cli");
-        log.SetTag(RunTags.DatasetChecksum, SentimentTraining.DatasetChecksum(request.AllDatasets.Select(DatasetCatalog.Get).ToArray()));
-
+        using var observer = tracking.Observer(p, ctx);
         SentimentTrainingResult result;
         using (var bar = ctx.Progress("train"))
         using (var cancel = new SignalCancellation())
-            result = SentimentTraining.Run(request with { RunId = run.RunId }, new Progress(bar), cancellationToken: cancel.Token);
-
-        run.LogOutcome(result.Test, result.TrainSeconds, 0, result.Bundle, new Dictionary<string, double>(StringComparer.Ordinal)
-        {
-            ["cvAccuracy"] = result.CrossValidation[result.C],
-            ["c"] = result.C,
-        });
-        log.LogParams(new Dictionary<string, string>(StringComparer.Ordinal) { ["c"] = result.C.ToString("R", CultureInfo.InvariantCulture) });
-        return result;
-    });
+            result = SentimentTraining.Run(request with { Observer = observer }, new Progress(bar), cancellationToken: cancel.Token);
+        using (result.Model) Report(ctx, request, result, observer.RunId);
+        return 0;
+    }
 
     private static void Report(CliContext ctx, SentimentTrainingRequest request, SentimentTrainingResult r, string? runId)
     {

@@ -33,113 +33,46 @@ internal sealed class TrackingOptions
     }
 
     /// <summary>
-    /// Starts a run in the store the options name, or returns <see cref="NullRunLogger"/> for <c>--no-track</c>. The
-    /// store is opened here, before any training, so a malformed URI or an unreachable server stops the command at once.
+    /// The observer that records a training run in the store the options name, or one that records nothing for
+    /// <c>--no-track</c>. The store is opened here, before any training, so a malformed URI or an unreachable server
+    /// stops the command at once. On a terminal the run id is printed as the run starts, so it can be followed from
+    /// another shell.
     /// </summary>
-    public TrackedRun Start(ParseResult p)
+    public CliObserver Observer(ParseResult p, CliContext ctx)
     {
-        if (p.GetValue(NoTrack)) return TrackedRun.None;
+        if (p.GetValue(NoTrack)) return new CliObserver(TrainingObservers.None, null, ctx);
         var experiment = p.GetValue(Experiment)!;
         if (string.IsNullOrWhiteSpace(experiment)) throw new UsageException("--experiment: the experiment name is empty");
-        var store = TrackingCli.Open(p.GetValue(Uri));
-        try
-        {
-            return new TrackedRun(store, RunLogger.Start(store, experiment, p.GetValue(RunName)));
-        }
-        catch
-        {
-            store.Dispose();
-            throw;
-        }
+        var tracking = TrackingObserver.Open(p.GetValue(Uri), experiment, p.GetValue(RunName),
+            new Dictionary<string, string> { [RunTags.Source] = "cli" });
+        return new CliObserver(tracking, tracking, ctx);
     }
 }
 
-/// <summary>A run being logged and the store it is logged to; disposing ends both (the logger first).</summary>
-internal sealed class TrackedRun(ITrackingStore? store, IRunLogger logger) : IDisposable
+/// <summary>A training observer as the CLI uses it: the run id printed when it starts, a warning when its end could not be recorded.</summary>
+internal sealed class CliObserver(ITrainingObserver inner, TrackingObserver? tracking, CliContext ctx) : ITrainingObserver, IDisposable
 {
-    /// <summary>An untracked run: logs nothing, owns nothing.</summary>
-    public static TrackedRun None => new(null, NullRunLogger.Instance);
+    public string? RunId => inner.RunId;
 
-    public IRunLogger Logger { get; } = logger;
-
-    /// <summary>The run id, or null when untracked.</summary>
-    public string? RunId => Logger.RunId.Length == 0 ? null : Logger.RunId;
-
-    public string? StoreLocation => store?.Location;
-
-    /// <summary>
-    /// Runs <paramref name="body"/> under this run and records how it ended: FINISHED when it returns, KILLED on Ctrl+C or
-    /// SIGTERM, FAILED on any other error (which is rethrown). On a terminal the run id is printed first, so the run can be
-    /// followed from another shell; redirected stderr keeps to progress and, on failure, the one error line.
-    /// </summary>
-    public T Execute<T>(CliContext ctx, Func<IRunLogger, T> body)
+    public void Started(TrainingStart start)
     {
-        ArgumentNullException.ThrowIfNull(ctx);
-        ArgumentNullException.ThrowIfNull(body);
-        if (RunId is { } id && ctx.ErrorIsTerminal) ctx.Err.WriteLine($"tracking run {id} in {StoreLocation}");
-        try
-        {
-            var result = body(Logger);
-            Logger.End(RunStatus.Finished);
-            return result;
-        }
-        catch (OperationCanceledException)
-        {
-            EndQuietly(RunStatus.Killed, ctx);
-            throw;
-        }
-        catch
-        {
-            EndQuietly(RunStatus.Failed, ctx);
-            throw;
-        }
+        inner.Started(start);
+        if (RunId is { } id && ctx.ErrorIsTerminal) ctx.Err.WriteLine($"tracking run {id} in {tracking!.StoreLocation}");
     }
 
-    /// <summary>
-    /// Logs a trained classifier's outcome the same way for every trainer: test accuracy, macro-F1 and log-loss, the
-    /// training time and any <paramref name="extra"/> metrics at <paramref name="step"/>, then the bundle as artifact
-    /// "model" and its plots folder, when it has one, as "plots".
-    /// </summary>
-    public void LogOutcome(ClassificationReport test, double trainSeconds, int step, ModelBundle? bundle, IReadOnlyDictionary<string, double>? extra = null)
+    public void Epoch(long step, IReadOnlyDictionary<string, double> metrics) => inner.Epoch(step, metrics);
+
+    public void Artifact(string localPath, string artifactPath) => inner.Artifact(localPath, artifactPath);
+
+    public void Ended(TrainingEnd end)
     {
-        ArgumentNullException.ThrowIfNull(test);
-        var final = new Dictionary<string, double>(StringComparer.Ordinal)
-        {
-            ["testAccuracy"] = test.Accuracy,
-            ["testMacroF1"] = test.MacroF1,
-            ["trainSeconds"] = trainSeconds,
-        };
-        if (test.LogLoss is { } ll) final["testLogLoss"] = ll;
-        if (extra is not null) foreach (var (k, v) in extra) final[k] = v;
-        Logger.LogMetrics(final, step);
-        if (bundle is null) return;
-        Logger.LogArtifact(bundle.Directory, "model");
-        var plots = Path.Combine(bundle.Directory, "plots");
-        if (Directory.Exists(plots)) Logger.LogArtifact(plots, "plots");
+        inner.Ended(end);
+        if (tracking?.EndWarning is { } warning) ctx.Err.WriteLine($"warning: {warning}");
     }
 
-    /// <summary>
-    /// Records the final status without letting a failure to record it hide the error that ended the run: the user
-    /// needs the training error more than the bookkeeping one.
-    /// </summary>
-    public void EndQuietly(RunStatus status, CliContext ctx)
-    {
-        try
-        {
-            Logger.End(status);
-        }
-        catch (Exception e) when (e is ForgeException or IOException or InvalidOperationException or System.Data.Common.DbException)
-        {
-            ctx.Err.WriteLine($"warning: could not mark run {RunId} {TrackingCli.StatusName(status)}: {e.Message}");
-        }
-    }
-
-    public void Dispose()
-    {
-        Logger.Dispose();
-        store?.Dispose();
-    }
+    public void Dispose() => tracking?.Dispose();
 }
+
 
 /// <summary>Opening the tracking store and the lookups and formatting that the runs and models verbs share.</summary>
 internal static class TrackingCli

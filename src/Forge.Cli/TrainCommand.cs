@@ -96,13 +96,14 @@ internal static class TrainCommand
                 var recipe = Recipes.For(modelName);
                 var outPath = Path.GetFullPath(p.GetValue(outDir)!);
                 var explicitCheckpoint = p.GetValue(checkpointDir);
+                var valueProblems = new List<OptionProblem>();
                 var options = recipe with
                 {
                     Epochs = p.GetValue(epochs) ?? recipe.Epochs,
                     BatchSize = p.GetValue(batch) ?? recipe.BatchSize,
                     LearningRate = p.GetValue(lr) ?? recipe.LearningRate,
-                    Optimizer = p.GetValue(optimizer)?.ToLowerInvariant() ?? recipe.Optimizer,
-                    Schedule = p.GetValue(schedule)?.ToLowerInvariant() ?? recipe.Schedule,
+                    Optimizer = CliFlags.Parse(p.GetValue(optimizer), "optimizer", recipe.Optimizer, valueProblems),
+                    Schedule = CliFlags.Parse(p.GetValue(schedule), "schedule", recipe.Schedule, valueProblems),
                     Momentum = p.GetValue(momentum) ?? recipe.Momentum,
                     Nesterov = p.GetValue(nesterov) || recipe.Nesterov,
                     WeightDecay = p.GetValue(weightDecay) ?? recipe.WeightDecay,
@@ -127,12 +128,21 @@ internal static class TrainCommand
                     Overwrite = p.GetValue(overwrite),
                     Name = p.GetValue(name),
                 };
-                ImageTraining.Validate(request);
-                using var run = tracking.Start(p);
-                var result = Training.RunTracked(ctx, request, run);
+                // A mistyped --optimizer or --schedule is reported with every other problem of the command, not alone.
+                try
+                {
+                    ImageTraining.Validate(request);
+                }
+                catch (OptionsException e) when (valueProblems.Count > 0)
+                {
+                    throw new OptionsException([.. valueProblems, .. e.Problems]);
+                }
+                OptionsException.ThrowIfAny(valueProblems);
+                using var observer = tracking.Observer(p, ctx);
+                var result = Training.Run(ctx, request with { Observer = observer });
                 // A finished run no longer needs its default checkpoint; an explicit folder is the user's to keep.
                 if (explicitCheckpoint is null && Directory.Exists(options.CheckpointDirectory)) Directory.Delete(options.CheckpointDirectory!, true);
-                Training.Report(ctx, request, result, run.RunId);
+                Training.Report(ctx, request, result, observer.RunId);
                 return 0;
             });
         });
@@ -156,36 +166,12 @@ internal static class TrainCommand
 /// <summary>Runs a training request with progress, plots and tracking, and reports it; shared by train and quickstart.</summary>
 internal static class Training
 {
-    /// <summary>
-    /// Trains under <paramref name="run"/>: params and tags first, each epoch's metrics as it completes, then the test
-    /// metrics, the bundle (artifact "model") and its plots, and the final status: FINISHED, KILLED on Ctrl+C/SIGTERM,
-    /// FAILED on any other error.
-    /// </summary>
-    public static ImageTrainingResult RunTracked(CliContext ctx, ImageTrainingRequest request, TrackedRun run) => run.Execute(ctx, log =>
-    {
-        var info = DatasetCatalog.Get(request.Dataset);
-        var parameters = new Dictionary<string, string>(request.Options.ToDictionary(), StringComparer.Ordinal)
-        {
-            ["model"] = request.Spec.Kind,
-            ["dataset"] = info.Name,
-            ["limit"] = request.Limit?.ToString(CultureInfo.InvariantCulture) ?? "all",
-        };
-        log.LogParams(parameters);
-        log.SetTag(RunTags.Source, "cli");
-        log.SetTag(RunTags.DatasetChecksum, ImageTraining.DatasetChecksum(info));
-        // The git commit tag is set by RunLogger.Start itself.
-        var result = Run(ctx, request with { RunId = run.RunId }, log);
-        run.LogOutcome(result.Test, result.TrainSeconds, result.History.Count, result.Bundle);
-        return result;
-    });
-
-    /// <summary>Trains with a progress bar, logging each completed epoch to <paramref name="log"/>, and adds the plots to the bundle.</summary>
-    public static ImageTrainingResult Run(CliContext ctx, ImageTrainingRequest request, IRunLogger log)
+    /// <summary>Trains with a progress bar and adds the plots to the bundle; the request's observer records the run.</summary>
+    public static ImageTrainingResult Run(CliContext ctx, ImageTrainingRequest request)
     {
         using var bar = ctx.Progress("train");
         using var cancel = new SignalCancellation();
-        var progress = new Progress(bar, log);
-        return ImageTraining.Run(request, progress, (writer, model, report) =>
+        return ImageTraining.Run(request, new Progress(bar), (writer, model, report) =>
         {
             if (model.History.Count > 0)
                 TrainingPlots.TrainingCurves(model.History, writer.PathFor("plots/training-curves.png"), $"{request.Dataset} {request.Spec.Kind}: training curves");
@@ -249,13 +235,12 @@ internal static class Training
     /// Reports synchronously on the training thread (unlike <see cref="System.Progress{T}"/>), so an epoch's metrics are in
     /// the store before the next epoch starts and survive the process being killed.
     /// </summary>
-    private sealed class Progress(ProgressDisplay bar, IRunLogger log) : IProgress<TrainingProgress>
+    private sealed class Progress(ProgressDisplay bar) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value)
         {
             if (value.Completed is { } m)
             {
-                LogEpoch(m);
                 var val = m.ValidationAccuracy is { } v ? string.Create(CultureInfo.InvariantCulture, $", val acc {v * 100:F2}%") : "";
                 bar.Line(string.Create(CultureInfo.InvariantCulture,
                     $"epoch {m.Epoch}/{value.Epochs}: loss {m.TrainLoss:F4}, train acc {m.TrainAccuracy * 100:F2}%{val}, lr {m.LearningRate:G3}, {m.Seconds:F1} s"));
@@ -268,34 +253,7 @@ internal static class Training
                 $"epoch {value.Epoch}/{value.Epochs} step {value.Step}/{value.StepsPerEpoch} loss {value.Loss:F4} acc {value.Accuracy * 100:F1}%"));
         }
 
-        private void LogEpoch(EpochMetrics m) => Training.LogEpoch(log, m);
     }
-
-    /// <summary>
-    /// Logs a completed epoch's metrics and flushes them: one small transaction per epoch, negligible next to an epoch of
-    /// training, and what makes the completed epochs survive a SIGKILL.
-    /// </summary>
-    public static void LogEpoch(IRunLogger log, EpochMetrics m)
-    {
-        var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
-        {
-            ["trainLoss"] = m.TrainLoss,
-            ["trainAccuracy"] = m.TrainAccuracy,
-            ["learningRate"] = m.LearningRate,
-            ["epochSeconds"] = m.Seconds,
-        };
-        if (m.ValidationLoss is { } vl) metrics["validationLoss"] = vl;
-        if (m.ValidationAccuracy is { } va) metrics["validationAccuracy"] = va;
-        log.LogMetrics(metrics, m.Epoch);
-        log.Flush();
-    }
-}
-
-/// <summary>The tag keys the CLI sets on the runs it tracks.</summary>
-internal static class RunTags
-{
-    public const string Source = "forge.source";
-    public const string DatasetChecksum = "forge.datasetChecksum";
 }
 
 /// <summary>

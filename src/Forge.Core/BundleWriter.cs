@@ -143,3 +143,18 @@ public sealed class BundleWriter : IDisposable
         if (_committed) throw new InvalidOperationException("This bundle was already committed.");
     }
 }
+
+/// <summary>The checks every trainer makes on where its bundle will go, before any work.</summary>
+public static class BundleOutput
+{
+    /// <summary>A file in the way, or an existing directory that may not be replaced, as an <see cref="OptionProblem"/> on <c>outputDirectory</c>.</summary>
+    public static IEnumerable<OptionProblem> FindProblems(string? outputDirectory, bool overwrite)
+    {
+        if (string.IsNullOrWhiteSpace(outputDirectory))
+            yield return new OptionProblem("outputDirectory", "is required: the bundle directory to write");
+        else if (File.Exists(outputDirectory))
+            yield return new OptionProblem("outputDirectory", $"{outputDirectory} is a file, not a bundle directory");
+        else if (!overwrite && Directory.Exists(outputDirectory))
+            yield return new OptionProblem("outputDirectory", $"{outputDirectory} already exists; choose another or pass {{overwrite}}");
+    }
+}

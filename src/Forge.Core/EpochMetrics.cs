@@ -15,4 +15,20 @@ public sealed record EpochMetrics(
     double? ValidationLoss,
     double? ValidationAccuracy,
     double LearningRate,
-    double Seconds);
+    double Seconds)
+{
+    /// <summary>The epoch as run metrics: trainLoss, trainAccuracy, learningRate, epochSeconds and, with validation, validationLoss and validationAccuracy.</summary>
+    public Dictionary<string, double> ToMetrics()
+    {
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["trainLoss"] = TrainLoss,
+            ["trainAccuracy"] = TrainAccuracy,
+            ["learningRate"] = LearningRate,
+            ["epochSeconds"] = Seconds,
+        };
+        if (ValidationLoss is { } loss) metrics["validationLoss"] = loss;
+        if (ValidationAccuracy is { } accuracy) metrics["validationAccuracy"] = accuracy;
+        return metrics;
+    }
+}

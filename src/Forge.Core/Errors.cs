@@ -128,3 +128,57 @@ public static class NameSuggester
         return d[a.Length, b.Length];
     }
 }
+
+/// <summary>One problem with one option, named as the library names it (e.g. <c>learningRate</c>).</summary>
+/// <param name="Option">The option's name in the options record, camelCase.</param>
+/// <param name="Problem">
+/// What is wrong, without the name: "must be positive (got -1)". Another option it mentions is written in braces,
+/// "{validationFraction}", so each front end can name it its own way.
+/// </param>
+public sealed partial record OptionProblem(string Option, string Problem)
+{
+    /// <summary>"learningRate: must be positive (got -1)", options named as the library names them.</summary>
+    public override string ToString() => Render(n => n);
+
+    /// <summary>The problem with every option named by <paramref name="rename"/>: "--lr: must be positive (got -1)".</summary>
+    public string Render(Func<string, string> rename)
+    {
+        ArgumentNullException.ThrowIfNull(rename);
+        return $"{rename(Option)}: {Mention().Replace(Problem, m => rename(m.Groups[1].Value))}";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\{([A-Za-z][A-Za-z0-9.]*)\}")]
+    private static partial System.Text.RegularExpressions.Regex Mention();
+}
+
+/// <summary>
+/// An options record failed its checks: every problem at once, each naming its option in library terms, so a front end
+/// (the CLI) can name its own flags instead (<c>--lr</c> for <c>learningRate</c>).
+/// </summary>
+public sealed class OptionsException : UsageException
+{
+    /// <summary>Creates the error from its problems (at least one).</summary>
+    public OptionsException(IReadOnlyList<OptionProblem> problems)
+        : base(string.Join("; ", problems ?? throw new ArgumentNullException(nameof(problems))))
+    {
+        if (problems.Count == 0) throw new ArgumentException("an options error needs a problem", nameof(problems));
+        Problems = problems;
+    }
+
+    /// <summary>The problems, in the order found.</summary>
+    public IReadOnlyList<OptionProblem> Problems { get; }
+
+    /// <summary>Throws when <paramref name="problems"/> holds any.</summary>
+    public static void ThrowIfAny(IReadOnlyList<OptionProblem> problems)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        if (problems.Count > 0) throw new OptionsException(problems);
+    }
+
+    /// <summary>The same problems with each option renamed by <paramref name="rename"/> (e.g. to a command-line flag).</summary>
+    public UsageException Renamed(Func<string, string> rename)
+    {
+        ArgumentNullException.ThrowIfNull(rename);
+        return new UsageException(string.Join("; ", Problems.Select(p => p.Render(rename))));
+    }
+}

@@ -1,5 +1,18 @@
 namespace Forge.Core;
 
+/// <summary>The tags Forge itself sets on tracked runs.</summary>
+public static class RunTags
+{
+    /// <summary>What started the run: "cli" for the forge command, "library" for a C# program.</summary>
+    public const string Source = "forge.source";
+
+    /// <summary>The SHA-256 over the dataset files trained on.</summary>
+    public const string DatasetChecksum = "forge.datasetChecksum";
+
+    /// <summary>Which trainer ran: "image", "transfer", "sentiment", "tabular".</summary>
+    public const string Trainer = "forge.trainer";
+}
+
 /// <summary>The life-cycle state of a tracked run, as MLflow names them.</summary>
 public enum RunStatus
 {

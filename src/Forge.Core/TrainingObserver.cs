@@ -21,6 +21,9 @@ public sealed record TrainingEnd(RunStatus Status, IReadOnlyDictionary<string, d
 
     /// <summary>Why the run failed, when it did.</summary>
     public string? Error { get; init; }
+
+    /// <summary>Parameters chosen during training (e.g. a regularisation strength picked by cross-validation).</summary>
+    public IReadOnlyDictionary<string, string> ChosenParameters { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>

@@ -97,6 +97,11 @@ internal static class Checkpoint
     }
 
     /// <summary>The options that must match for a resume to continue the same run.</summary>
+    /// <remarks>Every option but where checkpoints go, whether to resume and the thread count: those change no result's meaning.</remarks>
     public static string Fingerprint(ModelSpec spec, TrainerOptions o) =>
-        JsonSerializer.Serialize(new { spec = spec.ToJson().ToJsonString(), o = o.ToDictionary(), o.StepEpochs, o.Gamma, o.PlateauPatience, o.AugmentShift, o.AugmentRotation, o.Nesterov });
+        JsonSerializer.Serialize(new
+        {
+            spec = spec.ToJson().ToJsonString(),
+            o = o.ToDictionary().Where(kv => kv.Key is not ("checkpointDirectory" or "resume" or "threads")).ToDictionary(kv => kv.Key, kv => kv.Value),
+        });
 }

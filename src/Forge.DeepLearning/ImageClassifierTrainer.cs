@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Forge.Core;
 using Forge.Data;
+using Forge.DeepLearning.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -65,170 +66,91 @@ public sealed class ImageClassifierTrainer
         long n = trainIdx.Length;
         var stepsPerEpoch = (n + _o.BatchSize - 1) / _o.BatchSize;
         var schedule = new LearningRateSchedule(_o, stepsPerEpoch);
+        var state = new LoopState { Module = module };
+        Generator? generator = null;
 
-        var history = new List<EpochMetrics>();
-        var gradNorms = new List<Dictionary<string, double>>();
-        var startEpoch = 0;
-        long globalStep = 0;
-        double trainSeconds = 0, bestAcc = double.NegativeInfinity;
-        var sinceBest = 0;
-        Dictionary<string, Tensor>? best = null;
-        var fingerprint = Checkpoint.Fingerprint(_spec, _o);
-
-        if (_o.Resume && _o.CheckpointDirectory is { } ckRoot)
+        var callbacks = new List<TrainingCallback>();
+        var gradientNorms = new GradientNorms(module);
+        if (_o.DiagnoseGradients) callbacks.Add(gradientNorms);
+        if (_o.ClipGradNorm > 0) callbacks.Add(new GradientClipping(module, _o.ClipGradNorm));
+        using var best = new BestWeights(module, _o.EarlyStoppingPatience, laterWinsTies: false);
+        if (_o.EarlyStoppingPatience > 0) callbacks.Add(best);
+        var checkpoint = new ImageCheckpoint(this, _o, module, optimizer, schedule, best, gradientNorms, train);
+        if (_o.CheckpointDirectory is not null) callbacks.Add(checkpoint);
+        callbacks.Add(new Hooks
         {
-            // A silent fresh start would hide a mistyped folder; say so instead.
-            var ckDir = Checkpoint.Find(ckRoot)
-                ?? throw new UsageException($"{ckRoot}: no checkpoint to resume from; run without --resume to start afresh");
-            var state = Checkpoint.Read(ckDir);
-            if (state.OptionsFingerprint != fingerprint)
-                throw new UsageException($"{ckDir}: the checkpoint was written with other model or training options; resume with the same options or delete the checkpoint folder");
-            Checkpoint.LoadFile(Path.Combine(ckDir, "model.dat"), f => module.load(f));
-            Checkpoint.LoadFile(Path.Combine(ckDir, "optimizer.dat"), optimizer.load_state_dict);
-            if (state.HasBest)
+            StepEnd = (s, lossSum, correct, seen) =>
             {
-                using var bestModule = Networks.Build(_spec, 1, train.Height, train.Width, train.ClassCount);
-                Checkpoint.LoadFile(Path.Combine(ckDir, "best.dat"), f => bestModule.load(f));
-                best = Snapshot(bestModule);
-            }
-            startEpoch = state.CompletedEpochs;
-            globalStep = state.GlobalStep;
-            history.AddRange(state.History);
-            gradNorms.AddRange(state.GradientNorms);
-            schedule.PlateauRate = state.PlateauRate;
-            schedule.PlateauBest = state.PlateauBest;
-            schedule.PlateauWait = state.PlateauWait;
-            bestAcc = state.BestValidationAccuracy;
-            sinceBest = state.EpochsWithoutImprovement;
-            trainSeconds = state.TrainSeconds;
-        }
-
-        var stopped = _o.EarlyStoppingPatience > 0 && sinceBest >= _o.EarlyStoppingPatience;
-        for (var epoch = startEpoch; epoch < _o.Epochs && !stopped; epoch++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            // Seeding from (seed, epoch) makes each epoch's shuffle, augmentation and dropout independent of
-            // what ran before, so a resumed run retraces an uninterrupted one exactly.
-            var epochSeed = EpochSeed(_o.Seed, epoch);
-            torch.manual_seed(epochSeed);
-            using var gen = new Generator((ulong)epochSeed + 1);
-            module.train();
-            var perm = torch.randperm(n, generator: gen);
-            double lossSum = 0;
-            long correct = 0, seen = 0, step = 0;
-            var layerSq = new Dictionary<string, double>(StringComparer.Ordinal);
-            var sw = Stopwatch.StartNew();
-            for (long start = 0; start < n; start += _o.BatchSize)
+                if (progress is not null && (s.EpochStep % 20 == 0 || s.EpochStep == stepsPerEpoch))
+                    progress.Report(new TrainingProgress(s.Epoch + 1, _o.Epochs, s.EpochStep, stepsPerEpoch, lossSum / seen, (double)correct / seen, null));
+            },
+            EpochEnd = (s, metrics) =>
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var len = Math.Min(_o.BatchSize, n - start);
-                if (len < 2 && _spec.BatchNorm) break; // batch norm cannot train on a single image
-                using var stepScope = NewDisposeScope();
-                var idx = perm.narrow(0, start, len);
-                var xb = xTrain.index_select(0, idx);
-                var yb = yTrain.index_select(0, idx);
-                if (_o.Augment) xb = ImageTensors.RandomAffine(xb, _o.AugmentShift, _o.AugmentRotation, gen);
-                xb = norm.Apply(xb);
-                var lr = schedule.At(globalStep, epoch);
-                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-                optimizer.zero_grad();
-                var output = module.call(xb);
-                var loss = nll ? nn.functional.nll_loss(output, yb) : nn.functional.cross_entropy(output, yb);
-                loss.backward();
-                if (_o.DiagnoseGradients) AccumulateGradNorms(module, layerSq);
-                if (_o.ClipGradNorm > 0) nn.utils.clip_grad_norm_(module.parameters(), _o.ClipGradNorm);
-                optimizer.step();
-                lossSum += loss.item<float>() * len;
-                correct += output.argmax(1).eq(yb).sum().item<long>();
-                seen += len;
-                step++;
-                globalStep++;
-                if (progress is not null && (step % 20 == 0 || start + len >= n))
-                    progress.Report(new TrainingProgress(epoch + 1, _o.Epochs, step, stepsPerEpoch, lossSum / seen, (double)correct / seen, null));
-            }
-            sw.Stop();
-            trainSeconds += sw.Elapsed.TotalSeconds;
-
-            double? valLoss = null, valAcc = null;
-            if (xVal is not null && yVal is not null)
-            {
-                var (l, a) = Evaluate(module, xVal, yVal, nll);
-                valLoss = l;
-                valAcc = a;
-            }
-            schedule.EndEpoch(valAcc);
-            var metrics = new EpochMetrics(epoch + 1, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen), valLoss, valAcc,
-                schedule.At(Math.Max(0, globalStep - 1), epoch), sw.Elapsed.TotalSeconds);
-            history.Add(metrics);
-            if (_o.DiagnoseGradients)
-                gradNorms.Add(layerSq.ToDictionary(kv => kv.Key, kv => Math.Sqrt(kv.Value / Math.Max(1, step)), StringComparer.Ordinal));
-
-            if (_o.EarlyStoppingPatience > 0 && valAcc is { } acc)
-            {
-                if (acc > bestAcc)
+                progress?.Report(new TrainingProgress(s.Epoch + 1, _o.Epochs, stepsPerEpoch, stepsPerEpoch, metrics.TrainLoss, metrics.TrainAccuracy, metrics)
                 {
-                    bestAcc = acc;
-                    sinceBest = 0;
-                    DisposeAll(best);
-                    best = Snapshot(module);
-                }
-                else if (++sinceBest >= _o.EarlyStoppingPatience)
-                {
-                    stopped = true;
-                }
-            }
-
-            if (_o.CheckpointDirectory is { } root)
-            {
-                var state = new CheckpointState
-                {
-                    CompletedEpochs = epoch + 1,
-                    GlobalStep = globalStep,
-                    OptionsFingerprint = fingerprint,
-                    History = history,
-                    GradientNorms = gradNorms,
-                    PlateauRate = schedule.PlateauRate,
-                    PlateauBest = schedule.PlateauBest,
-                    PlateauWait = schedule.PlateauWait,
-                    BestValidationAccuracy = bestAcc,
-                    EpochsWithoutImprovement = sinceBest,
-                    HasBest = best is not null,
-                    RngState = Convert.ToBase64String(RngState()),
-                    TrainSeconds = trainSeconds,
-                };
-                var bestCopy = best;
-                Checkpoint.Write(root, state, dir =>
-                {
-                    module.save(Path.Combine(dir, "model.dat"));
-                    optimizer.save_state_dict(Path.Combine(dir, "optimizer.dat"));
-                    if (bestCopy is not null)
-                    {
-                        using var tmp = Networks.Build(_spec, 1, train.Height, train.Width, train.ClassCount);
-                        Restore(tmp, bestCopy);
-                        tmp.save(Path.Combine(dir, "best.dat"));
-                    }
+                    GradientNorms = _o.DiagnoseGradients ? gradientNorms.PerEpoch[^1] : null,
                 });
-            }
-            progress?.Report(new TrainingProgress(epoch + 1, _o.Epochs, stepsPerEpoch, stepsPerEpoch, metrics.TrainLoss, metrics.TrainAccuracy, metrics)
+                if (EpochEnded is { } callback)
+                {
+                    var view = new ImageClassifier(_spec, module, norm, train.Height, train.Width, train.ClassNames, s.History, gradientNorms.PerEpoch, s.TrainSeconds, ownsModule: false);
+                    callback(metrics, view);
+                }
+            },
+        });
+
+        if (_o.Resume && _o.CheckpointDirectory is not null) checkpoint.Resume(state);
+        try
+        {
+            new TrainingLoop
             {
-                GradientNorms = _o.DiagnoseGradients ? gradNorms[^1] : null,
-            });
-            if (EpochEnded is { } callback)
-            {
-                var view = new ImageClassifier(_spec, module, norm, train.Height, train.Width, train.ClassNames, history, gradNorms, trainSeconds, ownsModule: false);
-                callback(metrics, view);
-            }
+                Module = module,
+                Forward = module.call,
+                Loss = nll ? (output, target) => nn.functional.nll_loss(output, target) : (output, target) => nn.functional.cross_entropy(output, target),
+                Optimizer = optimizer,
+                Schedule = schedule,
+                Epochs = _o.Epochs,
+                // Seeding from (seed, epoch) makes each epoch's shuffle, augmentation and dropout independent of what ran
+                // before, so a resumed run retraces an uninterrupted one exactly.
+                BeginEpoch = epoch =>
+                {
+                    var epochSeed = EpochSeed(_o.Seed, epoch);
+                    torch.manual_seed(epochSeed);
+                    generator?.Dispose();
+                    generator = new Generator((ulong)epochSeed + 1);
+                },
+                Batches = epoch => Batches(xTrain, yTrain, norm, generator!),
+                Validate = () => xVal is not null && yVal is not null ? Evaluate(module, xVal, yVal, nll) : null,
+                Callbacks = callbacks,
+                Cancellation = cancellationToken,
+            }.Run(state);
+        }
+        finally
+        {
+            generator?.Dispose();
         }
 
-        if (best is not null)
-        {
-            Restore(module, best);
-            DisposeAll(best);
-        }
         module.eval();
         scope.MoveToOuter(module.parameters().Cast<Tensor>());
         scope.MoveToOuter(module.buffers());
-        return new ImageClassifier(_spec, module, norm, train.Height, train.Width, train.ClassNames, history, gradNorms, trainSeconds);
+        return new ImageClassifier(_spec, module, norm, train.Height, train.Width, train.ClassNames, state.History, gradientNorms.PerEpoch, state.TrainSeconds);
+    }
+
+    // One epoch's batches: a permutation from the epoch's generator, each batch augmented (same generator) and normalised.
+    private IEnumerable<TrainingBatch> Batches(Tensor xTrain, Tensor yTrain, ImageNormalization norm, Generator generator)
+    {
+        var n = xTrain.shape[0];
+        // Drawn inside the first step's dispose scope, but used by every step: owned here until the epoch ends.
+        using var perm = torch.randperm(n, generator: generator).DetachFromDisposeScope();
+        for (long start = 0; start < n; start += _o.BatchSize)
+        {
+            var len = Math.Min(_o.BatchSize, n - start);
+            if (len < 2 && _spec.BatchNorm) yield break; // batch norm cannot train on a single image
+            var idx = perm.narrow(0, start, len);
+            var xb = xTrain.index_select(0, idx);
+            var yb = yTrain.index_select(0, idx);
+            if (_o.Augment) xb = ImageTensors.RandomAffine(xb, _o.AugmentShift, _o.AugmentRotation, generator);
+            yield return new TrainingBatch(norm.Apply(xb), yb, len);
+        }
     }
 
     private static long EpochSeed(int seed, int epoch) => (long)seed * 1_000_003L + epoch * 7919L + 17;
@@ -244,11 +166,78 @@ public sealed class ImageClassifierTrainer
         var p = module.parameters();
         return _o.Optimizer switch
         {
-            "sgd" => optim.SGD(p, _o.LearningRate, _o.Momentum, 0, _o.WeightDecay, _o.Nesterov),
-            "adam" => optim.Adam(p, _o.LearningRate, weight_decay: _o.WeightDecay),
-            "adadelta" => optim.Adadelta(p, _o.LearningRate, weight_decay: _o.WeightDecay),
-            _ => optim.AdamW(p, _o.LearningRate, weight_decay: _o.WeightDecay),
+            OptimizerKind.Sgd => optim.SGD(p, _o.LearningRate, _o.Momentum, 0, _o.WeightDecay, _o.Nesterov),
+            OptimizerKind.Adam => optim.Adam(p, _o.LearningRate, weight_decay: _o.WeightDecay),
+            OptimizerKind.Adadelta => optim.Adadelta(p, _o.LearningRate, weight_decay: _o.WeightDecay),
+            OptimizerKind.AdamW => optim.AdamW(p, _o.LearningRate, weight_decay: _o.WeightDecay),
+            _ => throw new UsageException($"optimizer {_o.Optimizer} is not supported"),
         };
+    }
+
+    /// <summary>Writes a checkpoint after every epoch and restores one for a resume: weights, optimiser, schedule, best weights, diagnostics.</summary>
+    private sealed class ImageCheckpoint(ImageClassifierTrainer trainer, TrainerOptions o, Module<Tensor, Tensor> module, OptimizerHelper optimizer,
+        LearningRateSchedule schedule, BestWeights best, GradientNorms gradientNorms, ImageSet train) : TrainingCallback
+    {
+        private readonly string _fingerprint = Checkpoint.Fingerprint(trainer._spec, o);
+
+        public void Resume(LoopState state)
+        {
+            var root = o.CheckpointDirectory!;
+            // A silent fresh start would hide a mistyped folder; say so instead.
+            var dir = Checkpoint.Find(root)
+                ?? throw new UsageException($"{root}: no checkpoint to resume from; run without --resume to start afresh");
+            var saved = Checkpoint.Read(dir);
+            if (saved.OptionsFingerprint != _fingerprint)
+                throw new UsageException($"{dir}: the checkpoint was written with other model or training options; resume with the same options or delete the checkpoint folder");
+            Checkpoint.LoadFile(Path.Combine(dir, "model.dat"), f => module.load(f));
+            Checkpoint.LoadFile(Path.Combine(dir, "optimizer.dat"), optimizer.load_state_dict);
+            if (saved.HasBest)
+            {
+                using var bestModule = Networks.Build(trainer._spec, 1, train.Height, train.Width, train.ClassCount);
+                Checkpoint.LoadFile(Path.Combine(dir, "best.dat"), f => bestModule.load(f));
+                best.Keep(bestModule);
+            }
+            state.GlobalStep = saved.GlobalStep;
+            state.History.AddRange(saved.History);
+            gradientNorms.PerEpoch.AddRange(saved.GradientNorms);
+            schedule.PlateauRate = saved.PlateauRate;
+            schedule.PlateauBest = saved.PlateauBest;
+            schedule.PlateauWait = saved.PlateauWait;
+            best.BestAccuracy = saved.BestValidationAccuracy;
+            best.SinceBest = saved.EpochsWithoutImprovement;
+            state.TrainSeconds = saved.TrainSeconds;
+        }
+
+        public override void OnEpochEnd(LoopState state, EpochMetrics metrics)
+        {
+            var saved = new CheckpointState
+            {
+                CompletedEpochs = state.History.Count,
+                GlobalStep = state.GlobalStep,
+                OptionsFingerprint = _fingerprint,
+                History = state.History,
+                GradientNorms = gradientNorms.PerEpoch,
+                PlateauRate = schedule.PlateauRate,
+                PlateauBest = schedule.PlateauBest,
+                PlateauWait = schedule.PlateauWait,
+                BestValidationAccuracy = best.BestAccuracy,
+                EpochsWithoutImprovement = best.SinceBest,
+                HasBest = best.HasBest,
+                RngState = Convert.ToBase64String(RngState()),
+                TrainSeconds = state.TrainSeconds,
+            };
+            Checkpoint.Write(o.CheckpointDirectory!, saved, dir =>
+            {
+                module.save(Path.Combine(dir, "model.dat"));
+                optimizer.save_state_dict(Path.Combine(dir, "optimizer.dat"));
+                if (best.HasBest)
+                {
+                    using var copy = Networks.Build(trainer._spec, 1, train.Height, train.Width, train.ClassCount);
+                    best.CopyInto(copy);
+                    copy.save(Path.Combine(dir, "best.dat"));
+                }
+            });
+        }
     }
 
     /// <summary>Mean loss and accuracy over a tensor set, in eval mode, in chunks that bound memory.</summary>
@@ -271,38 +260,6 @@ public sealed class ImageClassifierTrainer
             correct += output.argmax(1).eq(yb).sum().item<long>();
         }
         return (loss / n, (double)correct / n);
-    }
-
-    private static void AccumulateGradNorms(Module<Tensor, Tensor> module, Dictionary<string, double> sq)
-    {
-        foreach (var (name, p) in module.named_parameters())
-        {
-            if (p.grad is not { } g) continue;
-            var layer = name.Contains('.', StringComparison.Ordinal) ? name[..name.LastIndexOf('.')] : name;
-            using var square = g.square();
-            using var total = square.sum();
-            var v = total.item<float>();
-            sq[layer] = sq.GetValueOrDefault(layer) + v;
-        }
-    }
-
-    private static Dictionary<string, Tensor> Snapshot(Module<Tensor, Tensor> module)
-    {
-        var copy = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (k, v) in module.state_dict()) copy[k] = v.detach().clone().MoveToOuterDisposeScope();
-        return copy;
-    }
-
-    private static void Restore(Module<Tensor, Tensor> module, Dictionary<string, Tensor> state)
-    {
-        using var noGrad = torch.no_grad();
-        foreach (var (k, v) in module.state_dict()) v.copy_(state[k]);
-    }
-
-    private static void DisposeAll(Dictionary<string, Tensor>? state)
-    {
-        if (state is null) return;
-        foreach (var t in state.Values) t.Dispose();
     }
 
     /// <summary>Splits indices into train and validation parts with each class's share kept.</summary>

@@ -33,8 +33,8 @@ public sealed record ImageTrainingRequest
     /// <summary>Model name recorded in the manifest (default: dataset-model).</summary>
     public string? Name { get; init; }
 
-    /// <summary>Tracking run id to record in the manifest, when the run is tracked.</summary>
-    public string? RunId { get; init; }
+    /// <summary>Follows the run: start, epochs, bundle and outcome (Forge.Tracking's observer records it as a tracked run).</summary>
+    public ITrainingObserver Observer { get; init; } = TrainingObservers.None;
 }
 
 /// <summary>The outcome of <see cref="ImageTraining.Run"/>.</summary>
@@ -65,36 +65,57 @@ public static class ImageTraining
     {
         var total = Stopwatch.StartNew();
         Validate(request);
+        var info = DatasetCatalog.Get(request.Dataset);
+        var start = new TrainingStart("image", info.Name, Hyperparameters(request))
+        {
+            Tags = new Dictionary<string, string> { [RunTags.DatasetChecksum] = DatasetChecksum(info) },
+        };
+        return request.Observer.Run(start, runId => Train(request, runId, total, progress, addArtifacts, cancellationToken), result =>
+        {
+            var metrics = result.Test.ToMetrics("test");
+            metrics["trainSeconds"] = result.TrainSeconds;
+            return new TrainingEnd(RunStatus.Finished, metrics, result.History.Count) { BundlePath = result.Bundle.Directory };
+        });
+    }
 
+    /// <summary>Every hyperparameter of a request, as its manifest and tracked run record them.</summary>
+    public static Dictionary<string, string> Hyperparameters(ImageTrainingRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return new Dictionary<string, string>(request.Options.ToDictionary(), StringComparer.Ordinal)
+        {
+            ["model"] = request.Spec.Kind,
+            ["limit"] = request.Limit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all",
+        };
+    }
+
+    private static ImageTrainingResult Train(ImageTrainingRequest request, string? runId, Stopwatch total, IProgress<TrainingProgress>? progress,
+        Action<BundleWriter, ImageClassifier, ClassificationReport>? addArtifacts, CancellationToken cancellationToken)
+    {
+        var observed = new ObservedProgress(progress, request.Observer);
         var data = new DatasetResolver(new DatasetResolverOptions { DataDir = request.DataDir }).Resolve(request.Dataset);
         var train = MnistFormat.Load(data.Directory, "train", data.Info.ClassNames);
         var test = MnistFormat.Load(data.Directory, "test", data.Info.ClassNames);
         if (request.Limit is { } limit) train = train.Take(limit);
 
         var options = request.Options;
-        using var model = new ImageClassifierTrainer(request.Spec, options).Fit(train, progress, cancellationToken);
+        using var model = new ImageClassifierTrainer(request.Spec, options).Fit(train, observed, cancellationToken);
         var (report, imagesPerSecond) = Evaluate(model, test);
 
         using var writer = ModelBundle.Create(request.OutputDirectory, request.Overwrite);
         var name = ModelName(request);
         var manifest = model.WriteTo(writer, name);
         var validation = ImageClassifierTrainer.StratifiedSplit(train.Labels, train.ClassCount, options.ValidationFraction, options.Seed).Validation.Length;
-        manifest.Metrics["testAccuracy"] = report.Accuracy;
-        manifest.Metrics["testMacroF1"] = report.MacroF1;
-        if (report.LogLoss is { } ll) manifest.Metrics["testLogLoss"] = ll;
+        foreach (var (key, value) in report.ToMetrics("test")) manifest.Metrics[key] = value;
         if (model.History.Count > 0 && model.History[^1].ValidationAccuracy is { } va) manifest.Metrics["validationAccuracy"] = va;
         manifest.Description = $"{request.Spec.Kind} image classifier trained on {data.Info.Name} ({train.Count - validation} training images).";
         manifest.License = data.Info.License;
         manifest.Training = new TrainingInfo
         {
-            RunId = request.RunId,
+            RunId = runId,
             Dataset = data.Info.Name,
             DatasetChecksum = DatasetChecksum(data.Info),
-            Hyperparameters = new Dictionary<string, string>(options.ToDictionary(), StringComparer.Ordinal)
-            {
-                ["model"] = request.Spec.Kind,
-                ["limit"] = request.Limit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all",
-            },
+            Hyperparameters = Hyperparameters(request),
             Seed = options.Seed,
             GitCommit = GitInfo.TryGetCommit(),
             DurationSeconds = model.TrainSeconds,
@@ -113,13 +134,11 @@ public static class ImageTraining
     public static void Validate(ImageTrainingRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.Limit is < 2) throw new UsageException($"--limit must be at least 2 (got {request.Limit})");
-        if (File.Exists(request.OutputDirectory))
-            throw new UsageException($"{request.OutputDirectory} is a file; --out names a bundle directory");
-        if (!request.Overwrite && Directory.Exists(request.OutputDirectory))
-            throw new UsageException($"{request.OutputDirectory} already exists; choose another --out or pass --overwrite");
+        var problems = new List<OptionProblem>(BundleOutput.FindProblems(request.OutputDirectory, request.Overwrite));
+        if (request.Limit is < 2) problems.Add(new OptionProblem("limit", $"must be at least 2 (got {request.Limit})"));
+        problems.AddRange(request.Options.FindProblems());
+        OptionsException.ThrowIfAny(problems);
         request.Spec.Validate();
-        request.Options.Validate();
         DatasetCatalog.Get(request.Dataset);
         ModelNames.Validate(ModelName(request));
         // Only an explicit folder is checked: finding the dataset elsewhere may mean a download, which belongs to the run.
@@ -158,5 +177,15 @@ public static class ImageTraining
         ArgumentNullException.ThrowIfNull(info);
         var text = string.Join("\n", info.Files.Select(f => $"{f.FileName} {f.Sha256}"));
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+    }
+
+    /// <summary>Passes progress on and tells the observer each finished epoch.</summary>
+    private sealed class ObservedProgress(IProgress<TrainingProgress>? inner, ITrainingObserver observer) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            if (value.Completed is { } epoch) observer.Epoch(epoch.Epoch, epoch.ToMetrics());
+            inner?.Report(value);
+        }
     }
 }

@@ -1,7 +1,10 @@
+using Forge.DeepLearning.Training;
+using TorchSharp.Modules;
+
 namespace Forge.DeepLearning;
 
 /// <summary>Learning rate as a function of progress; its only mutable state (plateau's) is saved in checkpoints.</summary>
-internal sealed class LearningRateSchedule
+internal sealed class LearningRateSchedule : IRateSchedule
 {
     private readonly TrainerOptions _o;
     private readonly long _totalSteps;
@@ -28,11 +31,11 @@ internal sealed class LearningRateSchedule
         var lr = _o.LearningRate;
         switch (_o.Schedule)
         {
-            case "step":
+            case LearningRateScheduleKind.Step:
                 return lr * Math.Pow(_o.Gamma, epoch / Math.Max(1, _o.StepEpochs));
-            case "cosine":
+            case LearningRateScheduleKind.Cosine:
                 return lr * 0.5 * (1 + Math.Cos(Math.PI * step / _totalSteps));
-            case "onecycle":
+            case LearningRateScheduleKind.OneCycle:
                 {
                     // Warm up linearly over the first 25 % from lr/25, then anneal with a cosine to lr/1e4 (the one-cycle policy;
                     // PyTorch's OneCycleLR defaults differ slightly: 30 % warm-up, ending at lr/25/1e4).
@@ -42,7 +45,7 @@ internal sealed class LearningRateSchedule
                     var t = (step - warm) / Math.Max(1, _totalSteps - warm);
                     return end + (lr - end) * 0.5 * (1 + Math.Cos(Math.PI * t));
                 }
-            case "plateau":
+            case LearningRateScheduleKind.Plateau:
                 return PlateauRate;
             default:
                 return lr;
@@ -52,7 +55,7 @@ internal sealed class LearningRateSchedule
     /// <summary>Lets the plateau schedule react to an epoch's validation accuracy.</summary>
     public void EndEpoch(double? validationAccuracy)
     {
-        if (_o.Schedule != "plateau" || validationAccuracy is not { } acc) return;
+        if (_o.Schedule != LearningRateScheduleKind.Plateau || validationAccuracy is not { } acc) return;
         if (acc > PlateauBest + 1e-4)
         {
             PlateauBest = acc;
@@ -64,4 +67,14 @@ internal sealed class LearningRateSchedule
             PlateauWait = 0;
         }
     }
+
+    /// <summary>Every parameter group trains at the schedule's rate.</summary>
+    public void Apply(OptimizerHelper optimizer, long globalStep, int epoch)
+    {
+        var lr = At(globalStep, epoch);
+        foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+    }
+
+    /// <summary>The rate after the epoch's end (a plateau decay included).</summary>
+    public double Reported(long globalStep, int epoch) => At(globalStep, epoch);
 }

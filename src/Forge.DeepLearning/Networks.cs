@@ -5,7 +5,7 @@ using static TorchSharp.torch.nn;
 namespace Forge.DeepLearning;
 
 /// <summary>Builds TorchSharp modules from a <see cref="ModelSpec"/>.</summary>
-public static class Networks
+internal static class Networks
 {
     /// <summary>Builds the network for inputs of shape [channels, height, width] and <paramref name="classes"/> outputs (logits, or log-probabilities for reference-cnn).</summary>
     public static Module<Tensor, Tensor> Build(ModelSpec spec, int channels, int height, int width, int classes)

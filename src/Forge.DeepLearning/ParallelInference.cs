@@ -9,7 +9,7 @@ namespace Forge.DeepLearning;
 /// ResNet18 at 25.9 images/s against 23.0 for two single-threaded streams, while with other processes competing for the
 /// cores two streams were 1.7× faster (independent streams never wait for each other at every layer). Callers choose.
 /// </summary>
-public static class ParallelInference
+internal static class ParallelInference
 {
     /// <summary>
     /// Runs <paramref name="work"/> for every batch index in [0, <paramref name="batches"/>) on <paramref name="workers"/> threads

@@ -10,12 +10,12 @@ public static class Recipes
         // no augmentation, all training images; so the side-by-side benchmark compares like with like.
         "reference-cnn" => new TrainerOptions
         {
-            Epochs = 3, BatchSize = 64, Optimizer = "adam", LearningRate = 1e-3, WeightDecay = 0, Schedule = "none",
+            Epochs = 3, BatchSize = 64, Optimizer = OptimizerKind.Adam, LearningRate = 1e-3, WeightDecay = 0, Schedule = LearningRateScheduleKind.None,
             Augment = false, ValidationFraction = 0,
         },
         "mlp" => new TrainerOptions
         {
-            Epochs = 12, BatchSize = 128, Optimizer = "adamw", LearningRate = 2e-3, WeightDecay = 1e-4, Schedule = "onecycle",
+            Epochs = 12, BatchSize = 128, Optimizer = OptimizerKind.AdamW, LearningRate = 2e-3, WeightDecay = 1e-4, Schedule = LearningRateScheduleKind.OneCycle,
             Augment = true, AugmentShift = 1.5, AugmentRotation = 8,
         },
         _ => new TrainerOptions(),

@@ -2,6 +2,41 @@ using Forge.Core;
 
 namespace Forge.DeepLearning;
 
+/// <summary>The optimisers a training run can use.</summary>
+public enum OptimizerKind
+{
+    /// <summary>Stochastic gradient descent with momentum (optionally Nesterov).</summary>
+    Sgd,
+
+    /// <summary>Adam.</summary>
+    Adam,
+
+    /// <summary>Adam with decoupled weight decay.</summary>
+    AdamW,
+
+    /// <summary>Adadelta.</summary>
+    Adadelta,
+}
+
+/// <summary>How the learning rate moves during a run.</summary>
+public enum LearningRateScheduleKind
+{
+    /// <summary>Constant.</summary>
+    None,
+
+    /// <summary>Multiplied by gamma every few epochs.</summary>
+    Step,
+
+    /// <summary>Cosine annealing from the base rate to zero.</summary>
+    Cosine,
+
+    /// <summary>Linear warm-up over the first quarter, then cosine annealing (the one-cycle policy).</summary>
+    OneCycle,
+
+    /// <summary>Multiplied by gamma when validation accuracy stops improving.</summary>
+    Plateau,
+}
+
 /// <summary>Everything that shapes a training run, with the defaults of Forge's MNIST recipe. Hyperparameters only: no learned state.</summary>
 public sealed record TrainerOptions
 {
@@ -11,8 +46,8 @@ public sealed record TrainerOptions
     /// <summary>Images per optimisation step.</summary>
     public int BatchSize { get; init; } = 64;
 
-    /// <summary>"sgd", "adam", "adamw" or "adadelta".</summary>
-    public string Optimizer { get; init; } = "adamw";
+    /// <summary>The optimiser.</summary>
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.AdamW;
 
     /// <summary>Base (or, for one-cycle, peak) learning rate.</summary>
     public double LearningRate { get; init; } = 6e-3;
@@ -26,8 +61,8 @@ public sealed record TrainerOptions
     /// <summary>L2 penalty (decoupled for AdamW).</summary>
     public double WeightDecay { get; init; } = 1e-4;
 
-    /// <summary>"none", "step", "cosine", "onecycle" or "plateau".</summary>
-    public string Schedule { get; init; } = "onecycle";
+    /// <summary>How the learning rate moves.</summary>
+    public LearningRateScheduleKind Schedule { get; init; } = LearningRateScheduleKind.OneCycle;
 
     /// <summary>Epochs between decays for the step schedule.</summary>
     public int StepEpochs { get; init; } = 1;
@@ -71,60 +106,37 @@ public sealed record TrainerOptions
     /// <summary>Continue from the checkpoint in <see cref="CheckpointDirectory"/> when there is one.</summary>
     public bool Resume { get; init; }
 
-    /// <summary>The optimiser names accepted.</summary>
-    public static IReadOnlyList<string> Optimizers { get; } = ["sgd", "adam", "adamw", "adadelta"];
+    /// <summary>Checks every option and reports all problems in one <see cref="OptionsException"/>.</summary>
+    public void Validate() => OptionsException.ThrowIfAny(FindProblems());
 
-    /// <summary>The schedule names accepted.</summary>
-    public static IReadOnlyList<string> Schedules { get; } = ["none", "step", "cosine", "onecycle", "plateau"];
-
-    /// <summary>Checks every option and reports all problems in one error.</summary>
-    public void Validate()
+    /// <summary>Every problem with these options, each naming its option as <see cref="ToDictionary"/> does.</summary>
+    public IReadOnlyList<OptionProblem> FindProblems()
     {
-        var problems = new List<string>();
-        if (Epochs < 1) problems.Add($"epochs must be at least 1 (got {Epochs})");
-        if (BatchSize < 1) problems.Add($"batch size must be at least 1 (got {BatchSize})");
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) problems.Add($"learning rate must be positive (got {LearningRate})");
-        if (!Optimizers.Contains(Optimizer)) problems.Add(Unknown("optimizer", Optimizer, Optimizers));
-        if (!Schedules.Contains(Schedule)) problems.Add(Unknown("schedule", Schedule, Schedules));
-        if (ValidationFraction is < 0 or >= 1) problems.Add($"validation fraction must be in [0, 1) (got {ValidationFraction})");
-        if (ClipGradNorm < 0) problems.Add("gradient clipping norm must not be negative");
-        if (Schedule == "plateau" && ValidationFraction == 0) problems.Add("the plateau schedule needs a validation split");
-        if (EarlyStoppingPatience > 0 && ValidationFraction == 0) problems.Add("early stopping needs a validation split");
-        if (Resume && CheckpointDirectory is null) problems.Add("resume needs a checkpoint directory");
-        if (Threads < 0) problems.Add("threads must not be negative");
-        if (!(Gamma > 0) || double.IsInfinity(Gamma)) problems.Add($"gamma must be a positive number (got {Gamma})");
-        if (Momentum is < 0 or >= 1 || double.IsNaN(Momentum)) problems.Add($"momentum must be in [0, 1) (got {Momentum})");
-        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) problems.Add($"weight decay must not be negative (got {WeightDecay})");
-        if (StepEpochs < 1) problems.Add($"step epochs must be at least 1 (got {StepEpochs})");
-        if (PlateauPatience < 0) problems.Add($"plateau patience must not be negative (got {PlateauPatience})");
-        if (EarlyStoppingPatience < 0) problems.Add($"early-stopping patience must not be negative (got {EarlyStoppingPatience})");
-        if (!(AugmentShift >= 0)) problems.Add($"augmentation shift must not be negative (got {AugmentShift})");
-        if (AugmentRotation is < 0 or > 180 || double.IsNaN(AugmentRotation)) problems.Add($"augmentation rotation must be in [0, 180] degrees (got {AugmentRotation})");
-        if (Nesterov && Optimizer != "sgd") problems.Add("nesterov applies to the sgd optimizer only");
-        if (problems.Count > 0) throw new UsageException(string.Join("; ", problems));
+        var problems = new List<OptionProblem>();
+        void Add(string option, string problem) => problems.Add(new OptionProblem(OptionsMap.Key(option), problem));
+        if (Epochs < 1) Add(nameof(Epochs), $"must be at least 1 (got {Epochs})");
+        if (BatchSize < 1) Add(nameof(BatchSize), $"must be at least 1 (got {BatchSize})");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) Add(nameof(LearningRate), $"must be positive (got {LearningRate})");
+        if (!Enum.IsDefined(Optimizer)) Add(nameof(Optimizer), $"{(int)Optimizer} is not an optimiser");
+        if (!Enum.IsDefined(Schedule)) Add(nameof(Schedule), $"{(int)Schedule} is not a schedule");
+        if (ValidationFraction is < 0 or >= 1 || double.IsNaN(ValidationFraction)) Add(nameof(ValidationFraction), $"must be in [0, 1) (got {ValidationFraction})");
+        if (!(ClipGradNorm >= 0)) Add(nameof(ClipGradNorm), $"must not be negative (got {ClipGradNorm})");
+        if (Schedule == LearningRateScheduleKind.Plateau && ValidationFraction == 0) Add(nameof(Schedule), "plateau needs a validation split ({validationFraction} > 0)");
+        if (EarlyStoppingPatience > 0 && ValidationFraction == 0) Add(nameof(EarlyStoppingPatience), "needs a validation split ({validationFraction} > 0)");
+        if (Resume && CheckpointDirectory is null) Add(nameof(Resume), "needs a checkpoint directory ({checkpointDirectory})");
+        if (Threads < 0) Add(nameof(Threads), $"must not be negative (got {Threads})");
+        if (!(Gamma > 0) || double.IsInfinity(Gamma)) Add(nameof(Gamma), $"must be a positive number (got {Gamma})");
+        if (Momentum is < 0 or >= 1 || double.IsNaN(Momentum)) Add(nameof(Momentum), $"must be in [0, 1) (got {Momentum})");
+        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) Add(nameof(WeightDecay), $"must not be negative (got {WeightDecay})");
+        if (StepEpochs < 1) Add(nameof(StepEpochs), $"must be at least 1 (got {StepEpochs})");
+        if (PlateauPatience < 0) Add(nameof(PlateauPatience), $"must not be negative (got {PlateauPatience})");
+        if (EarlyStoppingPatience < 0) Add(nameof(EarlyStoppingPatience), $"must not be negative (got {EarlyStoppingPatience})");
+        if (!(AugmentShift >= 0)) Add(nameof(AugmentShift), $"must not be negative (got {AugmentShift})");
+        if (AugmentRotation is < 0 or > 180 || double.IsNaN(AugmentRotation)) Add(nameof(AugmentRotation), $"must be in [0, 180] degrees (got {AugmentRotation})");
+        if (Nesterov && Optimizer != OptimizerKind.Sgd) Add(nameof(Nesterov), "applies to the sgd {optimizer} only");
+        return problems;
     }
 
-    private static string Unknown(string what, string value, IReadOnlyList<string> known)
-    {
-        var s = NameSuggester.Closest(value, known);
-        return $"unknown {what} '{value}'" + (s is null ? $" (one of {string.Join(", ", known)})" : $"; did you mean '{s}'?");
-    }
-
-    /// <summary>The options as name/value strings for a manifest or a tracking run.</summary>
-    public IReadOnlyDictionary<string, string> ToDictionary() => new SortedDictionary<string, string>(StringComparer.Ordinal)
-    {
-        ["epochs"] = Epochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["batchSize"] = BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["optimizer"] = Optimizer,
-        ["learningRate"] = LearningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        ["momentum"] = Momentum.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        ["nesterov"] = Nesterov ? "true" : "false",
-        ["weightDecay"] = WeightDecay.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        ["schedule"] = Schedule,
-        ["clipGradNorm"] = ClipGradNorm.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        ["earlyStoppingPatience"] = EarlyStoppingPatience.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["validationFraction"] = ValidationFraction.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        ["seed"] = Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["augment"] = Augment ? "true" : "false",
-    };
+    /// <summary>Every option as name/value text for a manifest or a tracking run, generated from the properties so none is left out.</summary>
+    public IReadOnlyDictionary<string, string> ToDictionary() => OptionsMap.From(this);
 }

@@ -46,8 +46,8 @@ public sealed record SentimentTrainingRequest
     /// <summary>Model name recorded in the manifest (default: datasets and featuriser).</summary>
     public string? Name { get; init; }
 
-    /// <summary>Tracking run id to record in the manifest.</summary>
-    public string? RunId { get; init; }
+    /// <summary>Follows the run: start, outcome and bundle (Forge.Tracking's observer records it as a tracked run).</summary>
+    public ITrainingObserver Observer { get; init; } = TrainingObservers.None;
 
     /// <summary>How the encoder uses the machine.</summary>
     public SentenceEncoderOptions? EncoderOptions { get; init; }
@@ -145,6 +145,27 @@ public static class SentimentTraining
     {
         var total = Stopwatch.StartNew();
         Validate(request);
+        var start = new TrainingStart("sentiment", string.Join("+", request.AllDatasets), Hyperparameters(request))
+        {
+            Tags = new Dictionary<string, string> { [RunTags.DatasetChecksum] = DatasetChecksum([.. request.AllDatasets.Select(DatasetCatalog.Get)]) },
+        };
+        return request.Observer.Run(start, runId => Train(request, runId, total, progress, encoder, cache, cancellationToken), result =>
+        {
+            var metrics = result.Test.ToMetrics("test");
+            metrics["trainSeconds"] = result.TrainSeconds;
+            metrics["cvAccuracy"] = result.CrossValidation[result.C];
+            metrics["c"] = result.C;
+            return new TrainingEnd(RunStatus.Finished, metrics, 0)
+            {
+                BundlePath = result.Bundle?.Directory,
+                ChosenParameters = new Dictionary<string, string> { ["c"] = result.C.ToString("R", CultureInfo.InvariantCulture) },
+            };
+        });
+    }
+
+    private static SentimentTrainingResult Train(SentimentTrainingRequest request, string? runId, Stopwatch total, IProgress<TextTrainingProgress>? progress,
+        SentenceEncoder? encoder, EmbeddingCache? cache, CancellationToken cancellationToken)
+    {
         progress?.Report(new TextTrainingProgress("load", 0, $"loading {string.Join(" + ", request.AllDatasets)}"));
         var set = Load(request);
         var (trainIdx, testIdx) = DataSplits.Stratified(set.Labels, set.ClassNames.Count, request.TestFraction, request.Seed);
@@ -188,7 +209,7 @@ public static class SentimentTraining
             if (request.OutputDirectory is { } output)
             {
                 progress?.Report(new TextTrainingProgress("write", 0, $"writing {output}"));
-                bundle = WriteBundle(request, model, report, cv, train.Count, trainClock.Elapsed.TotalSeconds);
+                bundle = WriteBundle(request, runId, model, report, cv, train.Count, trainClock.Elapsed.TotalSeconds);
             }
             return new SentimentTrainingResult(model, bundle, report, model.C, cv, trainClock.Elapsed.TotalSeconds, total.Elapsed.TotalSeconds,
                 train.Count, test.Count, set.ClassNames);
@@ -296,15 +317,13 @@ public static class SentimentTraining
 
     private static string FeaturiserKind(SentimentTrainingRequest request) => request.Baseline ? "tfidf-logreg" : "minilm-logreg";
 
-    private static ModelBundle WriteBundle(SentimentTrainingRequest request, TextClassifier model, ClassificationReport report,
+    private static ModelBundle WriteBundle(SentimentTrainingRequest request, string? runId, TextClassifier model, ClassificationReport report,
         IReadOnlyDictionary<double, double> cv, int trainCount, double trainSeconds)
     {
         using var writer = ModelBundle.Create(request.OutputDirectory!, request.Overwrite);
         var datasets = request.AllDatasets.Select(DatasetCatalog.Get).ToArray();
         var manifest = model.WriteTo(writer, ModelName(request));
-        manifest.Metrics["testAccuracy"] = report.Accuracy;
-        manifest.Metrics["testMacroF1"] = report.MacroF1;
-        if (report.LogLoss is { } ll) manifest.Metrics["testLogLoss"] = ll;
+        foreach (var (key, value) in report.ToMetrics("test")) manifest.Metrics[key] = value;
         manifest.Metrics["cvAccuracy"] = cv[model.C];
         var featurizer = request.Baseline ? "TF-IDF (word 1-2-grams)" : $"{MiniLmFiles.EncoderName} sentence embeddings";
         manifest.Description = $"Sentiment classifier ({string.Join("/", model.Labels)}): softmax regression on {featurizer}, trained on {trainCount:N0} texts of {string.Join(" + ", request.AllDatasets)}"
@@ -312,7 +331,7 @@ public static class SentimentTraining
         manifest.License = LicenseText(datasets, request.Baseline);
         manifest.Training = new TrainingInfo
         {
-            RunId = request.RunId,
+            RunId = runId,
             Dataset = string.Join("+", request.AllDatasets),
             DatasetChecksum = DatasetChecksum(datasets),
             Hyperparameters = Hyperparameters(request, model.C),

@@ -36,7 +36,10 @@ public sealed class TrainInputErrorTests : IClassFixture<ForgeHomeFixture>, IDis
         var result = Train("mnist", null, "out", "--optimizer", "adamm", "--lr", "-1", "--schedule", "cosin");
 
         Assert.Equal(2, result.ExitCode);
-        Cli.AssertFailed(result, "unknown optimizer 'adamm'", "learning rate must be positive", "did you mean 'cosine'?");
+        // The library names its options (optimizer, learningRate, schedule); the CLI names its flags for them.
+        Cli.AssertFailed(result, "--optimizer: unknown value 'adamm'; did you mean 'adam'?", "--lr: must be positive (got -1)",
+            "--schedule: unknown value 'cosin'; did you mean 'cosine'?");
+        Assert.DoesNotContain("learningRate", result.Err, StringComparison.Ordinal);
         AssertNothingWritten("out");
     }
 

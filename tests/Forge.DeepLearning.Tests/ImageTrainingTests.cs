@@ -46,8 +46,9 @@ public sealed class ImageTrainingTests(TorchFixture mnist) : IDisposable
         Directory.CreateDirectory(_temp.Combine("taken"));
         var request = new ImageTrainingRequest { DataDir = SharedData.Mnist, OutputDirectory = _temp.Combine("taken") };
 
-        var ex = Assert.Throws<UsageException>(() => ImageTraining.Run(request));
+        var ex = Assert.Throws<OptionsException>(() => ImageTraining.Run(request));
 
+        Assert.Equal("outputDirectory", ex.Problems.Single().Option);
         Assert.Contains("already exists", ex.Message, StringComparison.Ordinal);
     }
 }

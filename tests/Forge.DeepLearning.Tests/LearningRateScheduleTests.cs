@@ -7,7 +7,7 @@ public sealed class LearningRateScheduleTests
     private const int Epochs = 4;
     private const long Total = StepsPerEpoch * Epochs;
 
-    private static LearningRateSchedule Schedule(string name, int stepEpochs = 1, double gamma = 0.7, int patience = 1) =>
+    private static LearningRateSchedule Schedule(LearningRateScheduleKind name, int stepEpochs = 1, double gamma = 0.7, int patience = 1) =>
         new(new TrainerOptions { LearningRate = Lr, Epochs = Epochs, Schedule = name, StepEpochs = stepEpochs, Gamma = gamma, PlateauPatience = patience }, StepsPerEpoch);
 
     private static void Near(double expected, double actual, double relative = 1e-12) =>
@@ -16,7 +16,7 @@ public sealed class LearningRateScheduleTests
     [Fact]
     public void Onecycle_warms_up_from_a_25th_to_the_peak_at_a_quarter_then_anneals_to_a_ten_thousandth()
     {
-        var s = Schedule("onecycle");
+        var s = Schedule(LearningRateScheduleKind.OneCycle);
 
         Near(Lr / 25, s.At(0, 0));
         Near(Lr, s.At(Total / 4, 1));
@@ -37,7 +37,7 @@ public sealed class LearningRateScheduleTests
     [Fact]
     public void Step_decays_by_gamma_every_step_epochs()
     {
-        var s = Schedule("step", stepEpochs: 2, gamma: 0.5);
+        var s = Schedule(LearningRateScheduleKind.Step, stepEpochs: 2, gamma: 0.5);
 
         double[] expected = [Lr, Lr, Lr / 2, Lr / 2, Lr / 4];
         for (var epoch = 0; epoch < expected.Length; epoch++) Near(expected[epoch], s.At(epoch * StepsPerEpoch, epoch));
@@ -48,7 +48,7 @@ public sealed class LearningRateScheduleTests
     [Fact]
     public void Cosine_falls_from_the_rate_to_zero_over_all_steps()
     {
-        var s = Schedule("cosine");
+        var s = Schedule(LearningRateScheduleKind.Cosine);
 
         Near(Lr, s.At(0, 0));
         Near(Lr / 2, s.At(Total / 2, 2));
@@ -59,7 +59,7 @@ public sealed class LearningRateScheduleTests
     [Fact]
     public void None_keeps_the_rate()
     {
-        var s = Schedule("none");
+        var s = Schedule(LearningRateScheduleKind.None);
         Assert.Equal(Lr, s.At(0, 0));
         Assert.Equal(Lr, s.At(Total - 1, Epochs - 1));
     }
@@ -67,7 +67,7 @@ public sealed class LearningRateScheduleTests
     [Fact]
     public void Plateau_decays_once_more_than_patience_epochs_pass_without_improvement()
     {
-        var s = Schedule("plateau", gamma: 0.5, patience: 1);
+        var s = Schedule(LearningRateScheduleKind.Plateau, gamma: 0.5, patience: 1);
 
         s.EndEpoch(0.90);
         Assert.Equal(Lr, s.At(0, 0));
@@ -89,7 +89,7 @@ public sealed class LearningRateScheduleTests
     [Fact]
     public void Plateau_ignores_epochs_without_validation()
     {
-        var s = Schedule("plateau", gamma: 0.5, patience: 0);
+        var s = Schedule(LearningRateScheduleKind.Plateau, gamma: 0.5, patience: 0);
         for (var i = 0; i < 5; i++) s.EndEpoch(null);
         Assert.Equal(Lr, s.At(0, 5));
     }
@@ -97,7 +97,7 @@ public sealed class LearningRateScheduleTests
     [Fact]
     public void Other_schedules_do_not_react_to_validation()
     {
-        var s = Schedule("step", gamma: 0.5, patience: 0);
+        var s = Schedule(LearningRateScheduleKind.Step, gamma: 0.5, patience: 0);
         for (var i = 0; i < 5; i++) s.EndEpoch(0.5);
         Assert.Equal(Lr, s.At(0, 0));
         Assert.Equal(Lr, s.PlateauRate);

@@ -42,7 +42,7 @@ public sealed class TrainingTests(TorchFixture mnist, ITestOutputHelper output)
         var spec = new ModelSpec { Kind = "mlp", Hidden = [64], BatchNorm = false };
         var options = new TrainerOptions
         {
-            Epochs = 5, BatchSize = 64, Optimizer = "sgd", LearningRate = 0.05, Schedule = "step", StepEpochs = 1, Gamma = 100,
+            Epochs = 5, BatchSize = 64, Optimizer = OptimizerKind.Sgd, LearningRate = 0.05, Schedule = LearningRateScheduleKind.Step, StepEpochs = 1, Gamma = 100,
             Augment = false, ValidationFraction = 0.2, EarlyStoppingPatience = 1, Threads = 1, Seed = 3,
         };
 
@@ -82,7 +82,7 @@ public sealed class TrainingTests(TorchFixture mnist, ITestOutputHelper output)
         var train = mnist.Train(2000);
         var options = new TrainerOptions
         {
-            Epochs = 1, BatchSize = 64, Optimizer = "adamw", LearningRate = 6e-3, Schedule = "onecycle", DiagnoseGradients = true, Augment = false, Threads = 1,
+            Epochs = 1, BatchSize = 64, Optimizer = OptimizerKind.AdamW, LearningRate = 6e-3, Schedule = LearningRateScheduleKind.OneCycle, DiagnoseGradients = true, Augment = false, Threads = 1,
         };
         int[] widths = [128, 128, 128, 128, 128, 128];
 

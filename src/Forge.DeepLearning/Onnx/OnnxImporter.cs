@@ -24,7 +24,7 @@ public static class OnnxImporter
     }
 
     /// <summary>Translates an already-read model; <paramref name="sourceName"/> names it in errors. The network comes back in evaluation mode.</summary>
-    public static OnnxNetwork Import(OnnxModel model, string sourceName)
+    internal static OnnxNetwork Import(OnnxModel model, string sourceName)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sourceName);

@@ -10,7 +10,7 @@ namespace Forge.DeepLearning.Onnx;
 /// information to know the declared input and output shapes. Field numbers follow onnx.proto; fields Forge does not use
 /// (doc strings, metadata, training info, functions) are skipped.
 /// </summary>
-public sealed class OnnxModel
+internal sealed class OnnxModel
 {
     private OnnxModel(long irVersion, string producerName, string producerVersion, IReadOnlyList<OnnxOpsetImport> opsets, OnnxGraph graph)
     {
@@ -290,10 +290,10 @@ public sealed class OnnxModel
 /// <summary>One operator set a model imports: a domain ("" is the standard one) and its version.</summary>
 /// <param name="Domain">The operator domain; "" or "ai.onnx" for the standard operators.</param>
 /// <param name="Version">The opset version.</param>
-public sealed record OnnxOpsetImport(string Domain, long Version);
+internal sealed record OnnxOpsetImport(string Domain, long Version);
 
 /// <summary>An ONNX graph: nodes in topological order, named constant tensors and the declared inputs and outputs.</summary>
-public sealed class OnnxGraph
+internal sealed class OnnxGraph
 {
     private readonly Dictionary<string, OnnxTensor> _byName;
 
@@ -336,7 +336,7 @@ public sealed class OnnxGraph
 }
 
 /// <summary>One operator application: its type, its attributes and the names of the values it reads and writes.</summary>
-public sealed class OnnxNode
+internal sealed class OnnxNode
 {
     internal OnnxNode(string name, string opType, string domain, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs,
         IReadOnlyList<OnnxAttribute> attributes)
@@ -387,7 +387,7 @@ public sealed class OnnxNode
 }
 
 /// <summary>ONNX AttributeProto.AttributeType.</summary>
-public enum OnnxAttributeType
+internal enum OnnxAttributeType
 {
     /// <summary>Not set.</summary>
     Undefined = 0,
@@ -422,7 +422,7 @@ public enum OnnxAttributeType
 }
 
 /// <summary>A node attribute; which value field is meaningful depends on <see cref="Type"/>.</summary>
-public sealed class OnnxAttribute
+internal sealed class OnnxAttribute
 {
     private readonly byte[] _s;
     private readonly List<byte[]> _strings;
@@ -473,7 +473,7 @@ public sealed class OnnxAttribute
 }
 
 /// <summary>ONNX TensorProto.DataType.</summary>
-public enum OnnxDataType
+internal enum OnnxDataType
 {
     /// <summary>Not set.</summary>
     Undefined = 0,
@@ -516,7 +516,7 @@ public enum OnnxDataType
 /// element type raises an error naming the tensor when its values are asked for, so a model that merely carries such a
 /// tensor unused still loads.
 /// </summary>
-public sealed class OnnxTensor
+internal sealed class OnnxTensor
 {
     private readonly string _source;
     private readonly ReadOnlyMemory<byte>? _raw;
@@ -625,7 +625,7 @@ public sealed class OnnxTensor
 }
 
 /// <summary>A named value's declared element type and shape (null shape when the producer left it out).</summary>
-public sealed class OnnxValueInfo
+internal sealed class OnnxValueInfo
 {
     internal OnnxValueInfo(string name, OnnxDataType elementType, IReadOnlyList<OnnxDimension>? shape)
     {
@@ -651,7 +651,7 @@ public sealed class OnnxValueInfo
 /// <summary>One dimension of a declared shape: a fixed size, a symbolic name, or neither (unknown).</summary>
 /// <param name="Value">The fixed size, when given.</param>
 /// <param name="Param">The symbolic name (e.g. "batch"), when given.</param>
-public readonly record struct OnnxDimension(long? Value, string? Param)
+internal readonly record struct OnnxDimension(long? Value, string? Param)
 {
     /// <summary>"224", "batch" or "?".</summary>
     public override string ToString() => Value?.ToString(CultureInfo.InvariantCulture) ?? Param ?? "?";

@@ -30,7 +30,7 @@ public sealed class ResNetPreprocessing : IDisposable
     }
 
     /// <summary>Reads the mean image and channel order from an already-read preprocessing model.</summary>
-    public static ResNetPreprocessing FromModel(OnnxModel model, string sourceName)
+    internal static ResNetPreprocessing FromModel(OnnxModel model, string sourceName)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sourceName);

@@ -118,11 +118,14 @@ public sealed class TransferNetwork : Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>The backbone's canonical name; <see cref="NotFoundException"/> (with a suggestion) for one Forge does not ship.</summary>
+    public static string CheckBackbone(string backboneName) =>
+        string.Equals(backboneName, "resnet18", StringComparison.OrdinalIgnoreCase) ? "resnet18" : throw new NotFoundException("backbone", backboneName, ["resnet18"]);
+
     /// <summary>Builds the network for a named backbone from the pretrained files shipped with Forge.</summary>
     public static TransferNetwork Create(string backboneName, int classes, double dropoutRate)
     {
-        if (!string.Equals(backboneName, "resnet18", StringComparison.OrdinalIgnoreCase))
-            throw new NotFoundException("backbone", backboneName, ["resnet18"]);
+        CheckBackbone(backboneName);
         return new TransferNetwork("resnet18", PretrainedModels.ResNet18OnnxPath, PretrainedModels.ResNetPreprocessPath, classes, dropoutRate);
     }
 

@@ -98,6 +98,34 @@ public sealed record TransferOptions
     /// </summary>
     public TransferOptions AtImageSize(int imageSize) => this with { ImageSize = imageSize, StoreSize = (int)Math.Round(imageSize * 256.0 / 224) };
 
+    /// <summary>Checks every option and reports all problems in one <see cref="Core.OptionsException"/>.</summary>
+    public void Validate() => Core.OptionsException.ThrowIfAny(FindProblems());
+
+    /// <summary>Every problem with these options, each naming its option as the generated hyperparameter map does.</summary>
+    public IReadOnlyList<Core.OptionProblem> FindProblems()
+    {
+        var problems = new List<Core.OptionProblem>();
+        void Add(string option, string problem) => problems.Add(new Core.OptionProblem(Core.OptionsMap.Key(option), problem));
+        if (!Enum.IsDefined(Mode)) Add(nameof(Mode), $"{(int)Mode} is not a mode");
+        if (Epochs < 1) Add(nameof(Epochs), $"must be at least 1 (got {Epochs})");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) Add(nameof(LearningRate), $"must be positive (got {LearningRate})");
+        if (!(BackboneLrMultiplier > 0) || double.IsInfinity(BackboneLrMultiplier)) Add(nameof(BackboneLrMultiplier), $"must be positive (got {BackboneLrMultiplier})");
+        if (Unfreeze < 0) Add(nameof(Unfreeze), $"must not be negative (got {Unfreeze})");
+        if (HeadWarmupEpochs < 0) Add(nameof(HeadWarmupEpochs), $"must not be negative (got {HeadWarmupEpochs})");
+        if (BatchSize < 2) Add(nameof(BatchSize), $"must be at least 2 (got {BatchSize})");
+        if (!(WeightDecay >= 0)) Add(nameof(WeightDecay), $"must not be negative (got {WeightDecay})");
+        if (!(HeadWeightDecay >= 0)) Add(nameof(HeadWeightDecay), $"must not be negative (got {HeadWeightDecay})");
+        if (HeadDropout is < 0 or >= 1 || double.IsNaN(HeadDropout)) Add(nameof(HeadDropout), $"must be in [0, 1) (got {HeadDropout})");
+        if (LabelSmoothing is < 0 or >= 1 || double.IsNaN(LabelSmoothing)) Add(nameof(LabelSmoothing), $"must be in [0, 1) (got {LabelSmoothing})");
+        if (FeatureViews < 0) Add(nameof(FeatureViews), $"must not be negative (got {FeatureViews})");
+        if (ValidationFraction is < 0 or >= 1 || double.IsNaN(ValidationFraction)) Add(nameof(ValidationFraction), $"must be in [0, 1) (got {ValidationFraction})");
+        if (ImageSize < 32) Add(nameof(ImageSize), $"must be at least 32 pixels (got {ImageSize})");
+        if (ImageSize > StoreSize) Add(nameof(ImageSize), $"{ImageSize} exceeds the decoded size {StoreSize} ({{storeSize}})");
+        if (Threads < 0) Add(nameof(Threads), $"must not be negative (got {Threads})");
+        if (InferenceStreams < 1) Add(nameof(InferenceStreams), $"must be at least 1 (got {InferenceStreams})");
+        return problems;
+    }
+
     /// <summary>Parses a mode name as the CLI spells it.</summary>
     public static TransferMode ParseMode(string name) => name.ToLowerInvariant() switch
     {

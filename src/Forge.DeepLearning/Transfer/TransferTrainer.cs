@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Forge.Core;
 using Forge.Data;
 using TorchSharp;
+using Forge.DeepLearning.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -27,11 +28,7 @@ public sealed class TransferTrainer
         ArgumentNullException.ThrowIfNull(options);
         _o = options;
         _backbone = backbone;
-        if (options.Epochs < 1) throw new UsageException("--epochs must be at least 1");
-        if (options.LearningRate <= 0) throw new UsageException("--lr must be positive");
-        if (options.BackboneLrMultiplier <= 0) throw new UsageException("--backbone-lr-mult must be positive");
-        if (options.BatchSize < 2) throw new UsageException("--batch-size must be at least 2");
-        if (options.ImageSize > options.StoreSize) throw new UsageException($"the image size {options.ImageSize} exceeds the decoded size {options.StoreSize}");
+        options.Validate();
     }
 
     /// <summary>Raised after every epoch (head epochs included) with its metrics.</summary>
@@ -128,64 +125,44 @@ public sealed class TransferTrainer
     {
         if (epochs <= 0) return;
         var n = (int)x.shape[0];
-        var batch = 64;
+        const int batch = 64;
         var steps = (long)epochs * ((n + batch - 1) / batch);
         using var optimizer = torch.optim.AdamW(net.Head.parameters(), _o.LearningRate, weight_decay: _o.HeadWeightDecay);
-        var best = (Accuracy: double.NegativeInfinity, Weight: (Tensor?)null, Bias: (Tensor?)null);
-        long step = 0;
         var order = Enumerable.Range(0, n).ToArray();
-        for (var epoch = 1; epoch <= epochs; epoch++)
+        // The head alone is kept at its best epoch: the frozen backbone does not change.
+        using var best = new BestWeights(net.Head, patience: 0, laterWinsTies: true);
+        var offset = history.Count;
+        var state = new TrainingLoop
         {
-            var t0 = Stopwatch.GetTimestamp();
-            rng.Shuffle(order);
-            net.train();
-            double lossSum = 0;
-            var correct = 0;
-            double lr = 0;
-            for (var s = 0; s < n; s += batch)
+            Module = net,
+            Forward = net.HeadForward,
+            Loss = (logits, target) => nn.functional.cross_entropy(logits, target, label_smoothing: _o.LabelSmoothing),
+            Optimizer = optimizer,
+            Schedule = new FunctionSchedule((step, _) => [Cosine(_o.LearningRate, step, steps)], (step, _) => Cosine(_o.LearningRate, step, steps)),
+            Epochs = epochs,
+            BeginEpoch = _ => rng.Shuffle(order),
+            Batches = _ => HeadBatches(x, y, order, batch),
+            Validate = () =>
             {
-                using var scope = NewDisposeScope();
-                var len = Math.Min(batch, n - s);
-                var idx = torch.tensor(order.AsSpan(s, len).ToArray().Select(i => (long)i).ToArray());
-                var logits = net.HeadForward(x.index_select(0, idx));
-                var target = y.index_select(0, idx);
-                var loss = nn.functional.cross_entropy(logits, target, label_smoothing: _o.LabelSmoothing);
-                optimizer.zero_grad();
-                loss.backward();
-                lr = Cosine(_o.LearningRate, step++, steps);
-                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-                optimizer.step();
-                lossSum += loss.item<float>() * len;
-                correct += (int)logits.argmax(1).eq(target).sum().item<long>();
-            }
-            net.eval();
-            double? valLoss = null, valAcc = null;
-            if (vx is not null && vy is not null)
-            {
+                if (vx is null || vy is null) return null;
                 using var noGrad = torch.no_grad();
                 using var scope = NewDisposeScope();
                 var logits = net.HeadForward(vx);
-                valLoss = nn.functional.cross_entropy(logits, vy).item<float>();
-                valAcc = logits.argmax(1).eq(vy).sum().item<long>() / (double)vy.shape[0];
-            }
-            var m = new EpochMetrics(history.Count + 1, lossSum / n, correct / (double)n, valLoss, valAcc, lr, Stopwatch.GetElapsedTime(t0).TotalSeconds);
-            history.Add(m);
-            EpochEnded?.Invoke(m);
-            // Later epochs win ties: the schedule has annealed further by then.
-            if (valAcc is { } a && a >= best.Accuracy)
-            {
-                best.Weight?.Dispose();
-                best.Bias?.Dispose();
-                best = (a, net.Head.weight!.detach().clone(), net.Head.bias!.detach().clone());
-            }
-        }
-        if (best.Weight is not null)
+                return (nn.functional.cross_entropy(logits, vy).item<float>(), logits.argmax(1).eq(vy).sum().item<long>() / (double)vy.shape[0]);
+            },
+            Callbacks = [best, new Hooks { EpochEnd = (_, m) => EpochEnded?.Invoke(m with { Epoch = offset + m.Epoch }) }],
+            Cancellation = _cancel,
+        }.Run(new LoopState { Module = net });
+        history.AddRange(state.History.Select(m => m with { Epoch = offset + m.Epoch }));
+    }
+
+    private static IEnumerable<TrainingBatch> HeadBatches(Tensor x, Tensor y, int[] order, int batch)
+    {
+        for (var s = 0; s < order.Length; s += batch)
         {
-            using var noGrad = torch.no_grad();
-            net.Head.weight!.copy_(best.Weight);
-            net.Head.bias!.copy_(best.Bias!);
-            best.Weight.Dispose();
-            best.Bias!.Dispose();
+            var len = Math.Min(batch, order.Length - s);
+            var idx = torch.tensor(order.AsSpan(s, len).ToArray().Select(i => (long)i).ToArray());
+            yield return new TrainingBatch(x.index_select(0, idx), y.index_select(0, idx), len);
         }
     }
 
@@ -202,58 +179,47 @@ public sealed class TransferTrainer
         var b = _o.BatchSize;
         var stepsPerEpoch = (trainIdx.Length + b - 1) / b;
         var steps = (long)_o.Epochs * stepsPerEpoch;
-        long step = 0;
-        Dictionary<string, Tensor>? best = null;
-        var bestAccuracy = double.NegativeInfinity;
         var order = (int[])trainIdx.Clone();
-        for (var epoch = 1; epoch <= _o.Epochs; epoch++)
+        using var best = new BestWeights(net, patience: 0, laterWinsTies: true) { Restored = net.Backbone.InvalidateInferencePlan };
+        var offset = history.Count;
+        var state = new TrainingLoop
         {
-            var t0 = Stopwatch.GetTimestamp();
-            rng.Shuffle(order);
-            net.train();
-            double lossSum = 0;
-            var correct = 0;
-            var seen = 0;
-            for (var s = 0; s < order.Length; s += b)
-            {
-                var len = Math.Min(b, order.Length - s);
-                if (len < 2) break; // batch norm needs two samples
-                _cancel.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                var x = RgbViews.Batch(images, order.AsSpan(s, len), _o.ImageSize, _o.Augmentation, rng);
-                var target = torch.tensor(order.AsSpan(s, len).ToArray().Select(i => (long)images.Labels[i]).ToArray());
-                var logits = net.forward(x);
-                var loss = nn.functional.cross_entropy(logits, target, label_smoothing: _o.LabelSmoothing);
-                optimizer.zero_grad();
-                loss.backward();
-                var factor = WarmCosine(step++, steps, stepsPerEpoch);
-                var gi = 0;
-                foreach (var g in optimizer.ParamGroups) g.LearningRate = baseRates[gi++] * factor;
-                optimizer.step();
-                lossSum += loss.item<float>() * len;
-                correct += (int)logits.argmax(1).eq(target).sum().item<long>();
-                seen += len;
-                Progress?.Report(new TransferProgress($"epoch {epoch}/{_o.Epochs}", seen, order.Length));
-            }
-            net.eval();
-            double? valLoss = null, valAcc = null;
-            if (valIdx.Length > 0) (valLoss, valAcc) = Evaluate(net, images, valIdx);
-            var m = new EpochMetrics(history.Count + 1, lossSum / Math.Max(1, seen), correct / (double)Math.Max(1, seen), valLoss, valAcc,
-                _o.LearningRate * WarmCosine(step - 1, steps, stepsPerEpoch), Stopwatch.GetElapsedTime(t0).TotalSeconds);
-            history.Add(m);
-            EpochEnded?.Invoke(m);
-            if (valAcc is { } a && a >= bestAccuracy)
-            {
-                bestAccuracy = a;
-                if (best is not null) foreach (var t in best.Values) t.Dispose();
-                best = net.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
-            }
-        }
-        if (best is not null)
+            Module = net,
+            Forward = net.forward,
+            Loss = (logits, target) => nn.functional.cross_entropy(logits, target, label_smoothing: _o.LabelSmoothing),
+            Optimizer = optimizer,
+            Schedule = new FunctionSchedule(
+                (step, _) => baseRates.Select(r => r * WarmCosine(step, steps, stepsPerEpoch)).ToArray(),
+                (step, _) => _o.LearningRate * WarmCosine(step, steps, stepsPerEpoch)),
+            Epochs = _o.Epochs,
+            BeginEpoch = _ => rng.Shuffle(order),
+            Batches = _ => ImageBatches(images, order, rng),
+            Validate = () => valIdx.Length > 0 ? Evaluate(net, images, valIdx) : null,
+            Callbacks =
+            [
+                best,
+                new Hooks
+                {
+                    StepEnd = (s, _, _, seen) => Progress?.Report(new TransferProgress($"epoch {s.Epoch + 1}/{_o.Epochs}", (int)seen, order.Length)),
+                    EpochEnd = (_, m) => EpochEnded?.Invoke(m with { Epoch = offset + m.Epoch }),
+                },
+            ],
+            Cancellation = _cancel,
+        }.Run(new LoopState { Module = net });
+        history.AddRange(state.History.Select(m => m with { Epoch = offset + m.Epoch }));
+    }
+
+    // One epoch's batches in the shuffled order, each a random augmented view drawn from the run's generator in turn.
+    private IEnumerable<TrainingBatch> ImageBatches(RgbImageSet images, int[] order, Random rng)
+    {
+        var b = _o.BatchSize;
+        for (var s = 0; s < order.Length; s += b)
         {
-            net.load_state_dict(best);
-            net.Backbone.InvalidateInferencePlan();
-            foreach (var t in best.Values) t.Dispose();
+            var len = Math.Min(b, order.Length - s);
+            if (len < 2) yield break; // batch norm needs two samples
+            var x = RgbViews.Batch(images, order.AsSpan(s, len), _o.ImageSize, _o.Augmentation, rng);
+            var target = torch.tensor(order.AsSpan(s, len).ToArray().Select(i => (long)images.Labels[i]).ToArray());
+            yield return new TrainingBatch(x, target, len);
         }
     }
 

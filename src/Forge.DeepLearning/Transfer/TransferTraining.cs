@@ -28,8 +28,8 @@ public sealed record TransferRequest
     /// <summary>Model name recorded in the bundle (default: dataset-backbone-mode).</summary>
     public string? Name { get; init; }
 
-    /// <summary>The tracking run this training belongs to.</summary>
-    public string? RunId { get; init; }
+    /// <summary>Follows the run: start, epochs, bundle and outcome (Forge.Tracking's observer records it as a tracked run).</summary>
+    public ITrainingObserver Observer { get; init; } = TrainingObservers.None;
 
     /// <summary>What to do with images that cannot be decoded.</summary>
     public BadImagePolicy BadImages { get; init; } = BadImagePolicy.Fail;
@@ -63,13 +63,11 @@ public static class TransferTraining
     public static void Validate(TransferRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (File.Exists(request.OutputDirectory))
-            throw new UsageException($"{request.OutputDirectory} is a file; --out names a bundle directory");
-        if (!request.Overwrite && Directory.Exists(request.OutputDirectory))
-            throw new UsageException($"{request.OutputDirectory} already exists; choose another --out or pass --overwrite");
-        if (request.LimitPerClass is < 2) throw new UsageException($"--limit must be at least 2 (got {request.LimitPerClass})");
-        if (request.Options.Unfreeze < 0) throw new UsageException("--unfreeze cannot be negative");
-        _ = new TransferTrainer(request.Options, request.Backbone);
+        var problems = new List<OptionProblem>(BundleOutput.FindProblems(request.OutputDirectory, request.Overwrite));
+        if (request.LimitPerClass is < 2) problems.Add(new OptionProblem("limitPerClass", $"must be at least 2 (got {request.LimitPerClass})"));
+        problems.AddRange(request.Options.FindProblems());
+        OptionsException.ThrowIfAny(problems);
+        _ = TransferNetwork.CheckBackbone(request.Backbone);
         if (!Directory.Exists(request.Dataset)) DatasetCatalog.Get(request.Dataset);
         if (ModelNames.Problem(ModelName(request)) is { } problem)
             throw new UsageException(request.Name is null ? $"{problem} (taken from the dataset folder's name); pass --name NAME" : problem);
@@ -129,6 +127,22 @@ public static class TransferTraining
     {
         Validate(request);
         var total = Stopwatch.StartNew();
+        var info = Directory.Exists(request.Dataset) ? null : DatasetCatalog.Get(request.Dataset);
+        var start = new TrainingStart("transfer", info?.Name ?? Path.GetFullPath(request.Dataset), Hyperparameters(request))
+        {
+            Tags = info is null ? new Dictionary<string, string>() : new Dictionary<string, string> { [RunTags.DatasetChecksum] = ImageTraining.DatasetChecksum(info) },
+        };
+        return request.Observer.Run(start, runId => Train(request, runId, total, progress, epochEnded, addArtifacts, cancellationToken), result =>
+        {
+            var metrics = result.Test.ToMetrics("test");
+            metrics["trainSeconds"] = result.TrainSeconds;
+            return new TrainingEnd(RunStatus.Finished, metrics, result.History.Count) { BundlePath = result.Bundle.Directory };
+        });
+    }
+
+    private static TransferResult Train(TransferRequest request, string? runId, Stopwatch total, IProgress<TransferProgress>? progress, Action<EpochMetrics>? epochEnded,
+        Action<BundleWriter, TransferClassifier, ClassificationReport>? addArtifacts, CancellationToken cancellationToken)
+    {
         var o = request.Options;
         var (folder, datasetName, info) = OpenDataset(request);
         var (trainEntries, testEntries) = SplitEntries(folder, request);
@@ -140,6 +154,7 @@ public static class TransferTraining
         if (train.Count < 2 || test.Count == 0) throw new DataFormatException(folder.Root, $"too few readable images ({train.Count} train, {test.Count} test)");
 
         var trainer = new TransferTrainer(o, request.Backbone) { Progress = progress };
+        trainer.EpochEnded += m => request.Observer.Epoch(m.Epoch, m.ToMetrics());
         if (epochEnded is not null) trainer.EpochEnded += epochEnded;
         using var model = trainer.Train(train, cancellationToken);
         var (report, imagesPerSecond) = Evaluate(model, test);
@@ -147,15 +162,13 @@ public static class TransferTraining
         var name = ModelName(request);
         using var writer = ModelBundle.Create(request.OutputDirectory, request.Overwrite);
         var manifest = model.WriteTo(writer, name);
-        manifest.Metrics["testAccuracy"] = report.Accuracy;
-        manifest.Metrics["testMacroF1"] = report.MacroF1;
-        if (report.LogLoss is { } ll) manifest.Metrics["testLogLoss"] = ll;
+        foreach (var (key, value) in report.ToMetrics("test")) manifest.Metrics[key] = value;
         if (model.ValidationAccuracy is { } va) manifest.Metrics["validationAccuracy"] = va;
         manifest.Description = $"{request.Backbone} ({TransferOptions.ModeName(o.Mode)}) image classifier trained on {datasetName} ({model.TrainCount} training images).";
         manifest.License = info?.License;
         manifest.Training = new TrainingInfo
         {
-            RunId = request.RunId,
+            RunId = runId,
             Dataset = info?.Name ?? folder.Root,
             DatasetChecksum = info is null ? null : ImageTraining.DatasetChecksum(info),
             Hyperparameters = Hyperparameters(request),
@@ -183,34 +196,18 @@ public static class TransferTraining
         return (report, images.Count / Math.Max(1e-9, sw.Elapsed.TotalSeconds));
     }
 
-    /// <summary>The settings recorded as run parameters and in the bundle.</summary>
+    /// <summary>The settings recorded as run parameters and in the bundle: every option (generated), the backbone and the limit.</summary>
     public static Dictionary<string, string> Hyperparameters(TransferRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var o = request.Options;
-        var inv = System.Globalization.CultureInfo.InvariantCulture;
-        return new Dictionary<string, string>(StringComparer.Ordinal)
+        var map = new Dictionary<string, string>(OptionsMap.From(request.Options), StringComparer.Ordinal)
         {
+            // The mode as the CLI spells it, so a recorded run can be repeated with the same words.
+            ["mode"] = TransferOptions.ModeName(request.Options.Mode),
             ["backbone"] = request.Backbone,
-            ["mode"] = TransferOptions.ModeName(o.Mode),
-            ["epochs"] = o.Epochs.ToString(inv),
-            ["lr"] = o.LearningRate.ToString("R", inv),
-            ["backboneLrMultiplier"] = o.BackboneLrMultiplier.ToString("R", inv),
-            ["unfreeze"] = o.Unfreeze.ToString(inv),
-            ["headWarmupEpochs"] = o.HeadWarmupEpochs.ToString(inv),
-            ["freezeBatchNormStatistics"] = o.FreezeBatchNormStatistics ? "true" : "false",
-            ["batchSize"] = o.BatchSize.ToString(inv),
-            ["weightDecay"] = o.WeightDecay.ToString("R", inv),
-            ["headWeightDecay"] = o.HeadWeightDecay.ToString("R", inv),
-            ["labelSmoothing"] = o.LabelSmoothing.ToString("R", inv),
-            ["featureViews"] = o.FeatureViews.ToString(inv),
-            ["imageSize"] = o.ImageSize.ToString(inv),
-            ["flipAveraging"] = o.FlipAveraging ? "true" : "false",
-            ["augment"] = o.Augmentation.Enabled ? "true" : "false",
-            ["validationFraction"] = o.ValidationFraction.ToString("R", inv),
-            ["seed"] = o.Seed.ToString(inv),
-            ["limitPerClass"] = request.LimitPerClass?.ToString(inv) ?? "all",
+            ["limitPerClass"] = request.LimitPerClass?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all",
         };
+        return map;
     }
 
     /// <summary>Reports on the calling thread, unlike <see cref="Progress{T}"/>, which posts to the thread pool.</summary>
