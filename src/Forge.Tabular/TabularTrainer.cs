@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Globalization;
+using System.Reflection;
 using Forge.Core;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -217,7 +218,10 @@ public static class TabularTrainer
         foreach (var name in new[] { "SubModel", "SubModelParameters" })
         {
             // A generic base and its subclass may both declare the property; they return the same object.
-            var value = model.GetType().GetProperties().FirstOrDefault(p => p.Name == name && p.GetIndexParameters().Length == 0)?.GetValue(model);
+            // OneVersusAllModelParameters keeps its per-class models in an internal property: read by reflection, and
+            // an ML.NET that renames it costs only the importance of multiclass models, not training.
+            var value = model.GetType().GetProperties(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance)
+                .FirstOrDefault(p => p.Name == name && p.GetIndexParameters().Length == 0)?.GetValue(model);
             if (value is IEnumerable many)
             {
                 foreach (var item in many) foreach (var p in Parts(item)) yield return p;
