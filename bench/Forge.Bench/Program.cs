@@ -6,7 +6,7 @@ var o = BenchOptions.Parse(args);
 if (o is null)
 {
     Console.Error.WriteLine("""
-        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images [options]
+        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images|serving|tabular [options]
         (or: bash bench/run-mnist.sh, bench/run-tracking.sh, bench/run-text.sh, bench/run-transfer.sh)
           --ref-epochs N     epochs for the reference-cnn comparison (default 8)
           --seeds 1,2,3      seeds of the default-recipe runs (default 1,2,3)
@@ -29,6 +29,9 @@ if (o is null)
           --requests N       serving: requests in the robustness run (default 20000)
           (serving: --only throughput,sentiment,robustness picks parts, --skip-reference skips FastAPI,
            --report defaults to bench/results/serving.md; serving-robustness = serving --only robustness)
+          (tabular: --only adult,bike,predict,serve picks parts, or --only candidates scores the default-recipe
+           candidates on Adult's validation rows; --seeds defaults to 0,1,2; --rounds N repeats forge predict --batch;
+           --duration for wrk; --report defaults to bench/results/tabular.md)
         """);
     return 2;
 }
@@ -41,6 +44,7 @@ return o.Suite switch
     "serving-batch" => ServingBatchBench.Run(o),
     "serving" => ServingBench.Run(o),
     "serving-robustness" => ServingBench.Run(o with { Only = "robustness" }),
+    "tabular" => TabularBench.Run(o),
     _ => 2,
 };
 

@@ -163,7 +163,7 @@ internal static partial class ServingBench
         return dir;
     }
 
-    private static WrkResult Wrk(BenchLog log, string target, string url, string bodyFile, int connections, string duration)
+    internal static WrkResult Wrk(BenchLog log, string target, string url, string bodyFile, int connections, string duration)
     {
         var threads = Math.Min(2, connections);
         var script = Path.Combine(FindRepo(), "bench", "serving", "post.lua");
@@ -240,7 +240,7 @@ internal static partial class ServingBench
     [GeneratedRegex(@"^[0-9]+[smh]?$")]
     private static partial Regex DurationPattern();
 
-    private sealed record WrkResult(string Target, int Concurrency, double Rps, double P50Ms, double P99Ms, long Requests, long Non2xx, long Errors);
+    internal sealed record WrkResult(string Target, int Concurrency, double Rps, double P50Ms, double P99Ms, long Requests, long Non2xx, long Errors);
 
     /// <summary>The forge command from the Release build, run through the same dotnet host as this process.</summary>
     /// <param name="env">Extra environment for every forge process started (null: none).</param>

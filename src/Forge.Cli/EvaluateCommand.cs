@@ -23,6 +23,7 @@ internal static class EvaluateCommand
         {
             bundleArg, dataset, split, dataDir, threads,
         };
+        TabularCli.AddEvaluateOptions(cmd);
         cmd.SetAction(p =>
         {
             var ctx = new CliContext(output, error, p.GetValue(CliApp.JsonOption), terminal);
@@ -31,8 +32,9 @@ internal static class EvaluateCommand
                 var splitName = p.GetValue(split)!;
                 if (splitName is not ("train" or "test"))
                     throw new NotFoundException("split", splitName, ["train", "test"]);
-                TorchRuntime.SetThreads(p.GetValue(threads) ?? 0);
                 var bundle = ModelBundle.Load(p.GetValue(bundleArg)!);
+                if (TabularCli.IsTabular(bundle)) return TabularCli.Evaluate(ctx, p, bundle, splitName);
+                TorchRuntime.SetThreads(p.GetValue(threads) ?? 0);
                 var name = p.GetValue(dataset) ?? bundle.Manifest.Training?.Dataset
                     ?? throw new UsageException("the bundle does not record its dataset; pass --dataset");
                 var (report, imagesPerSecond, datasetName) = TransferClassifier.IsTransfer(bundle)

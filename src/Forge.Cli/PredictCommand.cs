@@ -23,6 +23,7 @@ internal static class PredictCommand
         {
             bundleArg, files, texts, batch, outFile,
         };
+        TabularCli.AddPredictOptions(cmd);
         cmd.SetAction(p =>
         {
             var ctx = new CliContext(output, error, p.GetValue(CliApp.JsonOption), terminal);
@@ -30,6 +31,7 @@ internal static class PredictCommand
             {
                 var bundle = ModelBundle.Load(p.GetValue(bundleArg)!);
                 var paths = p.GetValue(files) ?? [];
+                if (TabularCli.IsTabular(bundle)) return TabularCli.Predict(ctx, p, bundle);
                 if (bundle.Manifest.Flavor == TextModule.Flavor)
                 {
                     if (paths.Length > 0)

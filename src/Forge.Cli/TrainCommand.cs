@@ -55,12 +55,15 @@ internal static class TrainCommand
             dataDir, name, include, baseline,
         };
         tracking.AddTo(cmd);
+        TabularCli.AddTrainOptions(cmd);
         cmd.SetAction(p =>
         {
             var ctx = new CliContext(output, error, p.GetValue(CliApp.JsonOption), terminal);
             return CliApp.Guard(ctx, () =>
             {
                 var datasetName = p.GetValue(dataset)!;
+                if (TabularCli.IsTabularDataset(datasetName)) return TabularCli.Train(ctx, p, tracking);
+                TabularCli.RefuseTabularOptions(p, datasetName);
                 var text = TextTrainingCli.IsTextDataset(datasetName);
                 TextTrainingCli.CheckOptions(p, text,
                     [model, epochs, batch, lr, optimizer, schedule, momentum, nesterov, weightDecay, clip, early, valFraction, augment,

@@ -42,6 +42,7 @@ internal static class ModelCard
             if (training.Seed is { } seed) Row(card, "Seed", seed.ToString(inv));
             if (training.GitCommit is not null) Row(card, "Source commit", training.GitCommit);
             Row(card, "Epochs", training.Epochs.ToString(inv));
+            if (training.Split is not null) Row(card, "Split", training.Split);
             Row(card, "Training time", string.Create(inv, $"{training.DurationSeconds:0.#} s"));
             card.Append('\n');
             if (training.Hyperparameters.Count > 0)
@@ -73,7 +74,7 @@ internal static class ModelCard
 
         var dataset = training is null ? "its training data" : $"the {training.Dataset} dataset";
         card.Append("## Intended use and limits\n\n");
-        card.Append(inv, $"Intended for {manifest.Task} into the labels above, of inputs like {dataset}. ");
+        card.Append(inv, $"Intended for {manifest.Task}{(labels.Count == 0 ? "" : " into the labels above")}, of inputs like {dataset}. ");
         card.Append("The metrics hold only for data drawn the same way; expect worse on anything else, ");
         card.Append("check inputs for drift before trusting predictions, and do not use it for decisions about people without human review.\n\n");
 

@@ -39,6 +39,9 @@ public sealed record TrainingInfo
 
     /// <summary>Number of epochs trained.</summary>
     public int Epochs { get; init; }
+
+    /// <summary>How the data was split into training, validation and test rows, in words, when the trainer made the split.</summary>
+    public string? Split { get; init; }
 }
 
 /// <summary>The names of the bundle flavors Forge knows.</summary>

@@ -11,6 +11,12 @@ public static class RunTags
 
     /// <summary>Which trainer ran: "image", "transfer", "sentiment", "tabular".</summary>
     public const string Trainer = "forge.trainer";
+
+    /// <summary>The dataset trained on (also a parameter, kept as a tag so runs filter by it).</summary>
+    public const string Dataset = "forge.dataset";
+
+    /// <summary>Why a run failed (its first 500 characters).</summary>
+    public const string Error = "forge.error";
 }
 
 /// <summary>The life-cycle state of a tracked run, as MLflow names them.</summary>

@@ -9,6 +9,22 @@ public sealed record DatasetFile(string FileName, string Sha256, long Size, IRea
     public string? Split { get; init; }
 }
 
+/// <summary>What a dataset holds, which decides the trainer (and the verb) that can use it.</summary>
+public enum DatasetKind
+{
+    /// <summary>Small grayscale images in IDX files, MNIST's format: <c>forge train</c>.</summary>
+    IdxImages,
+
+    /// <summary>Photos in class folders: <c>forge finetune</c>.</summary>
+    ImageFolder,
+
+    /// <summary>Labelled texts: <c>forge train</c>'s text branch.</summary>
+    Text,
+
+    /// <summary>A table of numeric and categorical columns: <c>forge train</c>'s tabular branch.</summary>
+    Tabular,
+}
+
 /// <summary>A dataset Forge knows by name: where it lives, its licence and citation, its files and class names.</summary>
 public sealed record DatasetInfo(
     string Name,
@@ -20,6 +36,9 @@ public sealed record DatasetInfo(
     IReadOnlyList<string> SystemLocations,
     IReadOnlyList<string> ClassNames)
 {
+    /// <summary>What the dataset holds; every catalog entry sets it.</summary>
+    public DatasetKind Kind { get; init; }
+
     /// <summary>Where a person can get the data by hand.</summary>
     public string? Homepage { get; init; }
 
@@ -59,6 +78,7 @@ public static class DatasetCatalog
             [],
             ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"])
         {
+            Kind = DatasetKind.IdxImages,
             Homepage = "http://yann.lecun.com/exdb/mnist/",
         },
         // The shared data folder holds only the test split (the train images exceed its per-file limit), so a folder
@@ -80,6 +100,7 @@ public static class DatasetCatalog
             ["/usr/share/datasets/fashion-mnist"],
             ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"])
         {
+            Kind = DatasetKind.IdxImages,
             Homepage = "https://github.com/zalandoresearch/fashion-mnist",
             AcceptsSingleSplit = true,
             InstallHint = "install the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist puts all four files in /usr/share/datasets/fashion-mnist)",
@@ -100,6 +121,7 @@ public static class DatasetCatalog
                 "Potato___healthy", "Tomato___Early_blight", "Tomato___Late_blight", "Tomato___healthy",
             ])
         {
+            Kind = DatasetKind.ImageFolder,
             Homepage = "https://github.com/spMohanty/PlantVillage-Dataset",
         },
         new DatasetInfo(
@@ -117,6 +139,7 @@ public static class DatasetCatalog
             [],
             ["negative", "positive"])
         {
+            Kind = DatasetKind.Text,
             Homepage = "https://archive.ics.uci.edu/dataset/331/sentiment+labelled+sentences",
         },
         new DatasetInfo(
@@ -129,6 +152,7 @@ public static class DatasetCatalog
             [],
             ["negative", "neutral", "positive"])
         {
+            Kind = DatasetKind.Text,
             Homepage = "https://www.kaggle.com/datasets/crowdflower/twitter-airline-sentiment",
         },
         new DatasetInfo(
@@ -145,6 +169,7 @@ public static class DatasetCatalog
             [],
             [])
         {
+            Kind = DatasetKind.Tabular,
             Homepage = "https://archive.ics.uci.edu/dataset/275/bike+sharing+dataset",
         },
         new DatasetInfo(
@@ -163,6 +188,7 @@ public static class DatasetCatalog
             [],
             ["<=50K", ">50K"])
         {
+            Kind = DatasetKind.Tabular,
             Homepage = "https://archive.ics.uci.edu/dataset/2/adult",
         },
     ];

@@ -207,6 +207,15 @@ internal sealed partial class CsvLayout
         var duplicate = header.GroupBy(h => h, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new UsageException($"the CSV header names column '{duplicate.Key}' twice");
 
+        if (decoder.TakesColumns)
+        {
+            // A tabular row: the model's columns by name; the others (an id, the true label) are passed through.
+            var absent = decoder.Schema.Select(c => c.Name).FirstOrDefault(n => !header.Contains(n, StringComparer.Ordinal));
+            if (absent is not null)
+                throw new UsageException($"the CSV has no column '{absent}', which the model takes" + (NameSuggester.Closest(absent, header) is { } s ? $"; did you mean '{s}'?" : ""));
+            var names = decoder.Schema.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+            return new CsvLayout(header, Kind.Object, [.. Enumerable.Range(0, header.Length).Where(i => names.Contains(header[i]))], "the model's columns by name, as an object");
+        }
         if (decoder.RowLength > 0 && FindNumbered(header, decoder.RowLength) is { } numbered)
             return new CsvLayout(header, Kind.Vector, numbered.Columns, $"{decoder.RowLength} numbered columns {numbered.Name}");
         var packed = Array.FindIndex(header, h => string.Equals(h, decoder.Input.Name, StringComparison.OrdinalIgnoreCase)

@@ -320,9 +320,11 @@ internal sealed class BatchJobRunner(BatchJobStore store, ModelCatalog catalog, 
         {
             if (model.Model.Signature.Labels.Count != labels.Count)
                 throw new BatchJobFailedException($"model '{entry.Name}' was reloaded with {model.Model.Signature.Labels.Count} labels where the job started with {labels.Count}");
-            foreach (var p in prediction.Probabilities!)
+            for (var r = 0; r < prediction.RowCount; r++)
             {
-                outcomes[rowOf[k]].Probabilities = p;
+                // A regression's value travels as a one-element row, written under "value" (it has no labels).
+                outcomes[rowOf[k]].Probabilities = prediction.Probabilities?[r] ?? [(float)prediction.Values![r]];
+                outcomes[rowOf[k]].Value = prediction.Values?[r];
                 outcomes[rowOf[k]].Version = model.Version;
                 k++;
             }
@@ -351,6 +353,7 @@ internal sealed class BatchJobRunner(BatchJobStore store, ModelCatalog catalog, 
 internal struct RowOutcome
 {
     public float[]? Probabilities;
+    public double? Value;
     public string? Version;
     public string? Error;
     public string? Field;
@@ -373,7 +376,7 @@ internal static class ChunkWriter
         // An input column named like an output column ("label" holding the truth, say) keeps its values under "input.NAME".
         var outputs = labels.Select(l => "p_" + l).Concat(["row", "label", "error"]).ToHashSet(StringComparer.Ordinal);
         var passed = layout.Passthrough.Select(c => layout.Header[c]).Select(h => outputs.Contains(h) ? "input." + h : h);
-        Csv.WriteRecord(text, ["row", .. passed, "label", .. labels.Select(l => "p_" + l), "error"]);
+        Csv.WriteRecord(text, labels.Count == 0 ? ["row", .. passed, "value", "error"] : ["row", .. passed, "label", .. labels.Select(l => "p_" + l), "error"]);
         return Encoding.UTF8.GetBytes(text.ToString());
     }
 
@@ -397,9 +400,11 @@ internal static class ChunkWriter
             }
             else
             {
-                var label = labels[ClassificationMetrics.ArgMax(o.Probabilities)];
-                var key = (o.Version!, label);
-                counts[key] = counts.GetValueOrDefault(key) + 1;
+                if (labels.Count > 0)
+                {
+                    var key = (o.Version!, labels[ClassificationMetrics.ArgMax(o.Probabilities)]);
+                    counts[key] = counts.GetValueOrDefault(key) + 1;
+                }
                 if (!versions.Contains(o.Version!)) versions.Add(o.Version!);
             }
             if (json is not null) WriteJson(json, buffer, labels, row, o);
@@ -415,7 +420,12 @@ internal static class ChunkWriter
         json.Reset(buffer);
         json.WriteStartObject();
         json.WriteNumber("row", row);
-        if (o.Probabilities is { } p)
+        if (o.Value is { } value)
+        {
+            json.WriteNumber("value", value);
+            json.WriteString("version", o.Version);
+        }
+        else if (o.Probabilities is { } p)
         {
             json.WriteString("label", labels[ClassificationMetrics.ArgMax(p)]);
             json.WriteStartObject("probabilities");
@@ -437,7 +447,17 @@ internal static class ChunkWriter
     {
         var fields = new List<string>(labels.Count + 8) { row.ToString(CultureInfo.InvariantCulture) };
         fields.AddRange(o.Passthrough ?? []);
-        if (o.Probabilities is { } p)
+        if (o.Value is { } value)
+        {
+            fields.Add(value.ToString("R", CultureInfo.InvariantCulture));
+            fields.Add("");
+        }
+        else if (labels.Count == 0)
+        {
+            fields.Add("");
+            fields.Add(o.Error ?? "");
+        }
+        else if (o.Probabilities is { } p)
         {
             fields.Add(labels[ClassificationMetrics.ArgMax(p)]);
             fields.AddRange(p.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));

@@ -65,7 +65,7 @@ internal static class InferenceProtocolApi
         if (found.Entry is not { } entry) return new ApiError(found.Status, "", found.Error!).ToInferenceError(context);
         var manifest = (entry.Current?.Resolved ?? entry.Resolved).Bundle.Manifest;
         var signature = manifest.Signature;
-        var outputs = signature.Outputs.Select(Tensor).Append(new MetadataTensor(LabelOutput, "BYTES", [-1])).ToArray();
+        var outputs = signature.Outputs.Select(Tensor).Concat(signature.Labels.Count == 0 ? [] : [new MetadataTensor(LabelOutput, "BYTES", [-1])]).ToArray();
         return Results.Json(new ModelMetadata(
             entry.Name,
             catalog.Entries.Where(e => e.Name == name).Select(e => e.Version).ToArray(),
@@ -146,7 +146,13 @@ internal static class InferenceProtocolApi
 
         var (served, prediction, predictError) = await service.PredictAsync(context, entry, rows);
         if (served is null) return predictError!.ToInferenceError(context);
-        var labels = prediction!.Labels;
+        if (prediction!.Values is { } values)
+        {
+            var valueName = served.Model.Signature.Outputs.Count > 0 ? served.Model.Signature.Outputs[0].Name : "value";
+            return Results.Json(new InferenceResponse(served.Name, served.Version, id ?? context.TraceIdentifier,
+                [new ResponseOutput(valueName, [values.Length], "FP64", [.. values.Select(v => (object)v)])]));
+        }
+        var labels = prediction.Labels;
         var probabilities = prediction.Probabilities!;
         var probabilityName = served.Model.Signature.Outputs.Count > 0 ? served.Model.Signature.Outputs[0].Name : "probabilities";
         var outputs = new List<ResponseOutput>();
@@ -180,6 +186,7 @@ internal static class InferenceProtocolApi
     /// <summary>Reads the request's one input tensor into the model's input table, checking name, datatype, shape and every value.</summary>
     internal static Table DecodeInputs(JsonObject request, InstanceDecoder decoder)
     {
+        if (decoder is TabularInstanceDecoder tabular) return tabular.DecodeInferenceInputs(request);
         if (!request.TryGetPropertyValue("inputs", out var inputsNode) || inputsNode is not JsonArray inputs)
             throw new InputException("inputs", $"required: an array with one input tensor named '{decoder.Input.Name}'");
         if (inputs.Count != 1)
@@ -254,7 +261,9 @@ internal static class InferenceProtocolApi
     }
 
     // Without "outputs" in the request, every output is answered.
-    private static string[] AllOutputs(ModelSignature signature) => signature.Outputs.Select(o => o.Name).Append(LabelOutput).Distinct(StringComparer.Ordinal).ToArray();
+    private static string[] AllOutputs(ModelSignature signature) => signature.Labels.Count == 0
+        ? signature.Outputs.Select(o => o.Name).ToArray()
+        : signature.Outputs.Select(o => o.Name).Append(LabelOutput).Distinct(StringComparer.Ordinal).ToArray();
 
     private static string[] RequestedOutputs(JsonObject request, ModelSignature signature)
     {

@@ -71,6 +71,9 @@ public class InstanceDecoder
     /// <summary>Whether rows may come as numbers (a numeric tensor); text models take only strings.</summary>
     public virtual bool TakesNumbers => true;
 
+    /// <summary>Whether an instance is a row of named columns (a tabular model): CSV uploads then map columns by name.</summary>
+    public virtual bool TakesColumns => false;
+
     /// <summary>How one instance of a predict request looks, for model metadata and error messages.</summary>
     public string InstanceFormat => Describe();
 

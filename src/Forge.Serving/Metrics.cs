@@ -31,6 +31,8 @@ internal sealed class ServerMetrics : IDisposable
             "Forward passes that ran rows again after a failed pass: the whole batch once after a native failure, then each row alone when that failed too (or when one row's input was refused).",
             "model", "version");
         Predictions = factory.CreateCounter("forge_predictions_total", "Rows predicted, by model, version and predicted label.", "model", "version", "label");
+        UnseenCategories = factory.CreateCounter("forge_unseen_categories_total",
+            "Categorical values a tabular model had not seen in training, answered as no category, by model, version and column.", "model", "version", "column");
         Reloads = factory.CreateCounter("forge_model_reloads_total", "Reloads of a model (alias moved, alias set, or asked for), by result: ok or failed (the old version kept serving).", "model", "result");
         Routed = factory.CreateCounter("forge_routed_requests_total",
             "Prediction requests each version handled, by role (primary, canary, shadow) and result: ok or error; for a shadow agree, disagree (its labels against the answer the client got) or error.",
@@ -72,6 +74,8 @@ internal sealed class ServerMetrics : IDisposable
     public Counter Predictions { get; }
 
     public Counter Reloads { get; }
+
+    public Counter UnseenCategories { get; }
 
     public Counter Routed { get; }
 

@@ -231,6 +231,8 @@ internal sealed class ModelCatalog : IDisposable
             var warm = batcher.PredictAsync(model.Decoder.WarmupRow(), cancellationToken).GetAwaiter().GetResult();
             if (warm.RowCount != 1 || (warm.Probabilities is { } p && p[0].Length != model.Signature.Labels.Count))
                 throw new BundleException(resolved.Bundle.Directory, $"the warm-up prediction gave {warm.RowCount} rows ({warm.Probabilities?[0].Length ?? 0} probabilities) for one row of {model.Signature.Labels.Count} labels");
+            if (model.Predictor is Forge.Tabular.TabularModel tabular)
+                tabular.UnseenCategory += (column, count) => _metrics.UnseenCategories.WithLabels(resolved.Name, resolved.Version, column).Inc(count);
             return new ServedModel(resolved, model, batcher, clock.Elapsed.TotalSeconds);
         }
         catch

@@ -108,7 +108,8 @@ internal static class NativeApi
         }
         var (served, prediction, predictError) = await service.PredictAsync(context, entry, rows);
         if (served is null) return predictError!.ToProblem(context);
-        var labels = prediction!.Labels;
+        if (prediction!.Values is { } values) return Results.Ok(new PredictResponse(served.Name, served.Version, [], []) { Values = values });
+        var labels = prediction.Labels;
         var probabilities = prediction.Probabilities!;
         return Results.Ok(new PredictResponse(
             served.Name, served.Version,
@@ -159,7 +160,12 @@ internal static class NativeApi
 /// <param name="Version">The version that answered.</param>
 /// <param name="Predictions">The most probable label of each instance.</param>
 /// <param name="Probabilities">Each instance's probability of every label.</param>
-internal sealed record PredictResponse(string Model, string Version, IReadOnlyList<string> Predictions, IReadOnlyList<Dictionary<string, float>> Probabilities);
+internal sealed record PredictResponse(string Model, string Version, IReadOnlyList<string> Predictions, IReadOnlyList<Dictionary<string, float>> Probabilities)
+{
+    /// <summary>A regression's value for each instance (then the labels and probabilities are empty).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<double>? Values { get; init; }
+}
 
 /// <summary>The served models.</summary>
 internal sealed record ModelList(IReadOnlyList<ModelSummary> Models);

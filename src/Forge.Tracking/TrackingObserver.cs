@@ -72,6 +72,7 @@ public sealed class TrackingObserver : ITrainingObserver, IDisposable
         _logger = RunLogger.Start(_store, _experiment, _runName);
         _logger.LogParams(new Dictionary<string, string>(start.Parameters, StringComparer.Ordinal) { ["dataset"] = start.Dataset });
         _logger.SetTag(RunTags.Trainer, start.Trainer);
+        _logger.SetTag(RunTags.Dataset, start.Dataset);
         if (!_tags.ContainsKey(RunTags.Source)) _logger.SetTag(RunTags.Source, "library");
         foreach (var (key, value) in _tags.Concat(start.Tags)) _logger.SetTag(key, value);
     }
@@ -96,6 +97,7 @@ public sealed class TrackingObserver : ITrainingObserver, IDisposable
         {
             try
             {
+                if (end.Error is { } error) logger.SetTag(RunTags.Error, error.Length <= 500 ? error : error[..500]);
                 logger.End(end.Status);
             }
             catch (Exception e) when (e is ForgeException or IOException or InvalidOperationException or System.Data.Common.DbException)
