@@ -1,0 +1,283 @@
+using Forge.Tuning.Numerics;
+
+namespace Forge.Tuning;
+
+/// <summary>
+/// A Gaussian process regressor on the unit cube: zero mean (the targets are standardised), a Matérn-5/2 kernel with
+/// one length scale per input (ARD), a signal variance and a noise variance. The hyperparameters are the maximum a
+/// posteriori estimate under weak log-normal priors, found by L-BFGS on their logarithms from several starts.
+/// </summary>
+internal sealed class GaussianProcess
+{
+    private const double Sqrt5 = 2.2360679774997898;
+
+    /// <summary>The smallest noise variance: keeps the kernel matrix well conditioned for noise-free objectives.</summary>
+    internal const double MinNoise = 1e-6;
+
+    // Priors on the log hyperparameters (means, standard deviations): broad, they only keep a fit with few points sane.
+    private static readonly double LengthPriorMean = Math.Log(0.5), LengthPriorSd = 1.0;
+    private const double SignalPriorMean = 0.0, SignalPriorSd = 1.0;
+    private static readonly double NoisePriorMean = Math.Log(1e-3), NoisePriorSd = 2.0;
+
+    private readonly double[][] _x;
+    private readonly double[] _y;
+    private readonly int _n;
+    private readonly int _dims;
+    private double[] _alpha = [];
+    private Cholesky? _chol;
+
+    private GaussianProcess(double[][] x, double[] y, double[] theta)
+    {
+        _x = x;
+        _y = y;
+        _n = y.Length;
+        _dims = x.Length == 0 ? 0 : x[0].Length;
+        Theta = theta;
+    }
+
+    /// <summary>[log ℓ₁ … log ℓ_D, log σ_f², log σ_n²].</summary>
+    public double[] Theta { get; }
+
+    public double SignalVariance => Math.Exp(Theta[_dims]);
+
+    public double NoiseVariance => MinNoise + Math.Exp(Theta[_dims + 1]);
+
+    /// <summary>The default starting hyperparameters for <paramref name="dims"/> inputs.</summary>
+    public static double[] DefaultTheta(int dims)
+    {
+        var theta = new double[dims + 2];
+        Array.Fill(theta, LengthPriorMean, 0, dims);
+        theta[dims] = 0;
+        theta[dims + 1] = Math.Log(1e-2);
+        return theta;
+    }
+
+    /// <summary>Fits the hyperparameters (from each start, keeping the best posterior) and conditions on the data.</summary>
+    public static GaussianProcess Fit(double[][] x, double[] y, IEnumerable<double[]> starts, int maxIterations = 60)
+    {
+        var dims = x[0].Length;
+        var squared = SquaredDifferences(x, dims);
+        double[]? bestTheta = null;
+        var bestValue = double.PositiveInfinity;
+        foreach (var start in starts)
+        {
+            if (start.Length != dims + 2) continue;
+            var result = Lbfgs.Minimize((theta, gradient) => NegativeLogPosterior(theta, gradient, squared, y, dims), start, maxIterations);
+            if (double.IsFinite(result.Value) && result.Value < bestValue)
+            {
+                bestValue = result.Value;
+                bestTheta = result.X;
+            }
+        }
+        bestTheta ??= DefaultTheta(dims);
+        for (var d = 0; d < dims; d++) bestTheta[d] = Math.Clamp(bestTheta[d], Math.Log(1e-3), Math.Log(1e3));
+        bestTheta[dims] = Math.Clamp(bestTheta[dims], -10, 10);
+        bestTheta[dims + 1] = Math.Clamp(bestTheta[dims + 1], -25, 2);
+        var gp = new GaussianProcess(x, y, bestTheta);
+        gp.Condition();
+        return gp;
+    }
+
+    /// <summary>(xᵢ_d - xⱼ_d)² for every pair and input, computed once per fit: the data do not move while θ does.</summary>
+    private static double[][] SquaredDifferences(double[][] x, int dims)
+    {
+        var n = x.Length;
+        var result = new double[dims][];
+        for (var d = 0; d < dims; d++)
+        {
+            var m = new double[n * n];
+            for (var i = 0; i < n; i++)
+            {
+                for (var j = 0; j < i; j++)
+                {
+                    var diff = x[i][d] - x[j][d];
+                    m[(i * n) + j] = diff * diff;
+                    m[(j * n) + i] = diff * diff;
+                }
+            }
+            result[d] = m;
+        }
+        return result;
+    }
+
+    /// <summary>The negative log posterior of θ and its gradient (the standard trace formula).</summary>
+    internal static double NegativeLogPosterior(ReadOnlySpan<double> theta, Span<double> gradient, double[][] squared, double[] y, int dims)
+    {
+        var n = y.Length;
+        var inverseLengthSq = new double[dims];
+        for (var d = 0; d < dims; d++) inverseLengthSq[d] = Math.Exp(-2 * theta[d]);
+        var signal = Math.Exp(theta[dims]);
+        var noise = MinNoise + Math.Exp(theta[dims + 1]);
+        var k = new double[n * n];
+        var a = new double[n * n]; // ∂k/∂(r²/…) factor: σ²·5/3·(1+√5r)·e^{-√5r}
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j <= i; j++)
+            {
+                var r2 = 0.0;
+                var index = (i * n) + j;
+                for (var d = 0; d < dims; d++) r2 += squared[d][index] * inverseLengthSq[d];
+                var r = Math.Sqrt(r2);
+                var e = Math.Exp(-Sqrt5 * r);
+                var kij = signal * (1 + (Sqrt5 * r) + (5.0 / 3.0 * r2)) * e;
+                var aij = signal * (5.0 / 3.0) * (1 + (Sqrt5 * r)) * e;
+                k[index] = kij;
+                k[(j * n) + i] = kij;
+                a[index] = aij;
+                a[(j * n) + i] = aij;
+            }
+        }
+        var kernelOnly = (double[])k.Clone();
+        for (var i = 0; i < n; i++) k[(i * n) + i] += noise;
+        var chol = Cholesky.TryFactor(k, n);
+        if (chol is null)
+        {
+            gradient.Clear();
+            return double.PositiveInfinity;
+        }
+        var alpha = (double[])y.Clone();
+        chol.Solve(alpha);
+        var fit = 0.0;
+        for (var i = 0; i < n; i++) fit += y[i] * alpha[i];
+        var value = (0.5 * fit) + (0.5 * chol.LogDeterminant()) + (0.5 * n * Math.Log(2 * Math.PI));
+        var inverse = chol.Inverse();
+        // W = ααᵀ - K⁻¹; ∂(-log p)/∂θ = -½ Σᵢⱼ Wᵢⱼ ∂Kᵢⱼ/∂θ.
+        var w = new double[n * n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < n; j++) w[(i * n) + j] = (alpha[i] * alpha[j]) - inverse[(i * n) + j];
+        }
+        for (var d = 0; d < dims; d++)
+        {
+            var sum = 0.0;
+            var sq = squared[d];
+            for (var idx = 0; idx < n * n; idx++) sum += w[idx] * a[idx] * sq[idx];
+            gradient[d] = -0.5 * sum * inverseLengthSq[d];
+        }
+        var signalSum = 0.0;
+        for (var idx = 0; idx < n * n; idx++) signalSum += w[idx] * kernelOnly[idx];
+        gradient[dims] = -0.5 * signalSum;
+        var trace = 0.0;
+        for (var i = 0; i < n; i++) trace += w[(i * n) + i];
+        gradient[dims + 1] = -0.5 * trace * (noise - MinNoise);
+        // Log-normal priors on the hyperparameters.
+        for (var d = 0; d < dims; d++) value += Prior(theta[d], LengthPriorMean, LengthPriorSd, ref gradient[d]);
+        value += Prior(theta[dims], SignalPriorMean, SignalPriorSd, ref gradient[dims]);
+        value += Prior(theta[dims + 1], NoisePriorMean, NoisePriorSd, ref gradient[dims + 1]);
+        return value;
+    }
+
+    private static double Prior(double t, double mean, double sd, ref double gradient)
+    {
+        var z = (t - mean) / sd;
+        gradient += z / sd;
+        return 0.5 * z * z;
+    }
+
+    private void Condition()
+    {
+        var n = _n;
+        var k = new double[n * n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j <= i; j++)
+            {
+                var kij = Kernel(_x[i], _x[j]);
+                k[(i * n) + j] = kij;
+                k[(j * n) + i] = kij;
+            }
+            k[(i * n) + i] += NoiseVariance;
+        }
+        // Jitter grows until the factorisation succeeds (duplicated points with a tiny noise can defeat it).
+        var jitter = 0.0;
+        Cholesky? chol = null;
+        for (var attempt = 0; attempt < 10 && chol is null; attempt++)
+        {
+            if (attempt > 0)
+            {
+                var add = jitter == 0 ? 1e-8 : jitter * 9;
+                for (var i = 0; i < n; i++) k[(i * n) + i] += add;
+                jitter += add;
+            }
+            chol = Cholesky.TryFactor(k, n);
+        }
+        _chol = chol ?? throw new InvalidOperationException("the Gaussian process kernel matrix is not positive definite even with jitter");
+        _alpha = (double[])_y.Clone();
+        _chol.Solve(_alpha);
+    }
+
+    /// <summary>k(a, b) under the fitted hyperparameters.</summary>
+    public double Kernel(double[] a, double[] b)
+    {
+        var r2 = 0.0;
+        for (var d = 0; d < _dims; d++)
+        {
+            var diff = a[d] - b[d];
+            r2 += diff * diff * Math.Exp(-2 * Theta[d]);
+        }
+        var r = Math.Sqrt(r2);
+        return SignalVariance * (1 + (Sqrt5 * r) + (5.0 / 3.0 * r2)) * Math.Exp(-Sqrt5 * r);
+    }
+
+    /// <summary>The posterior mean and variance at x.</summary>
+    public (double Mean, double Variance) Predict(double[] x)
+    {
+        var kx = new double[_n];
+        for (var i = 0; i < _n; i++) kx[i] = Kernel(x, _x[i]);
+        var mean = 0.0;
+        for (var i = 0; i < _n; i++) mean += kx[i] * _alpha[i];
+        _chol!.SolveLower(kx);
+        var reduction = 0.0;
+        for (var i = 0; i < _n; i++) reduction += kx[i] * kx[i];
+        return (mean, Math.Max(SignalVariance - reduction, 1e-12));
+    }
+
+    /// <summary>log expected improvement below <paramref name="best"/> at x, and (when asked) its gradient with respect to x.</summary>
+    public double LogExpectedImprovement(double[] x, double best, Span<double> gradient)
+    {
+        var kx = new double[_n];
+        var rs = new double[_n];
+        var inverseLengthSq = new double[_dims];
+        for (var d = 0; d < _dims; d++) inverseLengthSq[d] = Math.Exp(-2 * Theta[d]);
+        for (var i = 0; i < _n; i++)
+        {
+            var r2 = 0.0;
+            for (var d = 0; d < _dims; d++)
+            {
+                var diff = x[d] - _x[i][d];
+                r2 += diff * diff * inverseLengthSq[d];
+            }
+            var r = Math.Sqrt(r2);
+            rs[i] = r;
+            kx[i] = SignalVariance * (1 + (Sqrt5 * r) + (5.0 / 3.0 * r2)) * Math.Exp(-Sqrt5 * r);
+        }
+        var mean = 0.0;
+        for (var i = 0; i < _n; i++) mean += kx[i] * _alpha[i];
+        var v = (double[])kx.Clone();
+        _chol!.SolveLower(v);
+        var reduction = 0.0;
+        for (var i = 0; i < _n; i++) reduction += v[i] * v[i];
+        var variance = Math.Max(SignalVariance - reduction, 1e-12);
+        var sigma = Math.Sqrt(variance);
+        var z = (best - mean) / sigma;
+        var logEi = Math.Log(sigma) + SpecialFunctions.LogH(z);
+        if (gradient.Length == 0) return logEi;
+        // β = K⁻¹k(x), for the variance's gradient.
+        _chol.SolveUpper(v);
+        var ratio = SpecialFunctions.LogHDerivative(z);
+        var dMean = -ratio / sigma;
+        var dSigma = (1 - (ratio * z)) / sigma;
+        for (var d = 0; d < gradient.Length; d++)
+        {
+            double gMean = 0, gVar = 0;
+            for (var i = 0; i < _n; i++)
+            {
+                var dk = -SignalVariance * (5.0 / 3.0) * (1 + (Sqrt5 * rs[i])) * Math.Exp(-Sqrt5 * rs[i]) * (x[d] - _x[i][d]) * inverseLengthSq[d];
+                gMean += dk * _alpha[i];
+                gVar += -2 * dk * v[i];
+            }
+            gradient[d] = (dMean * gMean) + (dSigma * gVar / (2 * sigma));
+        }
+        return logEi;
+    }
+}

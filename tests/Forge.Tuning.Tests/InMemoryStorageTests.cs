@@ -1,0 +1,38 @@
+using System.Reflection;
+using Forge.Tests.Shared;
+using Xunit.Sdk;
+
+namespace Forge.Tests.Shared
+{
+/// <summary>This project runs the storage conformance suite on the in-memory storage ("memory").</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class LocalStudyBackendAttribute : DataAttribute
+{
+    public override IEnumerable<object[]> GetData(MethodInfo testMethod) => [["memory"]];
+}
+
+/// <summary>No server backend here: the SQL runs of the suite live in tests/Forge.Tracking.Tests.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class ServerStudyBackendAttribute : DataAttribute
+{
+    public override IEnumerable<object[]> GetData(MethodInfo testMethod) => [];
+}
+
+}
+
+namespace Forge.Tuning.Tests
+{
+public sealed class InMemoryStorageTests : StudyStorageConformance
+{
+    protected override IStorageLease Create(string backend) => new Lease(new InMemoryStudyStorage());
+
+    private sealed class Lease(IStudyStorage storage) : IStorageLease
+    {
+        public IStudyStorage Storage => storage;
+
+        public IStudyStorage OpenAnother() => storage;
+
+        public void Dispose() => storage.Dispose();
+    }
+}
+}
