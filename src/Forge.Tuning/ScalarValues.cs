@@ -29,7 +29,7 @@ public static class ScalarValues
         byte u8 => (long)u8,
         ushort u16 => (long)u16,
         uint u32 => (long)u32,
-        ulong u64 => u64 <= long.MaxValue ? (long)u64 : (double)u64,
+        ulong u64 => u64 <= long.MaxValue ? (object)(long)u64 : (double)u64,
         char c => c.ToString(),
         Enum e => e.ToString(),
         JsonElement element => FromJsonElement(element),

@@ -78,8 +78,16 @@ internal sealed class GaussianProcess
         return gp;
     }
 
+    /// <summary>A process with the given hyperparameters, conditioned on the data (no fitting).</summary>
+    internal static GaussianProcess Create(double[][] x, double[] y, double[] theta)
+    {
+        var gp = new GaussianProcess(x, y, theta);
+        gp.Condition();
+        return gp;
+    }
+
     /// <summary>(xᵢ_d - xⱼ_d)² for every pair and input, computed once per fit: the data do not move while θ does.</summary>
-    private static double[][] SquaredDifferences(double[][] x, int dims)
+    internal static double[][] SquaredDifferences(double[][] x, int dims)
     {
         var n = x.Length;
         var result = new double[dims][];
@@ -100,8 +108,19 @@ internal sealed class GaussianProcess
         return result;
     }
 
-    /// <summary>The negative log posterior of θ and its gradient (the standard trace formula).</summary>
+    /// <summary>The negative log posterior of θ (marginal likelihood times the priors) and its gradient.</summary>
     internal static double NegativeLogPosterior(ReadOnlySpan<double> theta, Span<double> gradient, double[][] squared, double[] y, int dims)
+    {
+        var value = NegativeLogMarginalLikelihood(theta, gradient, squared, y, dims);
+        if (!double.IsFinite(value)) return value;
+        for (var d = 0; d < dims; d++) value += Prior(theta[d], LengthPriorMean, LengthPriorSd, ref gradient[d]);
+        value += Prior(theta[dims], SignalPriorMean, SignalPriorSd, ref gradient[dims]);
+        value += Prior(theta[dims + 1], NoisePriorMean, NoisePriorSd, ref gradient[dims + 1]);
+        return value;
+    }
+
+    /// <summary>-log p(y | θ) and its gradient, by the trace formula ∂/∂θ = -½ tr((ααᵀ - K⁻¹) ∂K/∂θ).</summary>
+    internal static double NegativeLogMarginalLikelihood(ReadOnlySpan<double> theta, Span<double> gradient, double[][] squared, double[] y, int dims)
     {
         var n = y.Length;
         var inverseLengthSq = new double[dims];
@@ -160,10 +179,6 @@ internal sealed class GaussianProcess
         var trace = 0.0;
         for (var i = 0; i < n; i++) trace += w[(i * n) + i];
         gradient[dims + 1] = -0.5 * trace * (noise - MinNoise);
-        // Log-normal priors on the hyperparameters.
-        for (var d = 0; d < dims; d++) value += Prior(theta[d], LengthPriorMean, LengthPriorSd, ref gradient[d]);
-        value += Prior(theta[dims], SignalPriorMean, SignalPriorSd, ref gradient[dims]);
-        value += Prior(theta[dims + 1], NoisePriorMean, NoisePriorSd, ref gradient[dims + 1]);
         return value;
     }
 

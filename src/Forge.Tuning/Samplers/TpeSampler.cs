@@ -139,6 +139,13 @@ public sealed class TpeSampler : ISampler
         return point?[0] ?? RandomSampler.Sample(rng, distribution);
     }
 
+    /// <summary>The numbers of the trials in the good set for a new trial (for tests and diagnostics).</summary>
+    internal IReadOnlyList<int> GoodTrials(StudySnapshot study, FrozenTrial trial)
+    {
+        var split = SplitFor(study, trial);
+        return split.Trials.Where((_, i) => split.Below[i]).Select(t => t.Number).ToList();
+    }
+
     /// <summary>The trials ranked once per snapshot: which are good (below), in number order.</summary>
     private sealed record Split(FrozenTrial[] Trials, bool[] Below, int Finished);
 
