@@ -213,16 +213,21 @@ public abstract class StudyStorageConformance
         s.SetTrialParam(silent.TrialId, "lr", 0.02, Lr);
         s.SetTrialParam(silent.TrialId, "act", 1, Act);
         s.SetTrialSystemAttribute(silent.TrialId, "grid_id", "4");
-        Thread.Sleep(60);
+        // Generous margins: the silent trial is over a second old, the live one is beaten just before each look, and
+        // the grace period sits between, so a slow database cannot turn the live trial stale.
+        Thread.Sleep(1200);
+        var grace = TimeSpan.FromMilliseconds(600);
         s.RecordHeartbeat(beating.TrialId);
         Assert.Empty(s.FailStaleTrials(study.Id, TimeSpan.FromHours(1)));
 
-        var failed = s.FailStaleTrials(study.Id, TimeSpan.FromMilliseconds(40));
+        s.RecordHeartbeat(beating.TrialId);
+        var failed = s.FailStaleTrials(study.Id, grace);
         var stale = Assert.Single(failed);
         Assert.Equal(silent.TrialId, stale.TrialId);
         Assert.Equal(TrialState.Fail, stale.State);
         Assert.Contains("heartbeat", stale.FailReason, StringComparison.Ordinal);
-        Assert.Empty(lease.OpenAnother().FailStaleTrials(study.Id, TimeSpan.FromMilliseconds(40)));
+        s.RecordHeartbeat(beating.TrialId);
+        Assert.Empty(lease.OpenAnother().FailStaleTrials(study.Id, grace));
         Assert.Equal(TrialState.Running, s.GetTrial(noBeat.TrialId).State);
         Assert.Equal(TrialState.Running, s.GetTrial(beating.TrialId).State);
         Assert.False(s.FinishTrial(silent.TrialId, TrialState.Complete, 1.0, null)); // the slow worker's late result is refused
