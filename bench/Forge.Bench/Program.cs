@@ -6,8 +6,8 @@ var o = BenchOptions.Parse(args);
 if (o is null)
 {
     Console.Error.WriteLine("""
-        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images [options]
-        (or: bash bench/run-mnist.sh, bench/run-tracking.sh, bench/run-text.sh, bench/run-transfer.sh)
+        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images|tuning [options]
+        (or: bash bench/run-mnist.sh, bench/run-tracking.sh, bench/run-text.sh, bench/run-transfer.sh, bench/run-tuning.sh)
           --ref-epochs N     epochs for the reference-cnn comparison (default 8)
           --seeds 1,2,3      seeds of the default-recipe runs (default 1,2,3)
           --threads N        compute threads for both tools (default 2)
@@ -29,6 +29,11 @@ if (o is null)
           --requests N       serving: requests in the robustness run (default 20000)
           (serving: --only throughput,sentiment,robustness picks parts, --skip-reference skips FastAPI,
            --report defaults to bench/results/serving.md; serving-robustness = serving --only robustness)
+          --trials N         tuning: trials per run (default 100)
+          --scale-trials N   tuning: trials of the sampler-cost run (default 10000)
+          --scale-function F tuning: function of the sampler-cost run (default hartmann6)
+          (tuning: --seeds defaults to 0..19, --only branin,mixed picks functions, --threads N runs N seeds at once,
+           --skip-reference skips Optuna, --report defaults to bench/results/tuning.md)
         """);
     return 2;
 }
@@ -41,6 +46,7 @@ return o.Suite switch
     "serving-batch" => ServingBatchBench.Run(o),
     "serving" => ServingBench.Run(o),
     "serving-robustness" => ServingBench.Run(o with { Only = "robustness" }),
+    "tuning" => TuningBench.Run(o),
     _ => 2,
 };
 
@@ -69,6 +75,10 @@ namespace Forge.Bench
         public bool SeedsGiven { get; init; }
         public string Duration { get; init; } = "15s";
         public int Requests { get; init; } = 20_000;
+        public int Trials { get; init; } = 100;
+        public int ScaleTrials { get; init; } = 10_000;
+        public int GpScaleTrials { get; init; } = 200;
+        public string ScaleFunction { get; init; } = "hartmann6";
         public string RepoDir { get; init; } = FindRepo();
         public string SharedDir { get; init; } = Path.GetFullPath(Path.Combine(FindRepo(), "..", "shared"));
 
@@ -98,6 +108,9 @@ namespace Forge.Bench
                     "--only" => o with { Only = Next() },
                     "--duration" => o with { Duration = Next() },
                     "--requests" => o with { Requests = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--trials" => o with { Trials = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--scale-trials" => o with { ScaleTrials = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--scale-function" => o with { ScaleFunction = Next() },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };
             }

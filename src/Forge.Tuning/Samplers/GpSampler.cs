@@ -62,6 +62,7 @@ public sealed class GpSampler : ISampler
     private readonly ulong _seed;
     private readonly IntersectionSearchSpace _space = new(includePruned: false);
     private double[]? _lastTheta;
+    private int _fits;
 
     /// <summary>Creates the sampler (options validated).</summary>
     public GpSampler(GpOptions? options = null)
@@ -103,8 +104,12 @@ public sealed class GpSampler : ISampler
         var rng = Rng.For(_seed, trial.Number, "gp");
         var best = y.Take(real).Min();
         var targets = Standardise(y, _o.WarpObjective, ref best);
-        var starts = new List<double[]> { GaussianProcess.DefaultTheta(encoder.Dimensions) };
-        if (_lastTheta is { } last && last.Length == encoder.Dimensions + 2) starts.Insert(0, last);
+        // The previous fit is a good start (one more point barely moves the optimum); a fresh start every few fits
+        // keeps a bad local optimum from being carried along for ever. The fit dominates the sampler's time.
+        var starts = new List<double[]>();
+        if (_lastTheta is { } last && last.Length == encoder.Dimensions + 2) starts.Add(last);
+        if (starts.Count == 0 || _fits % 5 == 0) starts.Add(GaussianProcess.DefaultTheta(encoder.Dimensions));
+        _fits++;
         var gp = GaussianProcess.Fit(x, targets, starts);
         _lastTheta = gp.Theta;
         var point = MaximiseAcquisition(gp, encoder, x, best, rng);
