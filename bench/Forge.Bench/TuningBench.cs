@@ -123,7 +123,7 @@ internal static class TuningBench
         Out();
 
         // 2. The sampler's cost per trial as the study grows: ask + suggestions + tell, nothing else running in the bench.
-        Out($"## Sampler time per trial ({o.ScaleFunction}, median of the 20 trials ending at each count; ask + suggest + tell)");
+        Out($"## Sampler time per trial ({o.ScaleFunction}, median of the {Window} trials ending at each count; ask + suggest + tell)");
         Out();
         var scale = new List<(string Name, double[] Seconds)>();
         scale.Add(("Forge TPE", TimeForge(o.ScaleFunction, "tpe", o.ScaleTrials)));
@@ -250,7 +250,10 @@ internal static class TuningBench
         }
     }
 
-    private static double WindowMedian(double[] seconds, int k) => Quantile(seconds[Math.Max(0, k - 20)..k].Order().ToArray(), 0.5);
+    /// <summary>Trials per timing window: wide enough that a burst of load from other processes on a shared machine does not decide it.</summary>
+    private const int Window = 50;
+
+    private static double WindowMedian(double[] seconds, int k) => Quantile(seconds[Math.Max(0, k - Window)..k].Order().ToArray(), 0.5);
 
     private static double Quantile(double[] sorted, double q)
     {

@@ -93,14 +93,14 @@ public sealed class SqlStudyStorage : IStudyStorage
     /// <inheritdoc />
     public StudyInfo CreateStudy(string name, StudyDirection direction, bool loadIfExists)
     {
-        StudyNames.Check(name);
+        StudyStorageRules.Check(name);
         var (info, created) = Write((c, tx) =>
         {
             var inserted = Execute(c, tx, "INSERT INTO studies (name, direction, created_at) VALUES (@name, @direction, @now) ON CONFLICT (name) DO NOTHING",
                 ("name", name), ("direction", TuningText.Of(direction)), ("now", Now()));
             return (FindStudy(c, tx, name)!, inserted == 1);
         });
-        return created ? info : StudyNames.Existing(info, direction, loadIfExists, Location);
+        return created ? info : StudyStorageRules.Existing(info, direction, loadIfExists, Location);
     }
 
     /// <inheritdoc />
@@ -247,7 +247,7 @@ public sealed class SqlStudyStorage : IStudyStorage
         Write((c, tx) =>
         {
             var header = LockTrial(c, tx, trialId);
-            StudyNames.CheckWritable(header, running: true);
+            StudyStorageRules.CheckWritable(header, running: true);
             var existing = Query(c, tx, "SELECT value, distribution FROM trial_params WHERE trial_id = @id AND name = @name",
                 r => (Value: r.GetDouble(0), Distribution: r.GetString(1)), ("id", trialId), ("name", name)).FirstOrDefault();
             if (existing.Distribution is not null)
@@ -265,7 +265,7 @@ public sealed class SqlStudyStorage : IStudyStorage
     /// <inheritdoc />
     public void ReportIntermediateValue(long trialId, long step, double value) => Write((c, tx) =>
     {
-        StudyNames.CheckWritable(LockTrial(c, tx, trialId), running: true);
+        StudyStorageRules.CheckWritable(LockTrial(c, tx, trialId), running: true);
         Execute(c, tx, "INSERT INTO trial_values (trial_id, step, value) VALUES (@id, @step, @value) ON CONFLICT (trial_id, step) DO NOTHING",
             ("id", trialId), ("step", step), ("value", double.IsNaN(value) ? null : value));
         return 0;
@@ -283,7 +283,7 @@ public sealed class SqlStudyStorage : IStudyStorage
         ArgumentNullException.ThrowIfNull(valueJson);
         Write((c, tx) =>
         {
-            StudyNames.CheckWritable(LockTrial(c, tx, trialId), running: false);
+            StudyStorageRules.CheckWritable(LockTrial(c, tx, trialId), running: false);
             UpsertAttribute(c, tx, trialId, system, key, valueJson);
             return 0;
         });
@@ -298,7 +298,7 @@ public sealed class SqlStudyStorage : IStudyStorage
     /// <inheritdoc />
     public bool FinishTrial(long trialId, TrialState state, double? value, string? failReason)
     {
-        StudyNames.CheckFinish(state, value);
+        StudyStorageRules.CheckFinish(state, value);
         return Write((c, tx) =>
         {
             LockTrial(c, tx, trialId);
@@ -333,7 +333,7 @@ public sealed class SqlStudyStorage : IStudyStorage
                 var changed = Execute(c, tx, "UPDATE trials SET state = 'FAIL', end_time = @now WHERE trial_id = @id AND state = 'RUNNING' AND heartbeat < @cutoff",
                     ("now", now), ("id", id), ("cutoff", cutoff));
                 if (changed != 1) continue;
-                UpsertAttribute(c, tx, id, true, FrozenTrial.FailReasonKey, ScalarValues.ToJson(StudyNames.StaleReason(TimeSpan.FromMilliseconds(now - beat))));
+                UpsertAttribute(c, tx, id, true, FrozenTrial.FailReasonKey, ScalarValues.ToJson(StudyStorageRules.StaleReason(TimeSpan.FromMilliseconds(now - beat))));
                 ids.Add(id);
             }
             return ids;
@@ -352,7 +352,7 @@ public sealed class SqlStudyStorage : IStudyStorage
         if (failed.State != TrialState.Fail || failed.Retried) return null;
         Execute(c, tx, "UPDATE trials SET retried = 1 WHERE trial_id = @id", ("id", trialId));
         var retry = InsertTrial(c, tx, studyId, "WAITING", null, null);
-        foreach (var (k, v) in StudyNames.RetryAttributes(failed)) UpsertAttribute(c, tx, retry, true, k, v);
+        foreach (var (k, v) in StudyStorageRules.RetryAttributes(failed)) UpsertAttribute(c, tx, retry, true, k, v);
         foreach (var (k, v) in failed.UserAttributesJson) UpsertAttribute(c, tx, retry, false, k, v);
         return LoadTrial(c, tx, retry);
     });

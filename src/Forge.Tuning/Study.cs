@@ -149,7 +149,10 @@ public sealed class Study
 
     // ---------------------------------------------------------------- ask / tell
 
-    /// <summary>Starts a trial (a waiting one first) for the caller to evaluate; finish it with <see cref="Tell(Trial, double)"/>.</summary>
+    /// <summary>
+    /// Starts a trial (a waiting one first) for the caller to evaluate; finish it with <see cref="Tell(Trial, double)"/>.
+    /// Throws <see cref="SearchSpaceExhaustedException"/> when the sampler has nothing left to propose (a finished grid).
+    /// </summary>
     public Trial Ask() => TryAsk(null) ?? throw new ForgeException($"study '{Name}': the storage started no trial");
 
     /// <summary>Starts a trial and suggests the given parameters at once (the rest stay define-by-run).</summary>
@@ -161,15 +164,12 @@ public sealed class Study
         return trial;
     }
 
-    /// <summary>Starts a trial unless the study-wide limit is reached or the sampler is exhausted (then null).</summary>
+    /// <summary>Starts a trial unless the study-wide limit is reached (then null); throws when the sampler is exhausted.</summary>
     internal Trial? TryAsk(int? maxTrials)
     {
         if (_options.HeartbeatInterval is not null) FailStaleTrials();
         if (Sampler.IsExhausted(() => Storage.GetClaims(Id)))
-        {
-            _stopRequested = true;
-            return null;
-        }
+            throw new SearchSpaceExhaustedException($"study '{Name}': the sampler {Sampler.GetType().Name} has nothing left to propose");
         var frozen = Storage.StartTrial(Id, new TrialStartRequest { MaxTrials = maxTrials, Heartbeat = _options.HeartbeatInterval is not null });
         if (frozen is null) return null;
         var trial = new Trial(this, frozen);
@@ -191,9 +191,8 @@ public sealed class Study
         catch (SearchSpaceExhaustedException ex)
         {
             // Another worker took the last point between our check and our claim: this trial has nothing to evaluate.
-            _stopRequested = true;
             Finish(trial, TrialState.Fail, null, ex.Message, ex);
-            return null;
+            throw;
         }
         return trial;
     }
@@ -281,7 +280,7 @@ public sealed class Study
         return failed;
     }
 
-    private static long OriginalNumber(FrozenTrial t) => StudyNames.OriginalNumber(t);
+    private static long OriginalNumber(FrozenTrial t) => StudyStorageRules.OriginalNumber(t);
 
     // ---------------------------------------------------------------- optimize
 
@@ -368,6 +367,12 @@ public sealed class Study
                         if (Interlocked.Increment(ref _started) > trials) return;
                         trial = study.TryAsk(null);
                     }
+                }
+                catch (SearchSpaceExhaustedException)
+                {
+                    // A finished grid ends the optimisation normally.
+                    study._stopRequested = true;
+                    return;
                 }
                 catch (Exception ex)
                 {

@@ -133,6 +133,9 @@ public sealed class SamplerTests
         Assert.Equal(6, points.Distinct().Count());
         Assert.Equal(0.001, study.BestValue, 12);
         Assert.Equal(6, study.Storage.GetClaims(study.Id).Count);
+        var exhausted = Assert.Throws<SearchSpaceExhaustedException>(() => study.Ask());
+        Assert.Contains("GridSampler has nothing left to propose", exhausted.Message, StringComparison.Ordinal);
+        Assert.Empty(study.Optimize(_ => 0, trials: 3));
         Assert.Equal(["relu"], new[] { grid.Point(0)["act"] });
     }
 

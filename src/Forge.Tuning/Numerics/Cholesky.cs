@@ -27,8 +27,7 @@ internal sealed class Cholesky
             for (var j = 0; j <= i; j++)
             {
                 var rowJ = j * n;
-                var sum = matrix[rowI + j];
-                for (var k = 0; k < j; k++) sum -= l[rowI + k] * l[rowJ + k];
+                var sum = matrix[rowI + j] - VectorMath.Dot(l.AsSpan(rowI, j), l.AsSpan(rowJ, j));
                 if (i == j)
                 {
                     if (!(sum > 0) || double.IsInfinity(sum)) return null;
@@ -50,9 +49,7 @@ internal sealed class Cholesky
         for (var i = 0; i < n; i++)
         {
             var row = i * n;
-            var sum = b[i];
-            for (var k = 0; k < i; k++) sum -= Factor[row + k] * b[k];
-            b[i] = sum / Factor[row + i];
+            b[i] = (b[i] - VectorMath.Dot(Factor.AsSpan(row, i), b[..i])) / Factor[row + i];
         }
     }
 
@@ -87,26 +84,26 @@ internal sealed class Cholesky
     public double[] Inverse()
     {
         var n = Size;
-        // Column j of L⁻¹ solves L·x = e_j; store L⁻¹ row-major.
-        var inv = new double[n * n];
+        // Row j of c holds column j of L⁻¹ (zero above the diagonal), so both loops below are contiguous dot products:
+        // c[j][i] = (δᵢⱼ - Σ_{j≤k<i} L[i, k]·c[j][k]) / L[i, i].
+        var c = new double[n * n];
         for (var j = 0; j < n; j++)
         {
+            var cj = c.AsSpan(j * n, n);
             for (var i = j; i < n; i++)
             {
-                var sum = i == j ? 1.0 : 0.0;
                 var row = i * n;
-                for (var k = j; k < i; k++) sum -= Factor[row + k] * inv[(k * n) + j];
-                inv[row + j] = sum / Factor[row + i];
+                var sum = (i == j ? 1.0 : 0.0) - VectorMath.Dot(Factor.AsSpan(row + j, i - j), cj.Slice(j, i - j));
+                cj[i] = sum / Factor[row + i];
             }
         }
-        // A⁻¹ = L⁻ᵀ·L⁻¹: entry (i, j) = Σ_k≥max(i,j) L⁻¹[k, i]·L⁻¹[k, j].
+        // A⁻¹ = L⁻ᵀ·L⁻¹: entry (i, j) = Σ_{k ≥ max(i, j)} L⁻¹[k, i]·L⁻¹[k, j] = c[i]·c[j] from k = max(i, j).
         var result = new double[n * n];
         for (var i = 0; i < n; i++)
         {
             for (var j = 0; j <= i; j++)
             {
-                var sum = 0.0;
-                for (var k = i; k < n; k++) sum += inv[(k * n) + i] * inv[(k * n) + j];
+                var sum = VectorMath.Dot(c.AsSpan((i * n) + i, n - i), c.AsSpan((j * n) + i, n - i));
                 result[(i * n) + j] = sum;
                 result[(j * n) + i] = sum;
             }

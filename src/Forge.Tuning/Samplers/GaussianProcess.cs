@@ -26,6 +26,14 @@ internal sealed class GaussianProcess
     private double[] _alpha = [];
     private Cholesky? _chol;
 
+    private readonly double[] _inverseLengthSq;
+    private readonly double _signal;
+
+    // Scratch for one prediction at a time: a process serves one sampling call on one thread.
+    private readonly double[] _kx;
+    private readonly double[] _r;
+    private readonly double[] _v;
+
     private GaussianProcess(double[][] x, double[] y, double[] theta)
     {
         _x = x;
@@ -33,12 +41,18 @@ internal sealed class GaussianProcess
         _n = y.Length;
         _dims = x.Length == 0 ? 0 : x[0].Length;
         Theta = theta;
+        _inverseLengthSq = new double[_dims];
+        for (var d = 0; d < _dims; d++) _inverseLengthSq[d] = Math.Exp(-2 * theta[d]);
+        _signal = Math.Exp(theta[_dims]);
+        _kx = new double[_n];
+        _r = new double[_n];
+        _v = new double[_n];
     }
 
     /// <summary>[log ℓ₁ … log ℓ_D, log σ_f², log σ_n²].</summary>
     public double[] Theta { get; }
 
-    public double SignalVariance => Math.Exp(Theta[_dims]);
+    public double SignalVariance => _signal;
 
     public double NoiseVariance => MinNoise + Math.Exp(Theta[_dims + 1]);
 
@@ -222,76 +236,65 @@ internal sealed class GaussianProcess
     }
 
     /// <summary>k(a, b) under the fitted hyperparameters.</summary>
-    public double Kernel(double[] a, double[] b)
+    public double Kernel(double[] a, double[] b) => KernelOfDistance(Distance(a, b));
+
+    private double Distance(double[] a, double[] b)
     {
         var r2 = 0.0;
         for (var d = 0; d < _dims; d++)
         {
             var diff = a[d] - b[d];
-            r2 += diff * diff * Math.Exp(-2 * Theta[d]);
+            r2 += diff * diff * _inverseLengthSq[d];
         }
-        var r = Math.Sqrt(r2);
-        return SignalVariance * (1 + (Sqrt5 * r) + (5.0 / 3.0 * r2)) * Math.Exp(-Sqrt5 * r);
+        return Math.Sqrt(r2);
     }
+
+    private double KernelOfDistance(double r) => _signal * (1 + (Sqrt5 * r) + (5.0 / 3.0 * r * r)) * Math.Exp(-Sqrt5 * r);
 
     /// <summary>The posterior mean and variance at x.</summary>
     public (double Mean, double Variance) Predict(double[] x)
     {
-        var kx = new double[_n];
-        for (var i = 0; i < _n; i++) kx[i] = Kernel(x, _x[i]);
-        var mean = 0.0;
-        for (var i = 0; i < _n; i++) mean += kx[i] * _alpha[i];
-        _chol!.SolveLower(kx);
-        var reduction = 0.0;
-        for (var i = 0; i < _n; i++) reduction += kx[i] * kx[i];
-        return (mean, Math.Max(SignalVariance - reduction, 1e-12));
+        var mean = Condition(x);
+        return (mean, Variance());
     }
+
+    /// <summary>Fills k(x, ·), the distances and v = L⁻¹k(x); returns the mean.</summary>
+    private double Condition(double[] x)
+    {
+        for (var i = 0; i < _n; i++)
+        {
+            _r[i] = Distance(x, _x[i]);
+            _kx[i] = KernelOfDistance(_r[i]);
+        }
+        var mean = VectorMath.Dot(_kx, _alpha);
+        _kx.CopyTo(_v, 0);
+        _chol!.SolveLower(_v);
+        return mean;
+    }
+
+    private double Variance() => Math.Max(_signal - VectorMath.Dot(_v, _v), 1e-12);
 
     /// <summary>log expected improvement below <paramref name="best"/> at x, and (when asked) its gradient with respect to x.</summary>
     public double LogExpectedImprovement(double[] x, double best, Span<double> gradient)
     {
-        var kx = new double[_n];
-        var rs = new double[_n];
-        var inverseLengthSq = new double[_dims];
-        for (var d = 0; d < _dims; d++) inverseLengthSq[d] = Math.Exp(-2 * Theta[d]);
-        for (var i = 0; i < _n; i++)
-        {
-            var r2 = 0.0;
-            for (var d = 0; d < _dims; d++)
-            {
-                var diff = x[d] - _x[i][d];
-                r2 += diff * diff * inverseLengthSq[d];
-            }
-            var r = Math.Sqrt(r2);
-            rs[i] = r;
-            kx[i] = SignalVariance * (1 + (Sqrt5 * r) + (5.0 / 3.0 * r2)) * Math.Exp(-Sqrt5 * r);
-        }
-        var mean = 0.0;
-        for (var i = 0; i < _n; i++) mean += kx[i] * _alpha[i];
-        var v = (double[])kx.Clone();
-        _chol!.SolveLower(v);
-        var reduction = 0.0;
-        for (var i = 0; i < _n; i++) reduction += v[i] * v[i];
-        var variance = Math.Max(SignalVariance - reduction, 1e-12);
-        var sigma = Math.Sqrt(variance);
+        var mean = Condition(x);
+        var sigma = Math.Sqrt(Variance());
         var z = (best - mean) / sigma;
         var logEi = Math.Log(sigma) + SpecialFunctions.LogH(z);
         if (gradient.Length == 0) return logEi;
         // β = K⁻¹k(x), for the variance's gradient.
-        _chol.SolveUpper(v);
+        _chol!.SolveUpper(_v);
         var ratio = SpecialFunctions.LogHDerivative(z);
         var dMean = -ratio / sigma;
         var dSigma = (1 - (ratio * z)) / sigma;
-        for (var d = 0; d < gradient.Length; d++)
+        gradient.Clear();
+        for (var i = 0; i < _n; i++)
         {
-            double gMean = 0, gVar = 0;
-            for (var i = 0; i < _n; i++)
-            {
-                var dk = -SignalVariance * (5.0 / 3.0) * (1 + (Sqrt5 * rs[i])) * Math.Exp(-Sqrt5 * rs[i]) * (x[d] - _x[i][d]) * inverseLengthSq[d];
-                gMean += dk * _alpha[i];
-                gVar += -2 * dk * v[i];
-            }
-            gradient[d] = (dMean * gMean) + (dSigma * gVar / (2 * sigma));
+            // ∂k/∂x_d = -σ²·5/3·(1 + √5r)·e^{-√5r}·(x_d - xᵢ_d)/ℓ_d²
+            var r = _r[i];
+            var common = -_signal * (5.0 / 3.0) * (1 + (Sqrt5 * r)) * Math.Exp(-Sqrt5 * r);
+            var weight = (dMean * _alpha[i]) - (dSigma / sigma * _v[i]);
+            for (var d = 0; d < gradient.Length; d++) gradient[d] += weight * common * (x[d] - _x[i][d]) * _inverseLengthSq[d];
         }
         return logEi;
     }

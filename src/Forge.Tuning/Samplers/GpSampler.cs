@@ -121,29 +121,42 @@ public sealed class GpSampler : ISampler
     /// <summary>The encoded observations (real ones first), their losses, and how many are real (not liars).</summary>
     private (double[][] X, double[] Y, int Real) Observations(StudySnapshot study, FrozenTrial trial, UnitCubeEncoder encoder)
     {
-        var real = new List<(FrozenTrial Trial, double Loss)>();
+        var chosen = Observed(study, trial, encoder, _o.MaxObservations, _o.ConstantLiar);
+        var real = chosen.Where(t => t.State == TrialState.Complete).ToList();
+        var running = chosen.Where(t => t.State == TrialState.Running).ToList();
+        var losses = real.Select(t => study.Sign * t.Value!.Value).ToList();
+        var worst = losses.Count == 0 ? 0 : losses.Max();
+        var x = real.Concat(running).Select(encoder.Encode).ToArray();
+        var y = losses.Concat(running.Select(_ => worst)).ToArray();
+        return (x, y, real.Count);
+    }
+
+    /// <summary>
+    /// The trials that condition the process: completed ones the encoder covers (capped at <paramref name="maxObservations"/>:
+    /// the best half and the newest rest) and, with the liar, running ones that already have every parameter.
+    /// </summary>
+    internal static List<FrozenTrial> Observed(StudySnapshot study, FrozenTrial trial, UnitCubeEncoder encoder, int maxObservations, bool liar)
+    {
+        var real = new List<FrozenTrial>();
         var running = new List<FrozenTrial>();
         foreach (var t in study.Trials)
         {
             if (t.Number == trial.Number || !encoder.Covers(t)) continue;
-            if (t.State == TrialState.Complete && t.Value is { } v && double.IsFinite(v)) real.Add((t, study.Sign * v));
-            else if (t.State == TrialState.Running && _o.ConstantLiar) running.Add(t);
+            if (t.State == TrialState.Complete && t.Value is { } v && double.IsFinite(v)) real.Add(t);
+            else if (t.State == TrialState.Running && liar) running.Add(t);
         }
-        if (real.Count > _o.MaxObservations)
+        if (real.Count > maxObservations)
         {
-            // The best half keeps the model sharp near the optimum; the most recent rest keeps it honest elsewhere.
-            var keep = new HashSet<FrozenTrial>(real.OrderBy(r => r.Loss).Take(_o.MaxObservations / 2).Select(r => r.Trial));
-            foreach (var r in real.OrderByDescending(r => r.Trial.Number))
+            // The best half keeps the model sharp near the optimum; the newest rest keeps it honest elsewhere.
+            var keep = new HashSet<FrozenTrial>(real.OrderBy(t => study.Sign * t.Value!.Value).Take(maxObservations / 2));
+            foreach (var t in real.OrderByDescending(t => t.Number))
             {
-                if (keep.Count >= _o.MaxObservations) break;
-                keep.Add(r.Trial);
+                if (keep.Count >= maxObservations) break;
+                keep.Add(t);
             }
-            real = real.Where(r => keep.Contains(r.Trial)).ToList();
+            real = real.Where(keep.Contains).ToList();
         }
-        var worst = real.Count == 0 ? 0 : real.Max(r => r.Loss);
-        var x = real.Select(r => encoder.Encode(r.Trial)).Concat(running.Select(encoder.Encode)).ToArray();
-        var y = real.Select(r => r.Loss).Concat(running.Select(_ => worst)).ToArray();
-        return (x, y, real.Count);
+        return [.. real, .. running];
     }
 
     /// <summary>Standardises (and optionally Yeo–Johnson-warps) the losses; <paramref name="best"/> is mapped alongside.</summary>
@@ -176,19 +189,16 @@ public sealed class GpSampler : ISampler
     private double[] MaximiseAcquisition(GaussianProcess gp, UnitCubeEncoder encoder, double[][] observed, double best, Rng rng)
     {
         double[] none = [];
-        var scored = new List<(double Score, double[] Point)>(_o.Candidates + 64);
-        var seen = new HashSet<string>(observed.Select(Key), StringComparer.Ordinal);
+        var scored = new List<(double Score, double[] Point)>(_o.Candidates + 128);
         void Consider(double[] point)
         {
             var snapped = encoder.Snap(point);
-            if (seen.Contains(Key(snapped))) return;
             scored.Add((gp.LogExpectedImprovement(snapped, best, none), snapped));
         }
         for (var i = 0; i < _o.Candidates; i++) Consider(encoder.Random(rng));
-        // Candidates around the best observations: EI's maximum is often just beside the incumbent.
-        var incumbents = observed.Take(Math.Min(observed.Length, 5)).ToArray();
-        var order = Enumerable.Range(0, observed.Length).ToArray();
-        foreach (var start in incumbents.Length == 0 ? [] : order.OrderBy(i => gp.Predict(observed[i]).Mean).Take(5).Select(i => observed[i]))
+        // Candidates around the observations the model rates best: EI's maximum is often just beside the incumbent.
+        var incumbents = observed.OrderBy(p => gp.Predict(p).Mean).Take(5).ToArray();
+        foreach (var start in incumbents)
         {
             foreach (var scale in (double[])[0.01, 0.05, 0.2])
             {
@@ -200,22 +210,31 @@ public sealed class GpSampler : ISampler
                 }
             }
         }
-        if (scored.Count == 0)
+        scored.Sort((a, b) => b.Score.CompareTo(a.Score));
+        // Points already evaluated are never proposed again; keys are built only for the few candidates looked at.
+        var seen = new HashSet<string>(observed.Select(Key), StringComparer.Ordinal);
+        var starts = new List<double[]>();
+        foreach (var (_, point) in scored)
+        {
+            if (starts.Count >= Math.Max(1, _o.LocalSearchStarts)) break;
+            var key = Key(point);
+            if (seen.Contains(key) || starts.Any(s => Key(s) == key)) continue;
+            starts.Add(point);
+        }
+        if (starts.Count == 0)
         {
             // Every candidate was already evaluated (a small discrete space): propose a random point.
             return encoder.Snap(encoder.Random(rng));
         }
-        scored.Sort((a, b) => b.Score.CompareTo(a.Score));
-        var bestPoint = scored[0].Point;
-        var bestScore = scored[0].Score;
-        foreach (var (_, start) in scored.Take(_o.LocalSearchStarts).ToList())
+        var bestPoint = starts[0];
+        var bestScore = gp.LogExpectedImprovement(bestPoint, best, none);
+        foreach (var start in starts.Take(_o.LocalSearchStarts))
         {
             var refined = encoder.Snap(LocalSearch(gp, encoder, start, best));
             foreach (var candidate in encoder.CategoricalNeighbours(refined).Prepend(refined))
             {
-                if (seen.Contains(Key(candidate))) continue;
                 var score = gp.LogExpectedImprovement(candidate, best, none);
-                if (score > bestScore)
+                if (score > bestScore && !seen.Contains(Key(candidate)))
                 {
                     bestScore = score;
                     bestPoint = candidate;
