@@ -100,30 +100,31 @@ internal sealed class GaussianProcess
         return gp;
     }
 
-    /// <summary>(xᵢ_d - xⱼ_d)² for every pair and input, computed once per fit: the data do not move while θ does.</summary>
-    internal static double[][] SquaredDifferences(double[][] x, int dims)
+    /// <summary>
+    /// (xᵢ_d - xⱼ_d)² for every pair i &gt; j and input d, pair-major (pair p = i(i-1)/2 + j, then d), computed once per
+    /// fit: the data do not move while θ does, and one pass over the pairs then serves every input.
+    /// </summary>
+    internal static double[] SquaredDifferences(double[][] x, int dims)
     {
         var n = x.Length;
-        var result = new double[dims][];
-        for (var d = 0; d < dims; d++)
+        var result = new double[n * (n - 1) / 2 * dims];
+        var p = 0;
+        for (var i = 1; i < n; i++)
         {
-            var m = new double[n * n];
-            for (var i = 0; i < n; i++)
+            for (var j = 0; j < i; j++)
             {
-                for (var j = 0; j < i; j++)
+                for (var d = 0; d < dims; d++)
                 {
                     var diff = x[i][d] - x[j][d];
-                    m[(i * n) + j] = diff * diff;
-                    m[(j * n) + i] = diff * diff;
+                    result[p++] = diff * diff;
                 }
             }
-            result[d] = m;
         }
         return result;
     }
 
     /// <summary>The negative log posterior of θ (marginal likelihood times the priors) and its gradient.</summary>
-    internal static double NegativeLogPosterior(ReadOnlySpan<double> theta, Span<double> gradient, double[][] squared, double[] y, int dims)
+    internal static double NegativeLogPosterior(ReadOnlySpan<double> theta, Span<double> gradient, double[] squared, double[] y, int dims)
     {
         var value = NegativeLogMarginalLikelihood(theta, gradient, squared, y, dims);
         if (!double.IsFinite(value)) return value;
@@ -134,34 +135,34 @@ internal sealed class GaussianProcess
     }
 
     /// <summary>-log p(y | θ) and its gradient, by the trace formula ∂/∂θ = -½ tr((ααᵀ - K⁻¹) ∂K/∂θ).</summary>
-    internal static double NegativeLogMarginalLikelihood(ReadOnlySpan<double> theta, Span<double> gradient, double[][] squared, double[] y, int dims)
+    internal static double NegativeLogMarginalLikelihood(ReadOnlySpan<double> theta, Span<double> gradient, double[] squared, double[] y, int dims)
     {
         var n = y.Length;
-        var inverseLengthSq = new double[dims];
+        Span<double> inverseLengthSq = stackalloc double[dims];
         for (var d = 0; d < dims; d++) inverseLengthSq[d] = Math.Exp(-2 * theta[d]);
         var signal = Math.Exp(theta[dims]);
         var noise = MinNoise + Math.Exp(theta[dims + 1]);
         var k = new double[n * n];
-        var a = new double[n * n]; // ∂k/∂(r²/…) factor: σ²·5/3·(1+√5r)·e^{-√5r}
-        for (var i = 0; i < n; i++)
+        var pairs = n * (n - 1) / 2;
+        var kernel = new double[pairs]; // k(xᵢ, xⱼ) for i > j
+        var a = new double[pairs];      // σ²·5/3·(1+√5r)·e^{-√5r}: ∂k/∂log ℓ_d = a·(xᵢ_d - xⱼ_d)²/ℓ_d²
+        var p = 0;
+        for (var i = 1; i < n; i++)
         {
-            for (var j = 0; j <= i; j++)
+            for (var j = 0; j < i; j++, p++)
             {
                 var r2 = 0.0;
-                var index = (i * n) + j;
-                for (var d = 0; d < dims; d++) r2 += squared[d][index] * inverseLengthSq[d];
+                var offset = p * dims;
+                for (var d = 0; d < dims; d++) r2 += squared[offset + d] * inverseLengthSq[d];
                 var r = Math.Sqrt(r2);
                 var e = Math.Exp(-Sqrt5 * r);
-                var kij = signal * (1 + (Sqrt5 * r) + (5.0 / 3.0 * r2)) * e;
-                var aij = signal * (5.0 / 3.0) * (1 + (Sqrt5 * r)) * e;
-                k[index] = kij;
-                k[(j * n) + i] = kij;
-                a[index] = aij;
-                a[(j * n) + i] = aij;
+                kernel[p] = signal * (1 + (Sqrt5 * r) + (5.0 / 3.0 * r2)) * e;
+                a[p] = signal * (5.0 / 3.0) * (1 + (Sqrt5 * r)) * e;
+                k[(i * n) + j] = kernel[p];
+                k[(j * n) + i] = kernel[p];
             }
         }
-        var kernelOnly = (double[])k.Clone();
-        for (var i = 0; i < n; i++) k[(i * n) + i] += noise;
+        for (var i = 0; i < n; i++) k[(i * n) + i] = signal + noise;
         var chol = Cholesky.TryFactor(k, n);
         if (chol is null)
         {
@@ -170,28 +171,32 @@ internal sealed class GaussianProcess
         }
         var alpha = (double[])y.Clone();
         chol.Solve(alpha);
-        var fit = 0.0;
-        for (var i = 0; i < n; i++) fit += y[i] * alpha[i];
-        var value = (0.5 * fit) + (0.5 * chol.LogDeterminant()) + (0.5 * n * Math.Log(2 * Math.PI));
+        var value = (0.5 * VectorMath.Dot(y, alpha)) + (0.5 * chol.LogDeterminant()) + (0.5 * n * Math.Log(2 * Math.PI));
         var inverse = chol.Inverse();
-        // W = ααᵀ - K⁻¹; ∂(-log p)/∂θ = -½ Σᵢⱼ Wᵢⱼ ∂Kᵢⱼ/∂θ.
-        var w = new double[n * n];
+        // W = ααᵀ - K⁻¹ is symmetric: the off-diagonal pairs count twice, the diagonal once (where ∂k/∂log ℓ is 0).
+        gradient.Clear();
+        var signalSum = 0.0;
+        var trace = 0.0;
         for (var i = 0; i < n; i++)
         {
-            for (var j = 0; j < n; j++) w[(i * n) + j] = (alpha[i] * alpha[j]) - inverse[(i * n) + j];
+            var wii = (alpha[i] * alpha[i]) - inverse[(i * n) + i];
+            trace += wii;
+            signalSum += wii * signal;
         }
-        for (var d = 0; d < dims; d++)
+        p = 0;
+        for (var i = 1; i < n; i++)
         {
-            var sum = 0.0;
-            var sq = squared[d];
-            for (var idx = 0; idx < n * n; idx++) sum += w[idx] * a[idx] * sq[idx];
-            gradient[d] = -0.5 * sum * inverseLengthSq[d];
+            for (var j = 0; j < i; j++, p++)
+            {
+                var w = 2 * ((alpha[i] * alpha[j]) - inverse[(i * n) + j]);
+                signalSum += w * kernel[p];
+                var wa = w * a[p];
+                var offset = p * dims;
+                for (var d = 0; d < dims; d++) gradient[d] += wa * squared[offset + d];
+            }
         }
-        var signalSum = 0.0;
-        for (var idx = 0; idx < n * n; idx++) signalSum += w[idx] * kernelOnly[idx];
+        for (var d = 0; d < dims; d++) gradient[d] *= -0.5 * inverseLengthSq[d];
         gradient[dims] = -0.5 * signalSum;
-        var trace = 0.0;
-        for (var i = 0; i < n; i++) trace += w[(i * n) + i];
         gradient[dims + 1] = -0.5 * trace * (noise - MinNoise);
         return value;
     }
