@@ -140,6 +140,23 @@ public sealed class SamplerTests
     }
 
     [Fact]
+    public void A_grid_is_built_from_a_search_space_file()
+    {
+        var space = Distribution.ParseSearchSpace(
+            "{\"act\": {\"type\": \"categorical\", \"choices\": [\"relu\", \"gelu\"]}, \"depth\": {\"type\": \"int\", \"low\": 2, \"high\": 8, \"step\": 3}, " +
+            "\"drop\": {\"type\": \"float\", \"low\": 0, \"high\": 0.3, \"step\": 0.1}}");
+        var grid = GridSampler.FromSearchSpace(space);
+        Assert.Equal(2 * 3 * 4, grid.Size);
+        var study = Study.Create(new StudyOptions { Sampler = grid });
+        study.Optimize(t => space.Sum(p => t.Suggest(p.Key, p.Value) is double v ? v : 0), trials: 100);
+        Assert.Equal(24, study.Trials.Select(t => string.Join(",", t.Params.Values)).Distinct().Count());
+        Assert.Equal([0.0, 0.1, 0.2, 0.3], study.Trials.Select(t => Math.Round((double)t.Params["drop"]!, 12)).Distinct().Order());
+        var continuous = Assert.Throws<UsageException>(() => GridSampler.FromSearchSpace(new Dictionary<string, Distribution> { ["lr"] = new FloatDistribution(0, 1) }));
+        Assert.Contains("'lr' is a continuous float", continuous.Message, StringComparison.Ordinal);
+        Assert.Throws<UsageException>(() => GridSampler.FromSearchSpace(new Dictionary<string, Distribution> { ["n"] = new IntDistribution(0, int.MaxValue) }));
+    }
+
+    [Fact]
     public void Parallel_grid_workers_never_repeat_a_point()
     {
         var grid = new GridSampler(new Dictionary<string, IReadOnlyList<object?>> { ["a"] = [1, 2, 3, 4, 5], ["b"] = [10, 20, 30, 40] });

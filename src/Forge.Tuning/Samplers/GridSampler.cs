@@ -44,6 +44,41 @@ public sealed class GridSampler : ISampler
         if (seed is { } s) new Rng(unchecked((ulong)s)).Shuffle(_order.AsSpan());
     }
 
+    /// <summary>
+    /// A grid over a search space (e.g. read with <see cref="Distribution.ParseSearchSpace"/>): every choice of a
+    /// categorical, every value of an int, every step of a float with a step. A continuous float has no grid and is
+    /// refused, naming it; grids of more than 10,000,000 points are refused too.
+    /// </summary>
+    public static GridSampler FromSearchSpace(IReadOnlyDictionary<string, Distribution> space, int? seed = null)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        var problems = new List<string>();
+        var values = new Dictionary<string, IReadOnlyList<object?>>(StringComparer.Ordinal);
+        foreach (var (name, distribution) in space)
+        {
+            switch (distribution)
+            {
+                case CategoricalDistribution c:
+                    values[name] = c.Choices;
+                    break;
+                case IntDistribution i when ((long)i.High - i.Low) / i.Step < 10_000_000:
+                    values[name] = Enumerable.Range(0, ((i.High - i.Low) / i.Step) + 1).Select(k => (object?)(long)(i.Low + (k * i.Step))).ToList();
+                    break;
+                case FloatDistribution { Step: { } q } f when (f.High - f.Low) / q < 10_000_000:
+                    values[name] = Enumerable.Range(0, (int)Math.Round((f.High - f.Low) / q) + 1).Select(k => (object?)f.Snap(f.Low + (k * q))).ToList();
+                    break;
+                case FloatDistribution:
+                    problems.Add($"'{name}' is a continuous float; give it a step (or list its values) to search it on a grid");
+                    break;
+                default:
+                    problems.Add($"'{name}' has too many values for a grid");
+                    break;
+            }
+        }
+        if (problems.Count > 0) throw new UsageException("grid sampler: " + string.Join("; ", problems));
+        return new GridSampler(values, seed);
+    }
+
     /// <summary>The number of grid points.</summary>
     public long Size { get; }
 
