@@ -50,6 +50,8 @@ namespace Forge.Tracking.Tests
                 return storage;
             }
 
+            public void Wait(TimeSpan time) => Thread.Sleep(time);
+
             public void Dispose()
             {
                 foreach (var s in _opened) s.Dispose();

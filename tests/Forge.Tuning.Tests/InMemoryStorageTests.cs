@@ -24,15 +24,31 @@ namespace Forge.Tuning.Tests
 {
 public sealed class InMemoryStorageTests : StudyStorageConformance
 {
-    protected override IStorageLease Create(string backend) => new Lease(new InMemoryStudyStorage());
+    protected override IStorageLease Create(string backend)
+    {
+        var clock = new ManualClock();
+        return new Lease(new InMemoryStudyStorage(clock), clock);
+    }
 
-    private sealed class Lease(IStudyStorage storage) : IStorageLease
+    private sealed class Lease(IStudyStorage storage, ManualClock clock) : IStorageLease
     {
         public IStudyStorage Storage => storage;
 
         public IStudyStorage OpenAnother() => storage;
 
+        public void Wait(TimeSpan time) => clock.Advance(time);
+
         public void Dispose() => storage.Dispose();
     }
+}
+
+/// <summary>A clock that moves only when told (the real clock's ticks still order events within one step).</summary>
+internal sealed class ManualClock : TimeProvider
+{
+    private TimeSpan _offset;
+
+    public void Advance(TimeSpan time) => _offset += time;
+
+    public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + _offset;
 }
 }

@@ -69,7 +69,7 @@ public sealed class SamplerTests
         double Best(ISampler s)
         {
             var study = Study.Create(new StudyOptions { Sampler = s });
-            study.Optimize(Mixed, 40);
+            study.Optimize(Mixed, 25);
             return study.BestValue;
         }
         // Three seeds each, compared by the median best: one lucky random run must not decide it.

@@ -11,6 +11,9 @@ public interface IStorageLease : IDisposable
 
     /// <summary>A new storage object over the same studies (for the in-memory storage: the same object).</summary>
     IStudyStorage OpenAnother();
+
+    /// <summary>Lets time pass for the storage's clock (a real sleep for databases, a clock step for a fake clock).</summary>
+    void Wait(TimeSpan time);
 }
 
 /// <summary>
@@ -215,7 +218,7 @@ public abstract class StudyStorageConformance
         s.SetTrialSystemAttribute(silent.TrialId, "grid_id", "4");
         // Generous margins: the silent trial is over a second old, the live one is beaten just before each look, and
         // the grace period sits between, so a slow database cannot turn the live trial stale.
-        Thread.Sleep(1200);
+        lease.Wait(TimeSpan.FromMilliseconds(1200));
         var grace = TimeSpan.FromMilliseconds(600);
         s.RecordHeartbeat(beating.TrialId);
         Assert.Empty(s.FailStaleTrials(study.Id, TimeSpan.FromHours(1)));
