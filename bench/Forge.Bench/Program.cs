@@ -6,8 +6,8 @@ var o = BenchOptions.Parse(args);
 if (o is null)
 {
     Console.Error.WriteLine("""
-        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images|serving|tabular [options]
-        (or: bash bench/run-mnist.sh, bench/run-tracking.sh, bench/run-text.sh, bench/run-transfer.sh)
+        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images|serving|tabular|tuning [options]
+        (or: bash bench/run-mnist.sh, bench/run-tracking.sh, bench/run-text.sh, bench/run-transfer.sh, bench/run-tuning.sh)
           --ref-epochs N     epochs for the reference-cnn comparison (default 8)
           --seeds 1,2,3      seeds of the default-recipe runs (default 1,2,3)
           --threads N        compute threads for both tools (default 2)
@@ -32,6 +32,11 @@ if (o is null)
           (tabular: --only adult,bike,predict,serve picks parts, or --only candidates scores the default-recipe
            candidates on Adult's validation rows; --seeds defaults to 0,1,2; --rounds N repeats forge predict --batch;
            --duration for wrk; --report defaults to bench/results/tabular.md)
+          --trials N         tuning: trials per run (default 100)
+          --scale-trials N   tuning: trials of the sampler-cost run (default 10000)
+          --scale-function F tuning: function of the sampler-cost run (default hartmann6)
+          (tuning: --seeds defaults to 0..19, --only branin,mixed picks functions, --threads N runs N seeds at once,
+           --skip-reference skips Optuna, --report defaults to bench/results/tuning.md)
         """);
     return 2;
 }
@@ -45,6 +50,7 @@ return o.Suite switch
     "serving" => ServingBench.Run(o),
     "serving-robustness" => ServingBench.Run(o with { Only = "robustness" }),
     "tabular" => TabularBench.Run(o),
+    "tuning" => TuningBench.Run(o),
     _ => 2,
 };
 
@@ -73,6 +79,10 @@ namespace Forge.Bench
         public bool SeedsGiven { get; init; }
         public string Duration { get; init; } = "15s";
         public int Requests { get; init; } = 20_000;
+        public int Trials { get; init; } = 100;
+        public int ScaleTrials { get; init; } = 10_000;
+        public int GpScaleTrials { get; init; } = 200;
+        public string ScaleFunction { get; init; } = "hartmann6";
         public string RepoDir { get; init; } = FindRepo();
         public string SharedDir { get; init; } = Path.GetFullPath(Path.Combine(FindRepo(), "..", "shared"));
 
@@ -102,6 +112,9 @@ namespace Forge.Bench
                     "--only" => o with { Only = Next() },
                     "--duration" => o with { Duration = Next() },
                     "--requests" => o with { Requests = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--trials" => o with { Trials = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--scale-trials" => o with { ScaleTrials = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--scale-function" => o with { ScaleFunction = Next() },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };
             }

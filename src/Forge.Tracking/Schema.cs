@@ -65,6 +65,8 @@ internal static class Schema
             "CREATE INDEX ix_tags_key_value ON tags (key, value)",
             "CREATE INDEX ix_runs_start_time ON runs (start_time)",
         ],
+        // 3: tuning studies (SqlStudyStorage): trials with their params, intermediate values, attributes and grid claims.
+        StudySchema.Migration,
     ];
 
     /// <summary>

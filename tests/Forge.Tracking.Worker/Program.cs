@@ -7,11 +7,14 @@ using Forge.Tracking;
 //   metrics  URI ARTIFACT_ROOT GO EXPERIMENT POINTS BATCH   log POINTS points through a RunLogger, print "RUN <id>"
 //   register URI ARTIFACT_ROOT GO MODEL BUNDLE_DIR          register one version, print "VERSION <n>"
 //   hang     URI ARTIFACT_ROOT GO EXPERIMENT EPOCHS         log EPOCHS epochs (flushed), print "RUN <id>", then wait to be killed
+//   tune     URI ARTIFACT_ROOT GO STUDY TRIALS              grid-search a 10x10 grid until the study holds TRIALS trials, print "TRIALS n,n,…"
+//   tune-hang URI ARTIFACT_ROOT GO STUDY                    start one trial with 100 ms heartbeats, print "TRIAL <n>", then wait to be killed
 try
 {
     var command = args[0];
     var options = new TrackingStoreOptions { ArtifactRoot = args[2] };
     var go = args[3];
+    if (command.StartsWith("tune", StringComparison.Ordinal)) return Tune.Run(command, args[1], go, args[4], args.Length > 5 ? args[5] : "0");
     using var store = TrackingStore.Open(args[1], options);
     Console.WriteLine("READY");
     var deadline = DateTime.UtcNow.AddSeconds(120);
@@ -62,4 +65,48 @@ catch (ForgeException ex)
 {
     Console.Error.WriteLine($"forge error: {ex.Message}");
     return 1;
+}
+
+/// <summary>The tuning commands: several worker processes on one study in a shared SQL storage.</summary>
+internal static class Tune
+{
+    public static int Run(string command, string uri, string go, string studyName, string trials)
+    {
+        using var storage = SqlStudyStorage.Open(uri);
+        var grid = new Forge.Tuning.GridSampler(new Dictionary<string, IReadOnlyList<object?>>
+        {
+            ["a"] = Enumerable.Range(0, 10).Select(i => (object?)i).ToList(),
+            ["b"] = Enumerable.Range(0, 10).Select(i => (object?)i).ToList(),
+        }, seed: 7);
+        var study = Forge.Tuning.Study.Create(new Forge.Tuning.StudyOptions
+        {
+            Name = studyName,
+            Storage = storage,
+            Sampler = grid,
+            LoadIfExists = true,
+            HeartbeatInterval = command == "tune-hang" ? TimeSpan.FromMilliseconds(100) : null,
+        });
+        Console.WriteLine("READY");
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (go != "-" && !File.Exists(go) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+        if (command == "tune-hang")
+        {
+            var trial = study.Ask();
+            trial.SuggestInt("a", 0, 9);
+            trial.SuggestInt("b", 0, 9);
+            Console.WriteLine($"TRIAL {trial.Number.ToString(CultureInfo.InvariantCulture)}");
+            Console.Out.Flush();
+            Thread.Sleep(Timeout.Infinite);
+        }
+        var ran = study.Optimize(t =>
+        {
+            var a = t.SuggestInt("a", 0, 9);
+            var b = t.SuggestInt("b", 0, 9);
+            // A few milliseconds of "training", so the workers' trials overlap.
+            Thread.Sleep(5 + ((a + b) % 4 * 5));
+            return Math.Abs(a - 3) + Math.Abs(b - 6);
+        }, trials: int.Parse(trials, CultureInfo.InvariantCulture), options: new Forge.Tuning.OptimizeOptions { StudyWideTrialLimit = true });
+        Console.WriteLine("TRIALS " + string.Join(",", ran.Select(t => t.Number.ToString(CultureInfo.InvariantCulture))));
+        return 0;
+    }
 }

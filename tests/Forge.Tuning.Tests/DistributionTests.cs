@@ -1,0 +1,260 @@
+using Forge.Core;
+
+namespace Forge.Tuning.Tests;
+
+/// <summary>Distributions: validation, grids, conversions, JSON and search-space files; the stored scalar values.</summary>
+public sealed class DistributionTests
+{
+    [Fact]
+    public void Float_validation_reports_every_problem_at_once()
+    {
+        var error = Assert.Throws<UsageException>(() => new FloatDistribution(-1, -2, log: true, step: 0));
+        Assert.Equal("float distribution: low (-1) is above high (-2); a log scale needs low > 0 (got -1); log and step cannot be combined; step must be positive (got 0)", error.Message);
+        Assert.Contains("must be finite", Assert.Throws<UsageException>(() => new FloatDistribution(0, double.PositiveInfinity)).Message, StringComparison.Ordinal);
+        Assert.Contains("must be finite", Assert.Throws<UsageException>(() => new FloatDistribution(double.NaN, 1)).Message, StringComparison.Ordinal);
+        Assert.Contains("step must be positive", Assert.Throws<UsageException>(() => new FloatDistribution(0, 1, step: double.NaN)).Message, StringComparison.Ordinal);
+        Assert.Contains("log scale needs low > 0 (got 0)", Assert.Throws<UsageException>(() => new FloatDistribution(0, 1, log: true)).Message, StringComparison.Ordinal);
+        Assert.True(new FloatDistribution(2, 2).IsSingle);
+        Assert.False(new FloatDistribution(1, 2).IsSingle);
+    }
+
+    [Fact]
+    public void Int_validation_reports_every_problem_at_once()
+    {
+        var error = Assert.Throws<UsageException>(() => new IntDistribution(0, -1, log: true, step: 0));
+        Assert.Equal("int distribution: low (0) is above high (-1); a log scale needs low ≥ 1 (got 0); a log scale needs step 1 (got 0); step must be at least 1 (got 0)", error.Message);
+        Assert.Contains("needs step 1 (got 2)", Assert.Throws<UsageException>(() => new IntDistribution(1, 9, log: true, step: 2)).Message, StringComparison.Ordinal);
+        Assert.True(new IntDistribution(1, 9, log: true).Log);
+        Assert.True(new IntDistribution(4, 4).IsSingle);
+    }
+
+    [Fact]
+    public void A_step_lowers_high_onto_the_grid_and_values_snap_to_it()
+    {
+        var f = new FloatDistribution(0, 1, step: 0.3);
+        Assert.Equal(0.9, f.High, 12);
+        Assert.Equal(1.0, new FloatDistribution(0, 1, step: 0.1).High, 12);
+        Assert.Equal(0.6, f.Snap(0.7), 12);
+        Assert.Equal(0.9, f.Snap(5), 12);
+        Assert.Equal(0.0, f.Snap(-5), 12);
+        Assert.True(f.Contains(0.3));
+        Assert.True(f.Contains(0.6000000000001));
+        Assert.False(f.Contains(0.45));
+        Assert.False(f.Contains(1.2));
+        Assert.False(f.Contains(double.NaN));
+        var i = new IntDistribution(1, 10, step: 3);
+        Assert.Equal(10, i.High);
+        Assert.Equal(7, new IntDistribution(1, 9, step: 3).High);
+        Assert.Equal(4, i.Snap(5.4));
+        Assert.Equal(7, i.Snap(5.5));
+        Assert.Equal(10, i.Snap(99));
+        Assert.True(i.Contains(7));
+        Assert.False(i.Contains(6));
+        Assert.False(i.Contains(7.5));
+        Assert.False(i.Contains(13));
+        Assert.Equal(3, new IntDistribution(0, 5).Snap(2.5));
+        var continuous = new FloatDistribution(-1, 1);
+        Assert.Equal(0.3, continuous.Snap(0.3));
+        Assert.Equal(1.0, continuous.Snap(3));
+    }
+
+    [Fact]
+    public void Internal_and_external_values_convert_both_ways()
+    {
+        var f = new FloatDistribution(0, 10);
+        Assert.Equal(3.0, f.ToInternal(3));
+        Assert.Equal(2.5, f.ToInternal(2.5f));
+        Assert.Equal(2.5, f.ToExternal(2.5));
+        Assert.Throws<UsageException>(() => f.ToInternal("3"));
+        Assert.Throws<UsageException>(() => f.ToInternal(null));
+        var i = new IntDistribution(0, 10);
+        Assert.Equal(4.0, i.ToInternal(4L));
+        Assert.Equal(4.0, i.ToInternal(4.0));
+        Assert.Equal(4, i.ToExternal(4.0));
+        Assert.Throws<UsageException>(() => i.ToInternal(4.5));
+        Assert.Throws<UsageException>(() => i.ToInternal(true));
+        var c = new CategoricalDistribution(["a", 2, 2.5, true, null]);
+        Assert.Equal(["a", 2L, 2.5, true, null], c.Choices);
+        Assert.Equal(1.0, c.ToInternal(2));
+        Assert.Equal(1.0, c.ToInternal(2.0));
+        Assert.Equal(4.0, c.ToInternal(null));
+        Assert.Equal(true, c.ToExternal(3));
+        Assert.Equal(-1, c.IndexOf("b"));
+        Assert.Contains("is not one of the choices (a, 2, 2.5, true, null)", Assert.Throws<UsageException>(() => c.ToInternal("b")).Message, StringComparison.Ordinal);
+        Assert.True(c.Contains(4));
+        Assert.False(c.Contains(5));
+        Assert.False(c.Contains(1.5));
+        Assert.False(c.Contains(-1));
+    }
+
+    [Fact]
+    public void Categorical_refuses_no_choices_and_duplicates_once_stored()
+    {
+        Assert.Contains("at least one choice", Assert.Throws<UsageException>(() => new CategoricalDistribution([])).Message, StringComparison.Ordinal);
+        Assert.Contains("choice '1' is listed twice", Assert.Throws<UsageException>(() => new CategoricalDistribution([1, 1.0])).Message, StringComparison.Ordinal);
+        Assert.Equal(new CategoricalDistribution(["a", "b"]), new CategoricalDistribution(["a", "b"]));
+        Assert.Equal(new CategoricalDistribution(["a", "b"]).GetHashCode(), new CategoricalDistribution(["a", "b"]).GetHashCode());
+        Assert.NotEqual(new CategoricalDistribution(["a", "b"]), new CategoricalDistribution(["b", "a"]));
+        Assert.NotEqual(new CategoricalDistribution([1]), new CategoricalDistribution([1.0]));
+        Assert.NotEqual(new CategoricalDistribution(["a"]), new CategoricalDistribution(["a", "b"]));
+        Assert.False(new CategoricalDistribution(["a"]).Equals(null));
+        Assert.True(new CategoricalDistribution(["a"]).IsSingle);
+    }
+
+    [Fact]
+    public void Distributions_round_trip_through_json()
+    {
+        Distribution[] all =
+        [
+            new FloatDistribution(1e-5, 0.1, log: true),
+            new FloatDistribution(0, 1, step: 0.25),
+            new FloatDistribution(-3.5, 2),
+            new IntDistribution(2, 10, step: 2),
+            new IntDistribution(1, 1024, log: true),
+            new CategoricalDistribution(["relu", 3, 0.5, false, null]),
+        ];
+        foreach (var d in all) Assert.Equal(d, Distribution.FromJson(d.ToJson()));
+        Assert.Equal("{\"type\":\"float\",\"low\":1E-05,\"high\":0.1,\"log\":true}", all[0].ToJson());
+        Assert.Equal("{\"type\":\"int\",\"low\":2,\"high\":10,\"step\":2}", all[3].ToJson());
+        Assert.Equal("{\"type\":\"categorical\",\"choices\":[\"relu\",3,0.5,false,null]}", all[5].ToJson());
+        Assert.Equal(["float", "float", "float", "int", "int", "categorical"], all.Select(d => d.Kind));
+    }
+
+    [Fact]
+    public void A_search_space_file_is_read_with_every_problem_named_by_parameter()
+    {
+        var space = Distribution.ParseSearchSpace("""
+            {"lr": {"type": "float", "low": 1e-5, "high": 0.1, "log": true},
+             "depth": {"type": "int", "low": 2, "high": 10},
+             "act": {"type": "categorical", "choices": ["relu", "gelu"]},
+             "drop": {"type": "float", "low": 0, "high": 0.5, "step": 0.1, "log": false}, // comments are fine
+            }
+            """);
+        Assert.Equal(new FloatDistribution(1e-5, 0.1, log: true), space["lr"]);
+        Assert.Equal(new IntDistribution(2, 10), space["depth"]);
+        Assert.Equal(new CategoricalDistribution(["relu", "gelu"]), space["act"]);
+        Assert.Equal(new FloatDistribution(0, 0.5, step: 0.1), space["drop"]);
+
+        var error = Assert.Throws<UsageException>(() => Distribution.ParseSearchSpace("""
+            {"a": {"type": "flaot", "low": 0, "high": 1},
+             "b": {"type": "int", "low": 0.5, "high": 3},
+             "c": {"type": "float", "lwo": 0, "high": 1},
+             "d": {"type": "categorical"},
+             "e": {"type": "float", "low": 2, "high": 1},
+             "f": [1, 2],
+             "g": {"low": 0, "high": 1},
+             "h": {"type": "float", "high": 1},
+             "i": {"type": 3, "low": "x", "log": "yes", "choices": 4}}
+            """));
+        var m = error.Message;
+        Assert.Contains("parameter 'a': unknown type \"flaot\" (did you mean \"float\"?)", m, StringComparison.Ordinal);
+        Assert.Contains("parameter 'b': an int's \"low\", \"high\" and \"step\" must be whole numbers", m, StringComparison.Ordinal);
+        Assert.Contains("parameter 'c': unknown key \"lwo\" (did you mean \"low\"?)", m, StringComparison.Ordinal);
+        Assert.Contains("parameter 'd': a categorical needs \"choices\"", m, StringComparison.Ordinal);
+        Assert.Contains("parameter 'e': float distribution: low (2) is above high (1)", m, StringComparison.Ordinal);
+        Assert.Contains("parameter 'f': a distribution is a JSON object", m, StringComparison.Ordinal);
+        Assert.Contains("parameter 'g': \"type\" is missing", m, StringComparison.Ordinal);
+        Assert.Contains("parameter 'h': a float needs \"low\" and \"high\"", m, StringComparison.Ordinal);
+        Assert.Contains("\"type\" must be a string", m, StringComparison.Ordinal);
+        Assert.Contains("\"low\" must be a number", m, StringComparison.Ordinal);
+        Assert.Contains("\"log\" must be true or false", m, StringComparison.Ordinal);
+        Assert.Contains("\"choices\" must be an array", m, StringComparison.Ordinal);
+        Assert.Contains("not valid JSON", Assert.Throws<UsageException>(() => Distribution.ParseSearchSpace("{")).Message, StringComparison.Ordinal);
+        Assert.Contains("must be a JSON object", Assert.Throws<UsageException>(() => Distribution.ParseSearchSpace("[]")).Message, StringComparison.Ordinal);
+        Assert.Contains("declares no parameter", Assert.Throws<UsageException>(() => Distribution.ParseSearchSpace("{}")).Message, StringComparison.Ordinal);
+        Assert.Contains("not valid JSON", Assert.Throws<UsageException>(() => Distribution.FromJson("nope")).Message, StringComparison.Ordinal);
+        Assert.Contains("(known: type, low, high, step, log, choices)", Assert.Throws<UsageException>(() => Distribution.FromJson("{\"type\": \"float\", \"low\": 0, \"high\": 1, \"zzzzzzz\": 1}")).Message, StringComparison.Ordinal);
+        Assert.Contains("(known: float, int, categorical)", Assert.Throws<UsageException>(() => Distribution.FromJson("{\"type\": \"zzzzzzz\"}")).Message, StringComparison.Ordinal);
+        Assert.Equal(new IntDistribution(0, 9, step: 3), Distribution.FromJson("{\"type\": \"int\", \"low\": 0, \"high\": 9, \"step\": 3}"));
+        Assert.Equal(new FloatDistribution(0, 9), Distribution.FromJson("{\"type\": \"float\", \"low\": 0, \"high\": 9, \"step\": null}"));
+    }
+
+    [Fact]
+    public void Scalar_values_are_stored_in_one_plain_form()
+    {
+        Assert.Equal(3L, ScalarValues.Canonical(3));
+        Assert.Equal(3L, ScalarValues.Canonical((short)3));
+        Assert.Equal(3L, ScalarValues.Canonical((byte)3));
+        Assert.Equal(3L, ScalarValues.Canonical((sbyte)3));
+        Assert.Equal(3L, ScalarValues.Canonical((ushort)3));
+        Assert.Equal(3L, ScalarValues.Canonical(3u));
+        Assert.Equal(3L, ScalarValues.Canonical(3ul));
+        Assert.Equal((double)ulong.MaxValue, ScalarValues.Canonical(ulong.MaxValue));
+        Assert.Equal(0.5, ScalarValues.Canonical(0.5f));
+        Assert.Equal(0.25, ScalarValues.Canonical(0.25m));
+        Assert.Equal("x", ScalarValues.Canonical('x'));
+        Assert.Equal("Friday", ScalarValues.Canonical(DayOfWeek.Friday));
+        Assert.Equal("00:00:01", ScalarValues.Canonical(TimeSpan.FromSeconds(1)));
+        Assert.Equal(new Uri("http://a/").ToString(), ScalarValues.Canonical(new Uri("http://a/")));
+        Assert.Null(ScalarValues.Canonical(null));
+        Assert.True(ScalarValues.AreEqual(1, 1.0));
+        Assert.True(ScalarValues.AreEqual(1.0, 1L));
+        Assert.True(ScalarValues.AreEqual(null, null));
+        Assert.True(ScalarValues.AreEqual(true, true));
+        Assert.True(ScalarValues.AreEqual(double.NaN, double.NaN));
+        Assert.False(ScalarValues.AreEqual("1", 1));
+        Assert.False(ScalarValues.AreEqual(null, "null"));
+        Assert.False(ScalarValues.AreEqual(true, false));
+        Assert.False(ScalarValues.AreEqual(2, 3));
+        foreach (var v in new object?[] { "a \"q\"", 7L, 0.1, true, false, null, -2.5e-300 })
+            Assert.True(ScalarValues.AreEqual(v, ScalarValues.FromJson(ScalarValues.ToJson(v))), $"{v} round trip");
+        Assert.Equal("\"NaN\"", ScalarValues.ToJson(double.NaN));
+        Assert.Equal("\"-Infinity\"", ScalarValues.ToJson(double.NegativeInfinity));
+        Assert.Equal("\"Infinity\"", ScalarValues.ToJson(double.PositiveInfinity));
+        Assert.Equal(double.PositiveInfinity, ScalarValues.ToDouble("Infinity"));
+        Assert.Equal(double.NegativeInfinity, ScalarValues.ToDouble("-Infinity"));
+        Assert.True(double.IsNaN(ScalarValues.ToDouble("NaN")));
+        Assert.Equal(4.0, ScalarValues.ToDouble(4L));
+        Assert.Throws<UsageException>(() => ScalarValues.ToDouble("x"));
+        Assert.IsType<double>(ScalarValues.FromJson("2.0"));
+        Assert.IsType<double>(ScalarValues.FromJson("2e3"));
+        Assert.IsType<long>(ScalarValues.FromJson("2"));
+        Assert.IsType<double>(ScalarValues.FromJson("99999999999999999999"));
+        Assert.Equal("[1,2]", ScalarValues.FromJson("[1,2]"));
+        Assert.Throws<ForgeException>(() => ScalarValues.FromJson("{"));
+        Assert.Equal("1e-05", ScalarValues.Describe(1e-5).ToLowerInvariant());
+        Assert.Equal("null", ScalarValues.Describe(null));
+        Assert.Equal("false", ScalarValues.Describe(false));
+        Assert.Equal("12", ScalarValues.Describe(12));
+    }
+
+    [Fact]
+    public void States_and_directions_have_one_text_form()
+    {
+        foreach (var state in Enum.GetValues<TrialState>()) Assert.Equal(state, TuningText.ParseState(TuningText.Of(state).ToLowerInvariant()));
+        Assert.Equal("COMPLETE", TuningText.Of(TrialState.Complete));
+        Assert.Equal("MAXIMIZE", TuningText.Of(StudyDirection.Maximize));
+        Assert.Equal(StudyDirection.Maximize, TuningText.ParseDirection("maximise"));
+        Assert.Equal(StudyDirection.Maximize, TuningText.ParseDirection("MAX"));
+        Assert.Equal(StudyDirection.Minimize, TuningText.ParseDirection("minimize"));
+        Assert.Equal(StudyDirection.Minimize, TuningText.ParseDirection("min"));
+        Assert.Contains("known: minimize, maximize", Assert.Throws<UsageException>(() => TuningText.ParseDirection("up")).Message, StringComparison.Ordinal);
+        Assert.Throws<UsageException>(() => TuningText.ParseState("DONE"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TuningText.Of((TrialState)42));
+    }
+
+    [Fact]
+    public void Frozen_trials_show_their_values_and_refuse_a_value_without_a_distribution()
+    {
+        var t = new FrozenTrial(1, 4, TrialState.Complete, 0.5, new Dictionary<string, Distribution> { ["x"] = new FloatDistribution(0, 1) },
+            new Dictionary<string, double> { ["x"] = 0.25 }, [new(3, 0.7), new(1, 0.9), new(3, 0.1)],
+            started: DateTimeOffset.UnixEpoch, completed: DateTimeOffset.UnixEpoch.AddSeconds(2));
+        Assert.Equal("trial 4 COMPLETE value=0.5 x=0.25", t.ToString());
+        Assert.Equal(TimeSpan.FromSeconds(2), t.Duration);
+        Assert.Equal([1L, 3], t.IntermediateValues.Keys);
+        Assert.Equal(0.7, t.IntermediateValues[3]);
+        Assert.Equal(0.7, t.IntermediateValues.LastValue);
+        Assert.Equal(3, t.LastStep);
+        Assert.Equal(new KeyValuePair<long, double>(3, 0.7), t.IntermediateValues.FirstAtOrAfter(2));
+        Assert.Equal(new KeyValuePair<long, double>(1, 0.9), t.IntermediateValues.FirstAtOrAfter(0));
+        Assert.Null(t.IntermediateValues.FirstAtOrAfter(4));
+        Assert.Throws<KeyNotFoundException>(() => t.IntermediateValues[2]);
+        Assert.False(t.IntermediateValues.TryGetValue(2, out _));
+        Assert.Equal([0.9, 0.7], t.IntermediateValues.Values);
+        Assert.Null(t.FailReason);
+        Assert.Empty(t.FixedParams);
+        Assert.Null(Trials.Make(0, TrialState.Running).LastStep);
+        Assert.Null(Trials.Make(0, TrialState.Running).Duration);
+        Assert.Throws<ForgeException>(() => new FrozenTrial(1, 0, TrialState.Running, null, new Dictionary<string, Distribution>(), new Dictionary<string, double> { ["x"] = 1 }));
+    }
+}
