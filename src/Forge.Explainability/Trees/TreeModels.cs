@@ -5,7 +5,7 @@ using Forge.Core;
 namespace Forge.Explainability.Trees;
 
 /// <summary>Reads tree models trained elsewhere into a <see cref="TreeEnsemble"/>: XGBoost JSON and LightGBM text models.</summary>
-public static class TreeModels
+public static partial class TreeModels
 {
     private static readonly string[] XGBoostObjectives =
     [
@@ -31,7 +31,9 @@ public static class TreeModels
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json);
+            // XGBoost writes non-finite floats as bare NaN / Infinity (categorical splits have a NaN condition), which
+            // is not JSON; as values they become null.
+            document = JsonDocument.Parse(NonFiniteLiteral().Replace(json, "null"));
         }
         catch (JsonException e)
         {
@@ -177,7 +179,10 @@ public static class TreeModels
         return new DecisionTree(result, output);
     }
 
-    // XGBoost writes floats; "NaN"-like strings appear for categorical split conditions.
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<=[\[,:]\s*)-?(?:NaN|Infinity)(?=\s*[,\]}])")]
+    private static partial System.Text.RegularExpressions.Regex NonFiniteLiteral();
+
+    // Split conditions are 32-bit floats in XGBoost; a categorical split has none (null here).
     private static double ReadFloat(JsonElement x) => x.ValueKind == JsonValueKind.Number
         ? (float)x.GetDouble()
         : double.NaN;
