@@ -59,10 +59,15 @@ public sealed class KernelShapExplainer : CoalitionExplainer
 {
     /// <summary>Prepares the explainer; the base value is the model's mean output over <paramref name="background"/>.</summary>
     public KernelShapExplainer(IModelFunction model, Background background, KernelShapOptions? options = null)
-        : base(model, background, (options ??= new KernelShapOptions()).FeatureNames, options.MaxDegreeOfParallelism)
+        : base(model, background, Validated(options ??= new KernelShapOptions()).FeatureNames, options.MaxDegreeOfParallelism)
+    {
+        Options = options;
+    }
+
+    private static KernelShapOptions Validated(KernelShapOptions options)
     {
         options.Validate();
-        Options = options;
+        return options;
     }
 
     /// <inheritdoc/>

@@ -36,10 +36,15 @@ public sealed class PermutationShapExplainer : CoalitionExplainer
 {
     /// <summary>Prepares the explainer; the base value is the model's mean output over <paramref name="background"/>.</summary>
     public PermutationShapExplainer(IModelFunction model, Background background, PermutationShapOptions? options = null)
-        : base(model, background, (options ??= new PermutationShapOptions()).FeatureNames, options.MaxDegreeOfParallelism)
+        : base(model, background, Validated(options ??= new PermutationShapOptions()).FeatureNames, options.MaxDegreeOfParallelism)
+    {
+        Options = options;
+    }
+
+    private static PermutationShapOptions Validated(PermutationShapOptions options)
     {
         options.Validate();
-        Options = options;
+        return options;
     }
 
     /// <inheritdoc/>

@@ -5,11 +5,11 @@ internal static class Normal
 {
     private const double SqrtPi = 1.7724538509055160273;
 
-    /// <summary>erf(x): the Maclaurin series for |x| &lt; 2.5, 1 − erfc(x) beyond.</summary>
+    /// <summary>erf(x): the Maclaurin series for |x| &lt; 1, 1 − erfc(x) beyond.</summary>
     internal static double Erf(double x)
     {
         if (double.IsNaN(x)) return double.NaN;
-        if (Math.Abs(x) >= 2.5) return Math.Sign(x) * (1 - Erfc(Math.Abs(x)));
+        if (Math.Abs(x) >= 1) return Math.Sign(x) * (1 - Erfc(Math.Abs(x)));
         // erf(x) = 2/√π Σ (−1)^n x^(2n+1) / (n! (2n+1))
         var x2 = x * x;
         var term = x;
@@ -24,17 +24,17 @@ internal static class Normal
         return 2 / SqrtPi * sum;
     }
 
-    /// <summary>erfc(x) = 1 − erf(x), accurate in the tails: a continued fraction (modified Lentz) for x ≥ 2.5.</summary>
+    /// <summary>erfc(x) = 1 − erf(x), accurate in the tails: a continued fraction (modified Lentz) for x ≥ 1.</summary>
     internal static double Erfc(double x)
     {
         if (double.IsNaN(x)) return double.NaN;
-        if (x < 2.5) return 1 - Erf(x);
+        if (x < 1) return 1 - Erf(x);
         // erfc(x) = e^{-x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + …)))))
         const double tiny = 1e-300;
         var f = x;
         var c = x;
         var d = 0.0;
-        for (var n = 1; n < 500; n++)
+        for (var n = 1; n < 5000; n++)
         {
             var a = n / 2.0;
             d = x + a * d;
