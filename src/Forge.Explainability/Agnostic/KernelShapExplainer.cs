@@ -90,7 +90,7 @@ public sealed class KernelShapExplainer : CoalitionExplainer
         }
         var budget = Options.Samples ?? 2 * d + 2048;
         // Seeded per row so a row's values do not depend on which thread or batch it landed in.
-        var rng = new Random(HashCode.Combine(Options.Seed, row));
+        var rng = new Random(Numerics.Seeds.For(Options.Seed, row));
         var plan = CoalitionPlan.Build(m, budget, rng);
 
         var count = plan.Count;

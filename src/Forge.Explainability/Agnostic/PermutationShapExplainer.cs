@@ -62,7 +62,7 @@ public sealed class PermutationShapExplainer : CoalitionExplainer
             for (var o = 0; o < k; o++) phi[o] = fx[o] - ExpectedValue[o];
             return;
         }
-        var rng = new Random(HashCode.Combine(Options.Seed, row));
+        var rng = new Random(Numerics.Seeds.For(Options.Seed, row));
         var walks = 2 * Options.Permutations;
         var steps = d - 1;                       // coalitions strictly between empty and full
         var orders = new int[walks][];

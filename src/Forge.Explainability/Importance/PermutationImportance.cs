@@ -170,7 +170,7 @@ public static class PermutationImportance
             var shuffled = (double[])data.Clone();
             var column = new double[n];
             var predictions = new double[n * k];
-            var rng = new Random(HashCode.Combine(options.Seed, f));
+            var rng = new Random(Numerics.Seeds.For(options.Seed, f));
             drops[f] = new double[options.Repeats];
             for (var r = 0; r < options.Repeats; r++)
             {

@@ -146,7 +146,7 @@ public sealed class LimeTabularExplainer : IExplainer<double[,]>
         var d = _model.FeatureCount;
         var k = _model.OutputCount;
         var s = Options.Samples;
-        var rng = new Random(HashCode.Combine(Options.Seed, row));
+        var rng = new Random(Numerics.Seeds.For(Options.Seed, row));
         var inverse = new double[s * d];   // what the model sees
         var design = new double[s * d];    // what the surrogate is fitted on
         var rowBins = new int[d];
@@ -209,6 +209,8 @@ public sealed class LimeTabularExplainer : IExplainer<double[,]>
         private double[] _low = [];
         private double[] _high = [];
         private double[] _cumulative = [];  // bin / category sampling probabilities, cumulative
+        private double[] _cdfLow = [];      // Φ of each bin's bounds in its own standard units
+        private double[] _cdfHigh = [];
         private bool _hasMissing;
 
         internal StatsKind Kind { get; private init; }
@@ -253,6 +255,14 @@ public sealed class LimeTabularExplainer : IExplainer<double[,]>
             stats._spread = members.Select((m, b) => m.Count > 0 ? Math.Sqrt(m.Select(v => (v - stats._values[b]) * (v - stats._values[b])).Average()) + 1e-11 : 0).ToArray();
             stats._low = [present[0], .. boundaries];
             stats._high = [.. boundaries, present[^1]];
+            stats._cdfLow = new double[bins];
+            stats._cdfHigh = new double[bins];
+            for (var b = 0; b < bins; b++)
+            {
+                if (!(stats._spread[b] > 0)) continue;
+                stats._cdfLow[b] = Normal.Cdf((stats._low[b] - stats._values[b]) / stats._spread[b]);
+                stats._cdfHigh[b] = Normal.Cdf((stats._high[b] - stats._values[b]) / stats._spread[b]);
+            }
             return stats;
         }
 
@@ -304,7 +314,7 @@ public sealed class LimeTabularExplainer : IExplainer<double[,]>
         {
             if (Kind == StatsKind.Categorical) return _values[bin];
             if (bin > _boundaries.Length) return double.NaN;
-            return Normal.TruncatedSample(rng, _values[bin], _spread[bin], _low[bin], _high[bin]);
+            return Normal.TruncatedSample(rng, _values[bin], _spread[bin], _low[bin], _high[bin], _cdfLow[bin], _cdfHigh[bin]);
         }
 
         internal string Describe(string name, double v)

@@ -63,7 +63,7 @@ public static partial class TreeModels
         var baseScore = double.Parse(param.GetProperty("base_score").GetString()!, NumberStyles.Float, CultureInfo.InvariantCulture);
         var objective = learner.GetProperty("objective").GetProperty("name").GetString()!;
         if (!XGBoostObjectives.Contains(objective))
-            throw new DataFormatException(source, $"objective '{objective}' is not supported (supported: {string.Join(", ", XGBoostObjectives)}); explain the model with --method kernel or permutation instead");
+            throw new DataFormatException(source, $"objective '{objective}' is not supported (supported: {string.Join(", ", XGBoostObjectives)}); use --method kernel or permutation instead");
 
         var booster = learner.GetProperty("gradient_booster");
         var boosterName = booster.GetProperty("name").GetString();
@@ -79,7 +79,7 @@ public static partial class TreeModels
                 treeWeights = booster.GetProperty("weight_drop").EnumerateArray().Select(w => w.GetDouble()).ToArray();
                 break;
             case "gblinear":
-                throw new DataFormatException(source, "a gblinear booster has no trees for TreeSHAP; explain it with --method exact, kernel or permutation instead");
+                throw new DataFormatException(source, "a gblinear booster has no trees for TreeSHAP; use --method exact, kernel or permutation instead");
             default:
                 throw new DataFormatException(source, $"booster '{boosterName}' is not a tree booster (gbtree or dart)");
         }
