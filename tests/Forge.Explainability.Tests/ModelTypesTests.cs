@@ -217,3 +217,18 @@ public sealed class ModelTypesTests
         Assert.Contains("row 1 has 1 values", Assert.Throws<ForgeException>(() => bad.ToList()).Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>DESIGN.md: the pure projects reference only the base library and Forge.Core.</summary>
+public sealed class ArchitectureTests
+{
+    [Fact]
+    public void Forge_Explainability_references_only_the_base_library_and_Forge_Core()
+    {
+        string[] heavy = ["TorchSharp", "Microsoft.ML", "Microsoft.AspNetCore", "SkiaSharp", "ScottPlot", "Npgsql", "Microsoft.Data.Sqlite", "MathNet"];
+        var references = typeof(Explanation).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToArray();
+
+        foreach (var name in references)
+            Assert.DoesNotContain(heavy, h => name.StartsWith(h, StringComparison.Ordinal));
+        Assert.Equal(["Forge.Core"], references.Where(n => n.StartsWith("Forge.", StringComparison.Ordinal)));
+    }
+}
