@@ -66,18 +66,18 @@ public sealed class TreeShapTests
 
     [Theory]
     [InlineData(21, 12, 40, 6, 1)]
-    [InlineData(22, 30, 25, 10, 1)]
+    [InlineData(22, 30, 25, 9, 1)]
     [InlineData(23, 9, 30, 5, 4)]
     [InlineData(24, 3, 10, 14, 1)]
     public void Every_row_is_additive_base_plus_values_equals_the_margin(int seed, int features, int trees, int depth, int outputs)
     {
         var model = RandomTrees.Ensemble(seed, features, trees, depth, outputs);
-        var rows = RandomTrees.Rows(seed, 300, features);
+        var rows = RandomTrees.Rows(seed, 150, features);
         var margins = model.PredictRaw(rows);
         foreach (var algorithm in Algorithms)
         {
             var explanation = new TreeShapExplainer(model, new TreeShapOptions { Algorithm = algorithm }).Explain(rows);
-            for (var r = 0; r < 300; r++)
+            for (var r = 0; r < 150; r++)
             {
                 for (var o = 0; o < outputs; o++)
                 {
@@ -93,13 +93,13 @@ public sealed class TreeShapTests
     [Fact]
     public void Deep_trees_with_many_distinct_path_features_fall_back_to_the_recursion_and_stay_exact()
     {
-        var model = RandomTrees.Ensemble(31, 20, 3, 16);
+        var model = RandomTrees.Ensemble(31, 20, 2, 14);
         var explainer = new TreeShapExplainer(model);
-        Assert.True(explainer.TabulatedTreeCount < 3, "a 16-deep tree over 20 features should exceed the table limit");
-        var rows = RandomTrees.Rows(32, 50, 20);
+        Assert.True(explainer.TabulatedTreeCount < 2, "a 14-deep tree over 20 features should exceed the table limit");
+        var rows = RandomTrees.Rows(32, 20, 20);
         var fast = explainer.Explain(rows);
         var slow = new TreeShapExplainer(model, new TreeShapOptions { Algorithm = TreeShapAlgorithm.Recursive }).Explain(rows);
-        for (var r = 0; r < 50; r++)
+        for (var r = 0; r < 20; r++)
         {
             for (var f = 0; f < 20; f++)
                 Assert.InRange(fast.Value(r, f) - slow.Value(r, f), -1e-9, 1e-9);

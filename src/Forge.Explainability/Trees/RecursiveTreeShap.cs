@@ -13,20 +13,23 @@ namespace Forge.Explainability.Trees;
 internal sealed class RecursiveTreeShap
 {
     private readonly CompiledEnsemble _e;
-    private readonly int[] _feature;
-    private readonly double[] _zero;
-    private readonly double[] _one;
-    private readonly double[] _weight;
+    private readonly PathElement[] _path;
 
     internal RecursiveTreeShap(CompiledEnsemble ensemble)
     {
         _e = ensemble;
         // Each recursion level keeps its own copy of the path (at most depth + 1 elements, the first a placeholder).
         var size = (ensemble.MaxDepth + 2) * (ensemble.MaxDepth + 3) / 2;
-        _feature = new int[size];
-        _zero = new double[size];
-        _one = new double[size];
-        _weight = new double[size];
+        _path = new PathElement[size];
+    }
+
+    /// <summary>One distinct feature on the path: its zero and one fractions, and a subset weight (kept together so a level's copy is one block move).</summary>
+    private struct PathElement
+    {
+        internal int Feature;
+        internal double Zero;
+        internal double One;
+        internal double Weight;
     }
 
     /// <summary>
@@ -46,10 +49,7 @@ internal sealed class RecursiveTreeShap
     {
         if (conditionFraction == 0) return;
         var offset = parentOffset + parentLength;
-        Array.Copy(_feature, parentOffset, _feature, offset, parentLength);
-        Array.Copy(_zero, parentOffset, _zero, offset, parentLength);
-        Array.Copy(_one, parentOffset, _one, offset, parentLength);
-        Array.Copy(_weight, parentOffset, _weight, offset, parentLength);
+        _path.AsSpan(parentOffset, parentLength).CopyTo(_path.AsSpan(offset, parentLength));
         var length = parentLength;
         if (condition == 0 || feature != conditionFeature)
         {
@@ -67,8 +67,9 @@ internal sealed class RecursiveTreeShap
             // Element 0 is the placeholder the root started with; every other element is one feature of the path.
             for (var i = 1; i < length; i++)
             {
-                var scale = UnwoundSum(offset, length - 1, i) * (_one[offset + i] - _zero[offset + i]) * conditionFraction;
-                var f = _feature[offset + i];
+                ref var element = ref _path[offset + i];
+                var scale = UnwoundSum(offset, length - 1, i) * (element.One - element.Zero) * conditionFraction;
+                var f = element.Feature;
                 for (var w = 0; w < width; w++)
                     phi[(output + w) * d + f] += scale * e.LeafValues[valueStart + w];
             }
@@ -86,9 +87,9 @@ internal sealed class RecursiveTreeShap
         double incomingZero = 1, incomingOne = 1;
         for (var k = 1; k < length; k++)
         {
-            if (_feature[offset + k] != split) continue;
-            incomingZero = _zero[offset + k];
-            incomingOne = _one[offset + k];
+            if (_path[offset + k].Feature != split) continue;
+            incomingZero = _path[offset + k].Zero;
+            incomingOne = _path[offset + k].One;
             Unwind(offset, length - 1, k);
             length--;
             break;
@@ -120,53 +121,53 @@ internal sealed class RecursiveTreeShap
     /// <summary>Appends a feature with fractions (z, o) at index <paramref name="last"/> and updates the subset weights.</summary>
     private void Extend(int offset, int last, double zeroFraction, double oneFraction, int feature)
     {
-        var p = offset + last;
-        _feature[p] = feature;
-        _zero[p] = zeroFraction;
-        _one[p] = oneFraction;
-        _weight[p] = last == 0 ? 1 : 0;
+        var path = _path.AsSpan(offset, last + 1);
+        path[last] = new PathElement { Feature = feature, Zero = zeroFraction, One = oneFraction, Weight = last == 0 ? 1 : 0 };
         var n1 = last + 1.0;
         for (var i = last - 1; i >= 0; i--)
         {
-            _weight[offset + i + 1] += oneFraction * _weight[offset + i] * (i + 1) / n1;
-            _weight[offset + i] = zeroFraction * _weight[offset + i] * (last - i) / n1;
+            path[i + 1].Weight += oneFraction * path[i].Weight * (i + 1) / n1;
+            path[i].Weight = zeroFraction * path[i].Weight * (last - i) / n1;
         }
     }
 
     /// <summary>Removes element <paramref name="index"/> from a path whose last element is at <paramref name="last"/>.</summary>
     private void Unwind(int offset, int last, int index)
     {
-        var one = _one[offset + index];
-        var zero = _zero[offset + index];
-        var next = _weight[offset + last];
+        var path = _path.AsSpan(offset, last + 1);
+        var one = path[index].One;
+        var zero = path[index].Zero;
+        var next = path[last].Weight;
         var n1 = last + 1.0;
         for (var i = last - 1; i >= 0; i--)
         {
             if (one != 0)
             {
-                var previous = _weight[offset + i];
-                _weight[offset + i] = next * n1 / ((i + 1) * one);
-                next = previous - _weight[offset + i] * zero * (last - i) / n1;
+                var previous = path[i].Weight;
+                path[i].Weight = next * n1 / ((i + 1) * one);
+                next = previous - path[i].Weight * zero * (last - i) / n1;
             }
             else
             {
-                _weight[offset + i] = _weight[offset + i] * n1 / (zero * (last - i));
+                path[i].Weight = path[i].Weight * n1 / (zero * (last - i));
             }
         }
+        // Later elements move down one place, keeping their own (already unwound) weights.
         for (var i = index; i < last; i++)
         {
-            _feature[offset + i] = _feature[offset + i + 1];
-            _zero[offset + i] = _zero[offset + i + 1];
-            _one[offset + i] = _one[offset + i + 1];
+            var weight = path[i].Weight;
+            path[i] = path[i + 1];
+            path[i].Weight = weight;
         }
     }
 
     /// <summary>The total subset weight the path would have without element <paramref name="index"/>, leaving the path as it is.</summary>
     private double UnwoundSum(int offset, int last, int index)
     {
-        var one = _one[offset + index];
-        var zero = _zero[offset + index];
-        var next = _weight[offset + last];
+        var path = _path.AsSpan(offset, last + 1);
+        var one = path[index].One;
+        var zero = path[index].Zero;
+        var next = path[last].Weight;
         var n1 = last + 1.0;
         var total = 0.0;
         for (var i = last - 1; i >= 0; i--)
@@ -175,11 +176,11 @@ internal sealed class RecursiveTreeShap
             {
                 var w = next * n1 / ((i + 1) * one);
                 total += w;
-                next = _weight[offset + i] - w * zero * (last - i) / n1;
+                next = path[i].Weight - w * zero * (last - i) / n1;
             }
             else
             {
-                total += _weight[offset + i] * n1 / (zero * (last - i));
+                total += path[i].Weight * n1 / (zero * (last - i));
             }
         }
         return total;
