@@ -65,7 +65,7 @@ internal static class Lasso
                     if (delta == 0) continue;
                     for (var s = 0; s < n; s++)
                     {
-                        if (z[s * m + j] != 0) residual[s] -= delta * 1;
+                        if (z[s * m + j] != 0) residual[s] -= delta;
                     }
                     beta[j] = updated;
                     change = Math.Max(change, Math.Abs(delta));

@@ -46,6 +46,7 @@ public sealed class TreeShapExplainer : IExplainer<double[,]>
     private readonly CompiledEnsemble _compiled;
     private readonly TreeShapTables _tables;
     private readonly double[] _expected;
+    private readonly int[][] _treeFeatures;
 
     /// <summary>Prepares the explainer (the per-leaf tables are built here, once).</summary>
     public TreeShapExplainer(TreeEnsemble ensemble, TreeShapOptions? options = null)
@@ -57,6 +58,17 @@ public sealed class TreeShapExplainer : IExplainer<double[,]>
         _compiled = ensemble.Compiled;
         _tables = new TreeShapTables(_compiled, Options.Algorithm == TreeShapAlgorithm.Auto);
         _expected = _compiled.ExpectedValue();
+        // The features each tree splits on: interaction values condition on these only.
+        _treeFeatures = new int[_compiled.TreeCount][];
+        for (var t = 0; t < _compiled.TreeCount; t++)
+        {
+            var used = new SortedSet<int>();
+            for (var g = _compiled.TreeStart[t]; g < _compiled.TreeStart[t + 1]; g++)
+            {
+                if (!_compiled.IsLeaf(g)) used.Add(_compiled.Feature[g]);
+            }
+            _treeFeatures[t] = used.ToArray();
+        }
     }
 
     /// <inheritdoc/>
@@ -115,29 +127,36 @@ public sealed class TreeShapExplainer : IExplainer<double[,]>
         const int block = 32;
         var blocks = (n + block - 1) / block;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Options.MaxDegreeOfParallelism > 0 ? Options.MaxDegreeOfParallelism : Environment.ProcessorCount };
-        Parallel.For(0, blocks, parallel, () => new Scratch(_compiled, Options.Interactions), (b, _, scratch) =>
+        Parallel.For(0, blocks, parallel, () => new Scratch(_compiled, Options.Interactions, block), (b, _, scratch) =>
         {
             var rows = Rows.AsSpan(input);
-            var end = Math.Min(n, (b + 1) * block);
-            for (var r = b * block; r < end; r++)
+            var first = b * block;
+            var count = Math.Min(n, first + block) - first;
+            for (var i = 0; i < count; i++)
+                _compiled.LoadRow(rows.Slice((first + i) * d, d), scratch.Block.AsSpan(i * d, d));
+            // Tree by tree over the whole block: one tree's nodes and tables stay in cache for all its rows.
+            var blockPhi = values.AsSpan((int)((long)first * k * d), count * k * d);
+            for (var t = 0; t < _compiled.TreeCount; t++)
             {
-                _compiled.LoadRow(rows.Slice(r * d, d), scratch.Row);
-                var phi = values.AsSpan((int)((long)r * k * d), k * d);
-                AddRow(scratch, phi);
-                if (interactions is not null)
-                    AddInteractions(scratch, phi, interactions.AsSpan((int)((long)r * k * d * d), k * d * d));
+                var tabulated = _tables.Tabulated[t];
+                for (var i = 0; i < count; i++)
+                {
+                    var row = scratch.Block.AsSpan(i * d, d);
+                    var phi = blockPhi.Slice(i * k * d, k * d);
+                    if (tabulated) _tables.AddTree(t, row, phi, scratch.Masks);
+                    else scratch.Recursion.AddTree(t, row, phi);
+                }
+            }
+            if (interactions is not null)
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    var r = first + i;
+                    AddInteractions(scratch, scratch.Block.AsSpan(i * d, d), blockPhi.Slice(i * k * d, k * d), interactions.AsSpan((int)((long)r * k * d * d), k * d * d));
+                }
             }
             return scratch;
         }, _ => { });
-    }
-
-    private void AddRow(Scratch scratch, Span<double> phi)
-    {
-        for (var t = 0; t < _compiled.TreeCount; t++)
-        {
-            if (_tables.Tabulated[t]) _tables.AddTree(t, scratch.Row, phi, scratch.Masks);
-            else scratch.Recursion.AddTree(t, scratch.Row, phi);
-        }
     }
 
     /// <summary>
@@ -145,7 +164,7 @@ public sealed class TreeShapExplainer : IExplainer<double[,]>
     /// held unknown; Φ_ii is what is left of φ_i. A tree that never splits on i gives the same both ways, so only the
     /// features each tree uses are conditioned on.
     /// </summary>
-    private void AddInteractions(Scratch scratch, ReadOnlySpan<double> phi, Span<double> result)
+    private void AddInteractions(Scratch scratch, ReadOnlySpan<double> row, ReadOnlySpan<double> phi, Span<double> result)
     {
         var d = _compiled.FeatureCount;
         var k = _compiled.OutputCount;
@@ -153,12 +172,12 @@ public sealed class TreeShapExplainer : IExplainer<double[,]>
         var off = scratch.Off;
         for (var t = 0; t < _compiled.TreeCount; t++)
         {
-            foreach (var i in scratch.FeaturesOf(t))
+            foreach (var i in _treeFeatures[t])
             {
                 Array.Clear(on);
                 Array.Clear(off);
-                scratch.Recursion.AddTree(t, scratch.Row, on, condition: 1, conditionFeature: i);
-                scratch.Recursion.AddTree(t, scratch.Row, off, condition: -1, conditionFeature: i);
+                scratch.Recursion.AddTree(t, row, on, condition: 1, conditionFeature: i);
+                scratch.Recursion.AddTree(t, row, off, condition: -1, conditionFeature: i);
                 for (var o = 0; o < k; o++)
                 {
                     var rowI = result.Slice((o * d + i) * d, d);
@@ -187,29 +206,17 @@ public sealed class TreeShapExplainer : IExplainer<double[,]>
     /// <summary>Per-thread buffers, so the inner loops allocate nothing.</summary>
     private sealed class Scratch
     {
-        private readonly int[][]? _treeFeatures;
-
-        internal Scratch(CompiledEnsemble e, bool interactions)
+        internal Scratch(CompiledEnsemble e, bool interactions, int block)
         {
-            Row = new double[e.FeatureCount];
+            Block = new double[block * e.FeatureCount];
             Masks = new uint[Math.Max(1, e.MaxNodes)];
             Recursion = new RecursiveTreeShap(e);
             if (!interactions) return;
             On = new double[e.FeatureCount * e.OutputCount];
             Off = new double[e.FeatureCount * e.OutputCount];
-            _treeFeatures = new int[e.TreeCount][];
-            for (var t = 0; t < e.TreeCount; t++)
-            {
-                var used = new SortedSet<int>();
-                for (var g = e.TreeStart[t]; g < e.TreeStart[t + 1]; g++)
-                {
-                    if (!e.IsLeaf(g)) used.Add(e.Feature[g]);
-                }
-                _treeFeatures[t] = used.ToArray();
-            }
         }
 
-        internal double[] Row { get; }
+        internal double[] Block { get; }
 
         internal uint[] Masks { get; }
 
@@ -218,7 +225,5 @@ public sealed class TreeShapExplainer : IExplainer<double[,]>
         internal double[] On { get; } = [];
 
         internal double[] Off { get; } = [];
-
-        internal int[] FeaturesOf(int t) => _treeFeatures![t];
     }
 }
