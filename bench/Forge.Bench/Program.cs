@@ -6,8 +6,8 @@ var o = BenchOptions.Parse(args);
 if (o is null)
 {
     Console.Error.WriteLine("""
-        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images|serving|tabular|tuning [options]
-        (or: bash bench/run-mnist.sh, bench/run-tracking.sh, bench/run-text.sh, bench/run-transfer.sh, bench/run-tuning.sh)
+        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images|serving|tabular|tuning|explain [options]
+        (or: bash bench/run-mnist.sh, bench/run-tracking.sh, bench/run-text.sh, bench/run-transfer.sh, bench/run-tuning.sh, bench/run-explain.sh)
           --ref-epochs N     epochs for the reference-cnn comparison (default 8)
           --seeds 1,2,3      seeds of the default-recipe runs (default 1,2,3)
           --threads N        compute threads for both tools (default 2)
@@ -37,6 +37,8 @@ if (o is null)
           --scale-function F tuning: function of the sampler-cost run (default hartmann6)
           (tuning: --seeds defaults to 0..19, --only branin,mixed picks functions, --threads N runs N seeds at once,
            --skip-reference skips Optuna, --report defaults to bench/results/tuning.md)
+          (explain: --threads N for Forge and XGBoost alike, --only tree,kernel,scale picks parts, --rounds N TreeSHAP
+           timing runs (at least 3), --seeds the KernelSHAP seeds (default 1,2,3), --report defaults to bench/results/explain.md)
         """);
     return 2;
 }
@@ -51,6 +53,7 @@ return o.Suite switch
     "serving-robustness" => ServingBench.Run(o with { Only = "robustness" }),
     "tabular" => TabularBench.Run(o),
     "tuning" => TuningBench.Run(o),
+    "explain" => ExplainBench.Run(o),
     _ => 2,
 };
 
