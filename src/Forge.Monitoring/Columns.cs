@@ -150,6 +150,14 @@ public sealed class DataColumn
         return missing;
     }
 
+    /// <summary>Rows [start, start + count) of this column.</summary>
+    internal DataColumn Slice(int start, int count) => new(Name, Kind, Role, count)
+    {
+        Numbers = Numbers?.AsSpan(start, count).ToArray(),
+        Strings = Strings?.AsSpan(start, count).ToArray(),
+        Embeddings = Embeddings?.AsSpan(start, count).ToArray(),
+    };
+
     /// <summary>The same values under another role (e.g. a label column used as the prediction).</summary>
     public DataColumn WithRole(ColumnRole role) =>
         new(Name, Kind, role, Length) { Numbers = Numbers, Strings = Strings, Embeddings = Embeddings };
@@ -201,6 +209,10 @@ public sealed class ColumnSet : IReadOnlyList<DataColumn>
 
     /// <summary>Whether a column of that name exists.</summary>
     public bool TryGetColumn(string name, out DataColumn column) => _byName.TryGetValue(name, out column!);
+
+    /// <summary>Rows [start, start + count) of every column.</summary>
+    internal ColumnSet Slice(int start, int count) =>
+        start == 0 && count == RowCount ? this : new ColumnSet(_columns.Select(c => c.Slice(start, count)));
 
     /// <summary>The column names, in order.</summary>
     public IEnumerable<string> Names => _columns.Select(c => c.Name);
