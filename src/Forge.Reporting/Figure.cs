@@ -43,6 +43,13 @@ internal static class Figure
     /// <summary>Renders <paramref name="panels"/> in equal-width columns below the title band and writes the PNG atomically.</summary>
     internal static void SavePng(string pngPath, int width, int height, string title, IReadOnlyList<Plot> panels)
     {
+        var bytes = RenderPng(width, height, title, panels);
+        AtomicFile.Write(pngPath, stream => stream.Write(bytes));
+    }
+
+    /// <summary>Renders <paramref name="panels"/> as <see cref="SavePng"/> does and returns the PNG's bytes (for reports that embed it).</summary>
+    internal static byte[] RenderPng(int width, int height, string title, IReadOnlyList<Plot> panels)
+    {
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul);
         using var surface = SKSurface.Create(info)
             ?? throw new InvalidOperationException($"Skia could not create a {width}x{height} drawing surface");
@@ -78,6 +85,6 @@ internal static class Figure
 
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        AtomicFile.Write(pngPath, png.SaveTo);
+        return png.ToArray();
     }
 }
