@@ -6,8 +6,8 @@ var o = BenchOptions.Parse(args);
 if (o is null)
 {
     Console.Error.WriteLine("""
-        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images [options]
-        (or: bash bench/run-mnist.sh, bench/run-tracking.sh, bench/run-text.sh, bench/run-transfer.sh)
+        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images|drift [options]
+        (or: bash bench/run-mnist.sh, bench/run-tracking.sh, bench/run-text.sh, bench/run-transfer.sh, bench/run-drift.sh)
           --ref-epochs N     epochs for the reference-cnn comparison (default 8)
           --seeds 1,2,3      seeds of the default-recipe runs (default 1,2,3)
           --threads N        compute threads for both tools (default 2)
@@ -29,6 +29,8 @@ if (o is null)
           --requests N       serving: requests in the robustness run (default 20000)
           (serving: --only throughput,sentiment,robustness picks parts, --skip-reference skips FastAPI,
            --report defaults to bench/results/serving.md; serving-robustness = serving --only robustness)
+          (drift: --only power,concept,speed picks parts, --limit N sets the trials (power, default 200) and
+           seeds (concept, default 100), --skip-reference skips scipy, --report defaults to bench/results/drift.md)
         """);
     return 2;
 }
@@ -41,6 +43,7 @@ return o.Suite switch
     "serving-batch" => ServingBatchBench.Run(o),
     "serving" => ServingBench.Run(o),
     "serving-robustness" => ServingBench.Run(o with { Only = "robustness" }),
+    "drift" => DriftBench.Run(o),
     _ => 2,
 };
 

@@ -429,7 +429,10 @@ public static class DataDrift
         if (reference.Exact && current.Exact)
             return (DriftStatistics.WassersteinSorted(reference.Sorted!, current.Sorted!) / norm, "exact");
         var edges = reference.Edges!;
-        var w = BinnedWasserstein(edges, reference.CountsOn(edges, name), reference.Min, reference.Max,
+        var referenceCounts = reference.CountsOn(edges, name);
+        if (current.Exact)
+            return (BinnedWasserstein(edges, referenceCounts, reference.Min, reference.Max, current.Sorted!) / norm, "binned reference");
+        var w = BinnedWasserstein(edges, referenceCounts, reference.Min, reference.Max,
             current.CountsOn(edges, name), current.Min, current.Max);
         return (w / norm, "binned");
     }
@@ -440,25 +443,46 @@ public static class DataDrift
     /// </summary>
     internal static double BinnedWasserstein(double[] edges, long[] countsA, double minA, double maxA, long[] countsB, double minB, double maxB)
     {
-        var a = Knots(edges, countsA, minA, maxA);
-        var b = Knots(edges, countsB, minB, maxB);
-        var xs = a.Select(k => k.X).Concat(b.Select(k => k.X)).Distinct().Order().ToArray();
+        var a = new LinearCdf(Knots(edges, countsA, minA, maxA));
+        var b = new LinearCdf(Knots(edges, countsB, minB, maxB));
+        var xs = a.Xs.Concat(b.Xs).Distinct().Order().ToArray();
         double total = 0;
         for (var i = 1; i < xs.Length; i++)
         {
-            double x0 = xs[i - 1], x1 = xs[i];
-            var d0 = Evaluate(a, x0) - Evaluate(b, x0);
-            var d1 = Evaluate(a, x1, left: true) - Evaluate(b, x1, left: true);
-            var width = x1 - x0;
-            if (d0 * d1 >= 0) total += width * (Math.Abs(d0) + Math.Abs(d1)) / 2;
-            else
-            {
-                // The difference crosses zero inside the segment: two triangles.
-                var t = Math.Abs(d0) / (Math.Abs(d0) + Math.Abs(d1));
-                total += width * (t * Math.Abs(d0) + (1 - t) * Math.Abs(d1)) / 2;
-            }
+            var (a0, a1) = a.Segment(xs[i - 1], xs[i]);
+            var (b0, b1) = b.Segment(xs[i - 1], xs[i]);
+            total += Trapezoid(xs[i] - xs[i - 1], a0 - b0, a1 - b1);
         }
         return total;
+    }
+
+    /// <summary>
+    /// ∫|F_r - F_c| dx with the reference's CDF linear within its bins and the current's the exact step function of
+    /// its sorted values: only the reference is approximated.
+    /// </summary>
+    internal static double BinnedWasserstein(double[] edges, long[] counts, double min, double max, double[] sorted)
+    {
+        var reference = new LinearCdf(Knots(edges, counts, min, max));
+        var xs = reference.Xs.Concat(sorted).Distinct().Order().ToArray();
+        double n = sorted.Length, total = 0;
+        var below = 0;
+        for (var i = 1; i < xs.Length; i++)
+        {
+            double x0 = xs[i - 1], x1 = xs[i];
+            while (below < sorted.Length && sorted[below] <= x0) below++;
+            var g = below / n; // the current CDF is constant on [x0, x1)
+            var (f0, f1) = reference.Segment(x0, x1);
+            total += Trapezoid(x1 - x0, f0 - g, f1 - g);
+        }
+        return total;
+    }
+
+    /// <summary>∫|d| over a segment where d is linear from d0 to d1 (two triangles when it changes sign).</summary>
+    private static double Trapezoid(double width, double d0, double d1)
+    {
+        if (d0 * d1 >= 0) return width * (Math.Abs(d0) + Math.Abs(d1)) / 2;
+        var t = Math.Abs(d0) / (Math.Abs(d0) + Math.Abs(d1));
+        return width * (t * Math.Abs(d0) + (1 - t) * Math.Abs(d1)) / 2;
     }
 
     private static List<(double X, double F)> Knots(double[] edges, long[] counts, double min, double max)
@@ -471,26 +495,29 @@ public static class DataDrift
             cum += counts[i];
             if (edges[i] > min && edges[i] < max) knots.Add((edges[i], cum / n));
         }
-        if (max > min) knots.Add((max, 1));
-        else knots.Add((min, 1)); // a single value: a step, kept as a zero-width rise
+        // A single value is a step: a rise of zero width at min.
+        knots.Add((Math.Max(max, min), 1));
         return knots;
     }
 
-    /// <summary>The piecewise-linear CDF at x (the limit from the left at a knot when <paramref name="left"/>).</summary>
-    private static double Evaluate(List<(double X, double F)> knots, double x, bool left = false)
+    /// <summary>A piecewise-linear CDF read along increasing segments whose ends include every knot.</summary>
+    private sealed class LinearCdf(List<(double X, double F)> knots)
     {
-        if (x < knots[0].X || (left && x == knots[0].X)) return 0;
-        if (x > knots[^1].X) return 1;
-        for (var i = 1; i < knots.Count; i++)
+        private int _i;
+
+        internal IEnumerable<double> Xs => knots.Select(k => k.X);
+
+        /// <summary>F just after x0 and just before x1, for a segment that no knot splits.</summary>
+        internal (double F0, double F1) Segment(double x0, double x1)
         {
-            if (x < knots[i].X || (left && x == knots[i].X))
-            {
-                var (x0, f0) = knots[i - 1];
-                var (x1, f1) = knots[i];
-                return x1 == x0 ? f0 : f0 + (f1 - f0) * (x - x0) / (x1 - x0);
-            }
+            if (x1 <= knots[0].X) return (0, 0);
+            if (x0 >= knots[^1].X) return (1, 1);
+            while (_i + 1 < knots.Count && knots[_i + 1].X <= x0) _i++;
+            var (a, fa) = knots[_i];
+            var (b, fb) = knots[_i + 1];
+            var slope = (fb - fa) / (b - a);
+            return (fa + slope * (x0 - a), fa + slope * (x1 - a));
         }
-        return 1;
     }
 
     /// <summary>Counts per bin or value on both sides, with labels and (numeric) plot bounds.</summary>

@@ -237,16 +237,29 @@ internal sealed class ColumnAccumulator
         return lengths;
     }
 
-    /// <summary>Edges at the i/bins quantiles (lower order statistic), duplicates dropped so bins never collapse.</summary>
+    /// <summary>Extra edges in each tail, so the open outer bins hold 0.1% of the reference rather than 1/bins of it.</summary>
+    private static readonly double[] TailProbabilities = [0.001, 0.0025, 0.005, 0.995, 0.9975, 0.999];
+
+    /// <summary>
+    /// Edges at the i/bins quantiles (lower order statistic) plus finer ones in the tails when the reference is large
+    /// enough to place them; duplicates dropped so bins never collapse.
+    /// </summary>
     internal static double[] QuantileEdges(double[] values, int bins)
     {
         if (values.Length == 0) return [];
         var sorted = (double[])values.Clone();
         Array.Sort(sorted);
-        var edges = new List<double>(bins);
-        for (var i = 1; i < bins; i++)
+        var positions = new SortedSet<long>();
+        for (var i = 1; i < bins; i++) positions.Add((long)i * sorted.Length / bins);
+        // Tail edges matter for distances (the outer bins are spread over the whole tail); they need ~1000 values.
+        if (sorted.Length >= 10L * bins)
         {
-            var e = sorted[(int)((long)i * sorted.Length / bins)];
+            foreach (var q in TailProbabilities) positions.Add((long)(q * sorted.Length));
+        }
+        var edges = new List<double>(positions.Count);
+        foreach (var position in positions)
+        {
+            var e = sorted[position];
             if (edges.Count == 0 || e > edges[^1]) edges.Add(e);
         }
         return [.. edges];
