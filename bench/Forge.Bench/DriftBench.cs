@@ -83,6 +83,7 @@ internal static class DriftBench
             new("chi-squared, p < 0.05", (_, c, p) => Flag(DataDrift.Compare(p, c, Test(DriftTest.ChiSquared)))),
             new("`Selection = Significance` (chi-squared)", (_, c, p) => Flag(DataDrift.Compare(p, c, new DriftOptions { Selection = TestSelection.Significance, IncludeHistograms = false }))),
             new("PSI ≥ 0.1", (_, c, p) => Flag(DataDrift.Compare(p, c, Test(DriftTest.Psi)))),
+            new("Evidently's chi-squared (current against reference shares taken as exact), p < 0.05", (r, c, _) => EvidentlyChi(r, c) < 0.05),
         };
         Out("");
         Out($"Categorical column, shares (0.40, 0.30, 0.20, 0.10); the shift moves 5 points from the first category to the last, (0.35, 0.30, 0.20, 0.15):");
@@ -96,6 +97,16 @@ internal static class DriftBench
             Out(string.Create(Inv, $"| {m.Name} | {shifted:P1} | {same:P1} |"));
         }
         Out("");
+    }
+
+    private static double EvidentlyChi(ColumnSet reference, ColumnSet current)
+    {
+        var r = reference[0].StringValues;
+        var c = current[0].StringValues;
+        var keys = r.Concat(c).Distinct().ToArray();
+        return DriftStatistics.ChiSquaredAgainstReference(
+            keys.Select(k => (double)r.Count(v => v == k)).ToArray(),
+            keys.Select(k => (double)c.Count(v => v == k)).ToArray()).PValue;
     }
 
     private static double Rate(int trials, Func<int, (ColumnSet Reference, ColumnSet Current)> make, Method m)
@@ -161,6 +172,8 @@ internal static class DriftBench
         ("EDDM", () => new Eddm()),
         ("ADWIN (δ = 0.002)", () => new Adwin()),
         ("Page–Hinkley (λ = 50)", () => new PageHinkley()),
+        ("Page–Hinkley (λ = 100), not the default", () => new PageHinkley(new PageHinkleyOptions { Threshold = 100 })),
+        ("ADWIN (δ = 0.002), checking every 32 inputs as MOA does, not the default", () => new Adwin(new AdwinOptions { CheckEvery = 32 })),
     ];
 
     private static void Concept(Action<string> Out, int seeds)

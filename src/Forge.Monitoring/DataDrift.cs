@@ -320,15 +320,8 @@ public static class DataDrift
                 {
                     case DriftTest.ChiSquared:
                     {
-                        if (bins.Reference.Length < 2)
-                        {
-                            (statistic, pValue) = (0, 1);
-                        }
-                        else
-                        {
-                            var r = DriftStatistics.ChiSquaredHomogeneity(bins.Reference, bins.Current);
-                            (statistic, pValue) = (r.Statistic, r.PValue);
-                        }
+                        var r = DriftStatistics.ChiSquaredContingency(bins.Reference, bins.Current);
+                        (statistic, pValue) = (r.Statistic, r.PValue);
                         drifted = pValue < threshold;
                         break;
                     }

@@ -119,7 +119,9 @@ public sealed class Ddm : IConceptDriftDetector
         _p += (value - _p) / _n;
         var s = Math.Sqrt(_p * (1 - _p) / _n);
         if (_n < _options.MinInstances) return State = DetectorState.Stable;
-        if (_p + s < _pMin + _sMin)
+        // With no error (or nothing but errors) yet, s is 0 and the minimum would be a degenerate 0 that the first
+        // error then "exceeds" by infinitely many standard deviations; such a minimum is not recorded.
+        if (s > 0 && _p + s < _pMin + _sMin)
         {
             _pMin = _p;
             _sMin = s;

@@ -13,7 +13,7 @@ public enum DriftTest
     /// <summary>Two-sample Kolmogorov–Smirnov p-value (numeric; default threshold 0.05, drift when p ≤ threshold).</summary>
     [JsonStringEnumMemberName("ks")] KolmogorovSmirnov,
 
-    /// <summary>Chi-squared p-value of current counts against reference shares (categorical; 0.05, drift when p &lt; threshold).</summary>
+    /// <summary>Chi-squared test of homogeneity of the reference and current counts (categorical; 0.05, drift when p &lt; threshold).</summary>
     [JsonStringEnumMemberName("chisquare")] ChiSquared,
 
     /// <summary>Two-proportion Z-test p-value (binary; 0.05, drift when p &lt; threshold).</summary>

@@ -190,20 +190,58 @@ public static class DriftStatistics
 
     /// <summary>
     /// The chi-squared test Evidently runs between two samples of categories: the current counts observed against the
-    /// reference counts scaled to the current total (<c>chisquare(cur, ref · n_cur/n_ref)</c>).
+    /// reference counts scaled to the current total (<c>chisquare(cur, ref · n_cur/n_ref)</c>). It treats the reference
+    /// shares as exact, so with samples of similar size it raises far more alarms than its level (about 30% at
+    /// α = 0.05 for two samples of 5,000); <see cref="ChiSquaredContingency"/> is the test drift uses.
     /// </summary>
-    public static ChiSquaredResult ChiSquaredHomogeneity(ReadOnlySpan<double> referenceCounts, ReadOnlySpan<double> currentCounts)
+    public static ChiSquaredResult ChiSquaredAgainstReference(ReadOnlySpan<double> referenceCounts, ReadOnlySpan<double> currentCounts)
     {
-        if (referenceCounts.Length != currentCounts.Length)
-            throw new ArgumentException($"{referenceCounts.Length} reference categories but {currentCounts.Length} current ones");
-        double nRef = 0, nCur = 0;
-        foreach (var c in referenceCounts) nRef += c;
-        foreach (var c in currentCounts) nCur += c;
-        if (!(nRef > 0) || !(nCur > 0)) throw new ArgumentException("both samples need at least one counted value");
+        var (nRef, nCur) = Totals(referenceCounts, currentCounts);
         var scale = nCur / nRef;
         var expected = new double[referenceCounts.Length];
         for (var i = 0; i < expected.Length; i++) expected[i] = referenceCounts[i] * scale;
         return ChiSquared(currentCounts, expected);
+    }
+
+    /// <summary>
+    /// Pearson's chi-squared test of homogeneity on the 2×k table of reference and current counts, as
+    /// <c>scipy.stats.chi2_contingency([ref, cur], correction=False)</c>: both samples carry sampling error, so the
+    /// test holds its level whatever their sizes. Categories absent from both samples are ignored.
+    /// </summary>
+    public static ChiSquaredResult ChiSquaredContingency(ReadOnlySpan<double> referenceCounts, ReadOnlySpan<double> currentCounts)
+    {
+        var (nRef, nCur) = Totals(referenceCounts, currentCounts);
+        var total = nRef + nCur;
+        double statistic = 0;
+        var cells = 0;
+        for (var i = 0; i < referenceCounts.Length; i++)
+        {
+            var column = referenceCounts[i] + currentCounts[i];
+            if (column == 0) continue;
+            cells++;
+            var eRef = column * nRef / total;
+            var eCur = column * nCur / total;
+            statistic += (referenceCounts[i] - eRef) * (referenceCounts[i] - eRef) / eRef
+                + (currentCounts[i] - eCur) * (currentCounts[i] - eCur) / eCur;
+        }
+        if (cells < 2) return new ChiSquaredResult(0, 1, 0);
+        return new ChiSquaredResult(statistic, SpecialFunctions.ChiSquaredSf(statistic, cells - 1), cells - 1);
+    }
+
+    private static (double Reference, double Current) Totals(ReadOnlySpan<double> referenceCounts, ReadOnlySpan<double> currentCounts)
+    {
+        if (referenceCounts.Length != currentCounts.Length)
+            throw new ArgumentException($"{referenceCounts.Length} reference categories but {currentCounts.Length} current ones");
+        double nRef = 0, nCur = 0;
+        for (var i = 0; i < referenceCounts.Length; i++)
+        {
+            if (!(referenceCounts[i] >= 0) || !(currentCounts[i] >= 0) || double.IsInfinity(referenceCounts[i]) || double.IsInfinity(currentCounts[i]))
+                throw new ArgumentException($"category {i} has counts {referenceCounts[i]} and {currentCounts[i]}; counts must be finite and non-negative");
+            nRef += referenceCounts[i];
+            nCur += currentCounts[i];
+        }
+        if (!(nRef > 0) || !(nCur > 0)) throw new ArgumentException("both samples need at least one counted value");
+        return (nRef, nCur);
     }
 
     /// <summary>

@@ -35,8 +35,14 @@ public sealed class DataDriftTests
             Golden.Near(c.JensenShannon, Single(reference, current, DriftTest.JensenShannon).Statistic, 1e-9, $"{c.Name} js");
             Golden.Near(c.Psi, Single(reference, current, DriftTest.Psi).Statistic, 1e-9, $"{c.Name} psi");
             var chi = Single(reference, current, DriftTest.ChiSquared);
-            Golden.Near(c.ChiSquared.Statistic, chi.Statistic, 1e-9, $"{c.Name} chi2");
-            Golden.Relative(c.ChiSquared.PValue, chi.PValue!.Value, 1e-6, $"{c.Name} chi2 p");
+            Golden.Near(c.ChiSquaredContingency.Statistic, chi.Statistic, 1e-9, $"{c.Name} chi2 contingency");
+            Golden.Relative(c.ChiSquaredContingency.PValue, chi.PValue!.Value, 1e-6, $"{c.Name} chi2 contingency p");
+            var keys = c.Reference.Concat(c.Current).Distinct().Order(StringComparer.Ordinal).ToArray();
+            var rc = keys.Select(k => (double)c.Reference.Count(v => v == k)).ToArray();
+            var cc = keys.Select(k => (double)c.Current.Count(v => v == k)).ToArray();
+            var gof = DriftStatistics.ChiSquaredAgainstReference(rc, cc);
+            Golden.Near(c.ChiSquared.Statistic, gof.Statistic, 1e-9, $"{c.Name} evidently chi2");
+            Golden.Relative(c.ChiSquared.PValue, gof.PValue, 1e-6, $"{c.Name} evidently chi2 p");
             if (c.Z is { } z)
             {
                 var zr = Single(reference, current, DriftTest.ZTest);
@@ -207,16 +213,31 @@ public sealed class DataDriftTests
     }
 
     [Fact]
-    public void A_new_category_makes_chi_squared_infinite_and_the_verdict_drift_not_nan()
+    public void A_new_category_is_drift_with_a_finite_statistic_and_evidentlys_variant_makes_it_infinite()
     {
-        var reference = new ColumnSet(DataColumn.Categorical("v", ["a", "b", "c", "a", "b", "c"]));
-        var current = new ColumnSet(DataColumn.Categorical("v", ["a", "b", "c", "d"]));
+        var reference = new ColumnSet(DataColumn.Categorical("v", Enumerable.Range(0, 300).Select(i => "abc"[i % 3].ToString()).ToArray()));
+        var current = new ColumnSet(DataColumn.Categorical("v", Enumerable.Range(0, 300).Select(i => "abcd"[i % 4].ToString()).ToArray()));
 
         var c = Single(reference, current, DriftTest.ChiSquared);
 
-        Assert.True(double.IsPositiveInfinity(c.Statistic));
-        Assert.Equal(0, c.PValue);
+        Assert.True(double.IsFinite(c.Statistic));
+        Assert.True(c.PValue < 1e-10);
         Assert.True(c.Drifted);
+        var evidently = DriftStatistics.ChiSquaredAgainstReference([100, 100, 100, 0], [75, 75, 75, 75]);
+        Assert.True(double.IsPositiveInfinity(evidently.Statistic));
+        Assert.Equal(0, evidently.PValue);
+    }
+
+    [Fact]
+    public void Contingency_chi_squared_of_two_categories_is_the_square_of_the_pooled_z()
+    {
+        var chi = DriftStatistics.ChiSquaredContingency([480, 520], [530, 470]);
+        var z = DriftStatistics.TwoProportionZ(520, 1000, 470, 1000);
+
+        Assert.Equal(z.Statistic * z.Statistic, chi.Statistic, 10);
+        Assert.Equal(z.PValue, chi.PValue, 10);
+        Assert.Equal(1, chi.DegreesOfFreedom);
+        Assert.Equal(new ChiSquaredResult(0, 1, 0), DriftStatistics.ChiSquaredContingency([5, 0], [7, 0]));
     }
 
     [Fact]

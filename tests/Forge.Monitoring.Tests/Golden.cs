@@ -52,4 +52,4 @@ internal sealed record JsCase(string Name, double[] P, double[] Q, double Distan
 internal sealed record PsiCase(string Name, double[] Reference, double[] Current, double[] ReferenceFilled, double[] CurrentFilled, double Psi);
 internal sealed record EvidentlyNumericCase(string Name, double[] Reference, double[] Current, double JensenShannon, double Psi);
 internal sealed record StatPair(double Statistic, double PValue);
-internal sealed record EvidentlyCategoricalCase(string Name, string[] Reference, string[] Current, double JensenShannon, double Psi, StatPair ChiSquared, StatPair? Z);
+internal sealed record EvidentlyCategoricalCase(string Name, string[] Reference, string[] Current, double JensenShannon, double Psi, StatPair ChiSquared, StatPair ChiSquaredContingency, StatPair? Z);

@@ -4,7 +4,7 @@
 Run with Debian's python (apt-get install python3-scipy):  /usr/bin/python3 make_drift_golden.py
 Covers both KS p-value paths (exact: both samples <= 10,000; asymptotic: kstwo at round(n1 n2 / (n1 + n2))), every
 branch of kstwo.sf (Ruben-Gambino, Durbin matrix, Pomeranz, Pelz-Good, Smirnov), chi-squared, the two-proportion
-Z-test, Wasserstein (plain and normed by the reference's population std, as Evidently norms it), Jensen-Shannon
+Z-test, the 2xk chi-squared test of homogeneity (chi2_contingency without continuity correction), Wasserstein (plain and normed by the reference's population std, as Evidently norms it), Jensen-Shannon
 (base 2) and PSI, plus Evidently's binning of raw samples (Sturges edges over both samples, or one bin per value).
 Evidently is not packaged for Debian, so its few lines of binning are restated here from its source.
 """
@@ -182,6 +182,8 @@ for name, ref, cur in [("three categories", rng.choice(["a", "b", "c"], 900, p=[
     with np.errstate(divide="ignore"):
         chi = stats.chisquare(cc, rc * (len(cur) / len(ref)))
     entry["chiSquared"] = {"statistic": float(chi.statistic), "pValue": float(chi.pvalue)}
+    ct = stats.chi2_contingency(np.array([rc, cc]), correction=False)
+    entry["chiSquaredContingency"] = {"statistic": float(ct[0]), "pValue": float(ct[1])}
     if len(keys) == 2:
         s1 = int(np.sum(ref != keys[0]))
         s2 = int(np.sum(cur != keys[0]))
