@@ -191,15 +191,7 @@ internal sealed class ColumnAccumulator
         switch (column.Kind)
         {
             case ColumnKind.Numeric:
-            {
-                var present = Present(column.NumericValues);
-                var acc = new ColumnAccumulator(column.Name, column.Kind, column.Role)
-                {
-                    Numeric = new NumericAccumulator(QuantileEdges(present, options.HistogramBins), options),
-                };
-                acc.Add(column);
-                return acc;
-            }
+                return SortedReference(column, column.NumericValues, options);
             case ColumnKind.Categorical:
             {
                 var acc = new ColumnAccumulator(column.Name, column.Kind, column.Role) { Categorical = new CategoricalAccumulator(options) };
@@ -208,15 +200,29 @@ internal sealed class ColumnAccumulator
             }
             default:
             {
-                var lengths = Lengths(column);
-                var acc = new ColumnAccumulator(column.Name, column.Kind, column.Role)
+                var acc = SortedReference(column, Lengths(column), options);
+                if (column.Embeddings is { } embeddings)
                 {
-                    Numeric = new NumericAccumulator(QuantileEdges(Present(lengths), options.HistogramBins), options),
-                };
-                acc.Add(column);
+                    acc.Embedding = new EmbeddingAccumulator();
+                    acc.Embedding.Add(column.Name, embeddings);
+                }
                 return acc;
             }
         }
+    }
+
+    /// <summary>A numeric (or text-length) reference column: one sort gives the edges, the counts, the distinct values and the sketch.</summary>
+    private static ColumnAccumulator SortedReference(DataColumn column, ReadOnlySpan<double> values, ProfileOptions options)
+    {
+        var sorted = Present(values);
+        Array.Sort(sorted);
+        var acc = new ColumnAccumulator(column.Name, column.Kind, column.Role)
+        {
+            Numeric = new NumericAccumulator(QuantileEdges(sorted, options.HistogramBins, alreadySorted: true), options),
+            Missing = values.Length - sorted.Length,
+        };
+        acc.Numeric.AddSorted(sorted);
+        return acc;
     }
 
     private static double[] Present(ReadOnlySpan<double> values)
@@ -244,11 +250,15 @@ internal sealed class ColumnAccumulator
     /// Edges at the i/bins quantiles (lower order statistic) plus finer ones in the tails when the reference is large
     /// enough to place them; duplicates dropped so bins never collapse.
     /// </summary>
-    internal static double[] QuantileEdges(double[] values, int bins)
+    internal static double[] QuantileEdges(double[] values, int bins, bool alreadySorted = false)
     {
         if (values.Length == 0) return [];
-        var sorted = (double[])values.Clone();
-        Array.Sort(sorted);
+        var sorted = values;
+        if (!alreadySorted)
+        {
+            sorted = (double[])values.Clone();
+            Array.Sort(sorted);
+        }
         var positions = new SortedSet<long>();
         for (var i = 1; i < bins; i++) positions.Add((long)i * sorted.Length / bins);
         // Tail edges matter for distances (the outer bins are spread over the whole tail); they need ~1000 values.
@@ -368,8 +378,64 @@ internal sealed class NumericAccumulator
         return acc;
     }
 
+    /// <summary>Batches at least this large are sorted first: one sort is cheaper than a sketch update per value.</summary>
+    private const int SortedBatch = 256;
+
     /// <summary>Adds the present values; returns how many were missing.</summary>
     internal int Add(ReadOnlySpan<double> values)
+    {
+        if (values.Length >= SortedBatch)
+        {
+            var sorted = new List<double>(values.Length);
+            foreach (var x in values)
+            {
+                if (!double.IsNaN(x)) sorted.Add(x);
+            }
+            var array = sorted.ToArray();
+            Array.Sort(array);
+            AddSorted(array);
+            return values.Length - array.Length;
+        }
+        return AddEach(values);
+    }
+
+    /// <summary>Adds present values given in ascending order: counts by one walk, distinct values by runs, the sketch built whole.</summary>
+    internal void AddSorted(double[] sorted)
+    {
+        if (sorted.Length == 0) return;
+        double sum = 0;
+        foreach (var x in sorted) sum += x;
+        var mean = sum / sorted.Length;
+        double m2 = 0;
+        foreach (var x in sorted) m2 += (x - mean) * (x - mean);
+        var bin = 0;
+        foreach (var x in sorted)
+        {
+            while (bin < Edges.Length && Edges[bin] <= x) bin++;
+            Counts[bin]++;
+        }
+        if (_distinct is not null)
+        {
+            for (var i = 0; i < sorted.Length && _distinct is not null;)
+            {
+                var j = i;
+                while (j < sorted.Length && sorted[j] == sorted[i]) j++;
+                _distinct[sorted[i]] = _distinct.TryGetValue(sorted[i], out var c) ? c + (j - i) : j - i;
+                if (_distinct.Count > _distinctLimit) _distinct = null;
+                i = j;
+            }
+        }
+        if (_values is not null)
+        {
+            if (_values.Count + sorted.Length <= _valuesLimit) _values.AddRange(sorted);
+            else _values = null;
+        }
+        if (Sketch.N == 0) Sketch = KllSketch.FromSorted(sorted, Sketch.K);
+        else Sketch.Merge(KllSketch.FromSorted(sorted, Sketch.K));
+        CombineMoments(sorted.Length, mean, m2, sorted[0], sorted[^1]);
+    }
+
+    private int AddEach(ReadOnlySpan<double> values)
     {
         // Moments of the batch by two passes, then combined with the running ones (Chan et al.): accurate and cheap.
         long n = 0;

@@ -286,6 +286,7 @@ public sealed record CategoryCount(string Category, long Count);
 public sealed record Histogram
 {
     /// <summary>Interior edges, strictly increasing.</summary>
+    [JsonConverter(typeof(PackedDoubleListConverter))]
     public IReadOnlyList<double> Edges { get; init; } = [];
 
     /// <summary>Counts per bin: one more than there are edges.</summary>

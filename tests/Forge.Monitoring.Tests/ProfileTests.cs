@@ -255,3 +255,42 @@ public sealed class ProfileTests
         Assert.Contains("TopCategories", e.Message);
     }
 }
+
+public sealed class EncodingTests
+{
+    [Fact]
+    public void A_sketch_built_from_sorted_values_is_within_one_kth_in_rank()
+    {
+        var x = Data.Normal(100_003, 0, 1, 21).Order().ToArray();
+
+        var sketch = KllSketch.FromSorted(x, 200);
+
+        Assert.Equal(100_003, sketch.N);
+        Assert.InRange(sketch.RetainedItems, 100, 220);
+        foreach (var q in new[] { 0.001, 0.01, 0.25, 0.5, 0.9, 0.999 })
+        {
+            var v = sketch.Quantile(q);
+            var rank = (double)x.Count(t => t <= v) / x.Length;
+            Assert.InRange(Math.Abs(rank - q), 0, 1.0 / 200);
+        }
+        var merged = KllSketch.FromSorted(x.AsSpan(0, 50_000), 200);
+        merged.Merge(KllSketch.FromSorted(x.AsSpan(50_000), 200));
+        Assert.Equal(100_003, merged.N);
+        Assert.InRange(Math.Abs(merged.Rank(0) - 0.5), 0, 0.01);
+    }
+
+    [Theory]
+    [InlineData(new[] { 0.24, 0.5, 13.0 }, "[")]
+    [InlineData(new[] { 0.1234567890123, 1.0 / 3, Math.PI, Math.E, 2.0 / 7 }, "\"f64:")]
+    [InlineData(new[] { (double)0.1f, (double)0.2f, (double)(1f / 3f), (double)0.7f, (double)12.3f, (double)0.01f }, "\"f32:")]
+    public void Number_arrays_take_their_shortest_exact_form(double[] values, string start)
+    {
+        var profile = new NumericProfile { Values = values };
+
+        var json = System.Text.Json.JsonSerializer.Serialize(profile, ProfileJson.Options);
+        var back = System.Text.Json.JsonSerializer.Deserialize<NumericProfile>(json, ProfileJson.Options)!;
+
+        Assert.Contains("\"values\":" + start, json);
+        Assert.Equal(values, back.Values);
+    }
+}
