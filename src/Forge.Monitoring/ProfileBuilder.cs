@@ -214,8 +214,7 @@ internal sealed class ColumnAccumulator
     /// <summary>A numeric (or text-length) reference column: one sort gives the edges, the counts, the distinct values and the sketch.</summary>
     private static ColumnAccumulator SortedReference(DataColumn column, ReadOnlySpan<double> values, ProfileOptions options)
     {
-        var sorted = Present(values);
-        Array.Sort(sorted);
+        var sorted = NumericSide.PresentSorted(values);
         var acc = new ColumnAccumulator(column.Name, column.Kind, column.Role)
         {
             Numeric = new NumericAccumulator(QuantileEdges(sorted, options.HistogramBins, alreadySorted: true), options),
@@ -223,16 +222,6 @@ internal sealed class ColumnAccumulator
         };
         acc.Numeric.AddSorted(sorted);
         return acc;
-    }
-
-    private static double[] Present(ReadOnlySpan<double> values)
-    {
-        var present = new List<double>(values.Length);
-        foreach (var x in values)
-        {
-            if (!double.IsNaN(x)) present.Add(x);
-        }
-        return [.. present];
     }
 
     internal static double[] Lengths(DataColumn column)
@@ -386,15 +375,9 @@ internal sealed class NumericAccumulator
     {
         if (values.Length >= SortedBatch)
         {
-            var sorted = new List<double>(values.Length);
-            foreach (var x in values)
-            {
-                if (!double.IsNaN(x)) sorted.Add(x);
-            }
-            var array = sorted.ToArray();
-            Array.Sort(array);
-            AddSorted(array);
-            return values.Length - array.Length;
+            var sorted = NumericSide.PresentSorted(values);
+            AddSorted(sorted);
+            return values.Length - sorted.Length;
         }
         return AddEach(values);
     }

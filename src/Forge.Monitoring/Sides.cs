@@ -28,13 +28,7 @@ internal sealed class NumericSide
 
     internal static NumericSide FromValues(ReadOnlySpan<double> values, int distinctLimit)
     {
-        var present = new List<double>(values.Length);
-        foreach (var x in values)
-        {
-            if (!double.IsNaN(x)) present.Add(x);
-        }
-        var sorted = present.ToArray();
-        Array.Sort(sorted);
+        var sorted = PresentSorted(values);
         SortedDictionary<double, long>? distinct = [];
         for (var i = 0; i < sorted.Length;)
         {
@@ -57,6 +51,24 @@ internal sealed class NumericSide
             Sorted = sorted,
             Distinct = distinct,
         };
+    }
+
+    /// <summary>The values that are not NaN, ascending, in one array (wide data would otherwise churn the large-object heap).</summary>
+    internal static double[] PresentSorted(ReadOnlySpan<double> values)
+    {
+        var present = 0;
+        foreach (var x in values)
+        {
+            if (!double.IsNaN(x)) present++;
+        }
+        var sorted = new double[present];
+        var i = 0;
+        foreach (var x in values)
+        {
+            if (!double.IsNaN(x)) sorted[i++] = x;
+        }
+        Array.Sort(sorted);
+        return sorted;
     }
 
     internal static NumericSide FromProfile(NumericProfile p, long count) => new()
