@@ -231,3 +231,18 @@ public sealed class MonitorTests
         Assert.True(y.Drifted);
     }
 }
+
+/// <summary>DESIGN.md: Forge.Monitoring is a pure project — the base library and Forge.Core only.</summary>
+public sealed class ArchitectureTests
+{
+    [Fact]
+    public void Forge_Monitoring_references_only_the_base_library_and_core()
+    {
+        var references = typeof(DataDrift).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToArray();
+
+        Assert.Contains("Forge.Core", references);
+        Assert.All(references, name => Assert.True(
+            name == "Forge.Core" || name.StartsWith("System", StringComparison.Ordinal) || name is "netstandard" or "mscorlib",
+            $"Forge.Monitoring references {name}"));
+    }
+}
