@@ -147,29 +147,37 @@ public static class DataDrift
         }
         if (problems.Count > 0) throw new DriftException(string.Join("; ", problems));
 
-        var sides = new (ColumnSide Reference, ColumnSide Current)[present.Count];
-        Parallel.For(0, present.Count, i => sides[i] = (referenceSide(present[i].Name), currentSide(present[i].Name)));
-        for (var i = 0; i < present.Count; i++)
-        {
-            var (name, kind, _) = present[i];
-            if (sides[i].Reference.Count == 0) problems.Add($"column '{name}' has no values in the reference, so it has no baseline");
-            if (sides[i].Current.Count == 0 && options.AllMissing == AllMissingPolicy.Fail)
-                problems.Add($"column '{name}' has no values in the current data (all {currentRows} rows missing)");
-            Choose(name, kind, sides[i].Reference, sides[i].Current, options, out var problem);
-            if (problem is not null) problems.Add(problem);
-        }
-        if (problems.Count > 0) throw new DriftException(string.Join("; ", problems));
-
+        // Column by column, so only the columns in flight hold their sorted values: wide data stays within memory.
         var results = new ColumnDrift[present.Count];
+        var columnProblems = new List<string>?[present.Count];
         Parallel.For(0, present.Count, i =>
         {
             var (name, kind, role) = present[i];
-            var (reference, current) = sides[i];
-            var (test, threshold) = Choose(name, kind, reference, current, options, out _);
-            results[i] = current.Count == 0
-                ? MissingColumn(name, kind, role, reference, current, currentRows)
-                : Evaluate(name, kind, role, test, threshold, reference, current, currentRows, options.IncludeHistograms);
+            var found = new List<string>();
+            try
+            {
+                var reference = referenceSide(name);
+                var current = currentSide(name);
+                if (reference.Count == 0) found.Add($"column '{name}' has no values in the reference, so it has no baseline");
+                if (current.Count == 0 && options.AllMissing == AllMissingPolicy.Fail)
+                    found.Add($"column '{name}' has no values in the current data (all {currentRows} rows missing)");
+                var (test, threshold) = Choose(name, kind, reference, current, options, out var problem);
+                if (problem is not null) found.Add(problem);
+                if (found.Count == 0)
+                {
+                    results[i] = current.Count == 0
+                        ? MissingColumn(name, kind, role, reference, current, currentRows)
+                        : Evaluate(name, kind, role, test, threshold, reference, current, currentRows, options.IncludeHistograms);
+                }
+            }
+            catch (DriftException e)
+            {
+                found.Add(e.Message);
+            }
+            columnProblems[i] = found.Count > 0 ? found : null;
         });
+        problems.AddRange(columnProblems.Where(p => p is not null).SelectMany(p => p!));
+        if (problems.Count > 0) throw new DriftException(string.Join("; ", problems));
 
         var features = results.Where(r => r.Role == ColumnRole.Feature).ToArray();
         var predictions = results.Where(r => r.Role == ColumnRole.Prediction).ToArray();
