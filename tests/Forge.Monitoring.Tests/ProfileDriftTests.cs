@@ -31,7 +31,7 @@ public sealed class ProfileDriftTests
     [Fact]
     public void A_large_reference_is_read_through_its_histogram_close_to_the_exact_statistics()
     {
-        var reference = Data.Table(20_000, 0, 1);
+        var reference = Data.Table(8_000, 0, 1);
         var current = Data.Table(5_000, 0.1, 2);
         var profile = ReferenceProfile.Build(reference);
 
@@ -51,7 +51,7 @@ public sealed class ProfileDriftTests
     [Fact]
     public void A_window_profile_compares_like_its_raw_rows()
     {
-        var reference = Data.Table(20_000, 0, 1);
+        var reference = Data.Table(8_000, 0, 1);
         var profile = ReferenceProfile.Build(reference);
         var current = Data.Table(5_000, 0.3, 2);
         var window = ProfileBuilder.ForWindow(profile);
