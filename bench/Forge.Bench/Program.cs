@@ -6,8 +6,8 @@ var o = BenchOptions.Parse(args);
 if (o is null)
 {
     Console.Error.WriteLine("""
-        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images|serving|tabular|tuning|explain [options]
-        (or: bash bench/run-mnist.sh, bench/run-tracking.sh, bench/run-text.sh, bench/run-transfer.sh, bench/run-tuning.sh, bench/run-explain.sh)
+        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images|serving|tabular|tuning|explain|drift [options]
+        (or: bash bench/run-mnist.sh, bench/run-tracking.sh, bench/run-text.sh, bench/run-transfer.sh, bench/run-tuning.sh, bench/run-explain.sh, bench/run-drift.sh)
           --ref-epochs N     epochs for the reference-cnn comparison (default 8)
           --seeds 1,2,3      seeds of the default-recipe runs (default 1,2,3)
           --threads N        compute threads for both tools (default 2)
@@ -39,6 +39,8 @@ if (o is null)
            --skip-reference skips Optuna, --report defaults to bench/results/tuning.md)
           (explain: --threads N for Forge and XGBoost alike, --only tree,kernel,scale picks parts, --rounds N TreeSHAP
            timing runs (at least 3), --seeds the KernelSHAP seeds (default 1,2,3), --report defaults to bench/results/explain.md)
+          (drift: --only power,concept,speed picks parts, --limit N sets the trials (power, default 200) and
+           seeds (concept, default 100), --skip-reference skips scipy, --report defaults to bench/results/drift.md)
         """);
     return 2;
 }
@@ -54,6 +56,7 @@ return o.Suite switch
     "tabular" => TabularBench.Run(o),
     "tuning" => TuningBench.Run(o),
     "explain" => ExplainBench.Run(o),
+    "drift" => DriftBench.Run(o),
     _ => 2,
 };
 
