@@ -38,7 +38,9 @@ public static class CliApp
             var verb = "forge";
             for (var r = parsed.CommandResult; r.Command != root && r.Parent is CommandResult parent; r = parent)
                 verb = verb.Insert("forge".Length, " " + r.Command.Name);
-            var message = Suggest(Plain(parsed.Errors[0].Message), parsed.CommandResult.Command);
+            // A mistyped verb also leaves "Required command was not provided" first; the typo is the useful one.
+            var parseError = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized command or argument", StringComparison.Ordinal)) ?? parsed.Errors[0];
+            var message = Suggest(Plain(parseError.Message), parsed.CommandResult.Command);
             Fail(output, error, parsed.GetValue(JsonOption), $"{message} (see '{verb} --help')");
             return 2;
         }

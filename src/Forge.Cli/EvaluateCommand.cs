@@ -17,8 +17,8 @@ internal static class EvaluateCommand
         var bundleArg = new Argument<string>("bundle") { Description = "Bundle directory (or .forge file) written by 'forge train'" };
         var dataset = new Option<string?>("--dataset") { Description = "Catalog dataset to evaluate on (default: the one the model was trained on)" };
         var split = new Option<string>("--split") { Description = "train or test", DefaultValueFactory = _ => "test" };
-        var dataDir = new Option<string?>("--data-dir") { Description = "The dataset's own folder; when given, the only place looked in" };
-        var threads = new Option<int?>("--threads") { Description = "Compute threads (default: all cores)" };
+        var dataDir = CommonOptions.DataDir();
+        var threads = CommonOptions.Threads();
         var cmd = new Command("evaluate", "Evaluate a bundle on a labelled dataset split: accuracy, per-class precision/recall/F1, macro-F1, log-loss, confusion matrix, speed.\n\nExample:\n  forge evaluate models/mnist-cnn --split test")
         {
             bundleArg, dataset, split, dataDir, threads,

@@ -29,14 +29,14 @@ internal static class FinetuneCommand
         var flip = new Option<bool?>("--flip-averaging") { Description = "Predict each image as the mean of it and its mirror image (twice the inference cost; default on for fine-tune, off otherwise; --flip-averaging false turns it off)" };
         var imageSize = new Option<int?>("--image-size") { Description = "Network input side in pixels (default 160 for fine-tune, 224 otherwise; images are decoded at 256/224 of it and centre-cropped)" };
         var valFraction = new Option<double?>("--validation-fraction") { Description = "Share of training images held out to pick the best epoch and report validation accuracy (default 0.15; fine-tune 0: its defaults were chosen on a held-out part already, so it trains on every image)" };
-        var seed = new Option<int?>("--seed") { Description = "Random seed (default 1)" };
-        var threads = new Option<int?>("--threads") { Description = "Compute threads (default: all cores)" };
+        var seed = CommonOptions.Seed();
+        var threads = CommonOptions.Threads();
         var limit = new Option<int?>("--limit") { Description = "Use only the first N training images per class (and N/4 test images per class), for quick runs" };
         var skipBad = new Option<bool>("--skip-bad-images") { Description = "Leave out images that cannot be decoded (each is reported) instead of stopping" };
-        var outDir = new Option<string>("--out") { Description = "Bundle directory to write (required)", Required = true };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing bundle directory" };
-        var dataDir = new Option<string?>("--data-dir") { Description = "The catalog dataset's own folder; when given, the only place looked in" };
-        var name = new Option<string?>("--name") { Description = "Model name recorded in the bundle" };
+        var outDir = CommonOptions.Out();
+        var overwrite = CommonOptions.Overwrite();
+        var dataDir = CommonOptions.DataDir();
+        var name = CommonOptions.Name();
         var tracking = new TrackingOptions();
         var cmd = new Command("finetune", "Transfer learning: reuse a pretrained ImageNet backbone for a small labelled image dataset. Three modes share one code path, so you can see which wins on your data: fine-tune, feature-extraction and scratch. Writes a torch-image bundle that 'forge predict' and 'forge evaluate' use; the run is tracked unless --no-track.\n\nExamples:\n  forge finetune plantvillage --out models/plants\n  forge finetune plantvillage --mode feature-extraction --out models/plants-fe\n  forge finetune plantvillage --mode fine-tune --unfreeze 1 --epochs 4 --out models/plants-ft1\n  forge finetune ./my-photos --mode feature-extraction --out models/mine --skip-bad-images")
         {

@@ -15,7 +15,7 @@ internal static class QuickstartCommand
         var outDir = new Option<string?>("--out") { Description = "Bundle directory (default: $FORGE_HOME/artifacts/quickstart-mnist, replaced on each run)" };
         var epochs = new Option<int>("--epochs") { Description = "Epochs", DefaultValueFactory = _ => 1 };
         var limit = new Option<int>("--limit") { Description = "Training images", DefaultValueFactory = _ => 12000 };
-        var dataDir = new Option<string?>("--data-dir") { Description = "MNIST's own folder; when given, the only place looked in" };
+        var dataDir = CommonOptions.DataDir();
         var tracking = new TrackingOptions();
         var cmd = new Command("quickstart", "Train a CNN on MNIST briefly, write a bundle, evaluate it on the 10,000 test images, predict a few test digits from PNG files, and show what to try next. The run is logged to the tracking store unless --no-track is given.\n\nExamples:\n  forge quickstart\n  forge quickstart --experiment first-steps --run-name try-1\n  forge quickstart --no-track --limit 3000")
         {

@@ -14,6 +14,9 @@ internal static class ServeCommand
     /// <summary>Called once the server is ready, so tests can talk to it and stop it; null outside tests.</summary>
     internal static Action<WebApplication>? Started { get; set; }
 
+    // The server's own defaults, so `forge serve --help` and a C# host built from `new ServerOptions()` cannot disagree.
+    private static readonly ServerOptions Defaults = new();
+
     public static Command Create(TextWriter output, TextWriter error, bool terminal)
     {
         var model = new Option<string[]>("--model")
@@ -23,22 +26,23 @@ internal static class ServeCommand
         };
         var models = new Option<string?>("--models") { Description = "Registry models, comma-separated: NAME@ALIAS, NAME/VERSION, or NAME (meaning NAME@champion)" };
         var tracking = TrackingCli.CreateUriOption(recursive: false);
-        var host = new Option<string>("--host") { Description = "Address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or an IP", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port") { Description = "TCP port (0 picks a free one and prints it)", DefaultValueFactory = _ => 8080 };
-        var maxBatch = new Option<int>("--max-batch-size") { Description = "Most rows coalesced into one forward pass; 1 turns batching off", DefaultValueFactory = _ => 32 };
-        var maxDelay = new Option<double>("--max-delay-ms") { Description = "How long a request waits for others to share its forward pass", DefaultValueFactory = _ => 2 };
-        var queue = new Option<int>("--queue-capacity") { Description = "Requests that may wait per model before new ones get 503", DefaultValueFactory = _ => 1024 };
-        var timeout = new Option<double>("--timeout") { Description = "Seconds a request may wait for its prediction before it gets 504", DefaultValueFactory = _ => 30 };
-        var maxRequest = new Option<double>("--max-request-mb") { Description = "Largest request body in MB; a larger one gets 413", DefaultValueFactory = _ => 10 };
+        var host = new Option<string>("--host") { Description = "Address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or an IP", DefaultValueFactory = _ => Defaults.Host };
+        var port = new Option<int>("--port") { Description = "TCP port (0 picks a free one and prints it)", DefaultValueFactory = _ => Defaults.Port };
+        var maxBatch = new Option<int>("--max-batch-size") { Description = "Most rows coalesced into one forward pass; 1 turns batching off", DefaultValueFactory = _ => Defaults.Batching.MaxBatchSize };
+        var maxDelay = new Option<double>("--max-delay-ms") { Description = "How long a request waits for others to share its forward pass", DefaultValueFactory = _ => Defaults.Batching.MaxDelayMs };
+        var workers = new Option<int>("--workers") { Description = "Forward passes of one model that may run at once (image models; each uses --threads threads)", DefaultValueFactory = _ => Defaults.Batching.Workers };
+        var queue = new Option<int>("--queue-capacity") { Description = "Requests that may wait per model before new ones get 503", DefaultValueFactory = _ => Defaults.Batching.QueueCapacity };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds a request may wait for its prediction before it gets 504", DefaultValueFactory = _ => Defaults.RequestTimeout.TotalSeconds };
+        var maxRequest = new Option<double>("--max-request-mb") { Description = "Largest request body in MB; a larger one gets 413", DefaultValueFactory = _ => Defaults.MaxRequestBytes / (1024.0 * 1024) };
         var requireKey = new Option<bool>("--require-api-key") { Description = $"Also require the API key (${ServerOptions.ApiKeyVariable}) for predict and infer, not only for management" };
         var logFormat = new Option<string>("--log-format") { Description = "text (one line per event) or json (one object per line, for log collectors)", DefaultValueFactory = _ => "text" };
         logFormat.AcceptOnlyFromAmong("text", "json");
         var jobsDir = new Option<string?>("--jobs-dir") { Description = "Where batch jobs keep their state, inputs and results (default $FORGE_HOME/batch-jobs/port-PORT; with --port 0 a temporary folder); unfinished jobs found there resume at start" };
         var chatModel = new Option<string?>("--chat-model") { Description = "The text model the /chat support-chat page calls (default: the first text model served)" };
-        var watch = new Option<double>("--watch-interval") { Description = "Seconds between checks of the served registry aliases; a moved alias is loaded, warmed and swapped in without a failed request. 0 turns it off", DefaultValueFactory = _ => 5 };
+        var watch = new Option<double>("--watch-interval") { Description = "Seconds between checks of the served registry aliases; a moved alias is loaded, warmed and swapped in without a failed request. 0 turns it off", DefaultValueFactory = _ => Defaults.WatchInterval.TotalSeconds };
         var canary = new Option<string[]>("--canary") { Description = "NAME:ALIAS=PERCENT, e.g. sentiment:challenger=10: that alias of the registry model answers PERCENT % of requests by name (split by request-id hash); repeat for more models" };
         var shadow = new Option<string[]>("--shadow") { Description = "NAME:ALIAS, e.g. sentiment:challenger: that alias of the registry model gets a copy of each request after the client is answered; its errors are only counted" };
-        var uploadLimit = new Option<double>("--upload-limit") { Description = "Largest bundle POST /v1/models accepts, in MB", DefaultValueFactory = _ => 500 };
+        var uploadLimit = new Option<double>("--upload-limit") { Description = "Largest bundle POST /v1/models accepts, in MB", DefaultValueFactory = _ => Defaults.MaxUploadBytes / (1024.0 * 1024) };
         var threads = new Option<int?>("--threads")
         {
             Description = $"Threads each forward pass may use (default: half the cores, here {ServerOptions.DefaultInferenceThreads}); set by the server, so OMP_NUM_THREADS does not apply",
@@ -71,7 +75,7 @@ internal static class ServeCommand
               curl -s localhost:8080/v1/models/mnist-cnn/predict -d "{\"image_b64\": \"$(base64 -w0 digit.png)\"}"
             """)
         {
-            model, models, tracking, host, port, maxBatch, maxDelay, queue, timeout, maxRequest, requireKey, logFormat, jobsDir, chatModel,
+            model, models, tracking, host, port, maxBatch, maxDelay, workers, queue, timeout, maxRequest, requireKey, logFormat, jobsDir, chatModel,
             watch, canary, shadow, uploadLimit, threads,
         };
         cmd.SetAction(p =>
@@ -90,7 +94,7 @@ internal static class ServeCommand
                     Host = p.GetValue(host)!,
                     Port = p.GetValue(port),
                     TrackingUri = p.GetValue(tracking),
-                    Batching = new BatchingOptions { MaxBatchSize = p.GetValue(maxBatch), MaxDelayMs = p.GetValue(maxDelay), QueueCapacity = p.GetValue(queue) },
+                    Batching = new BatchingOptions { MaxBatchSize = p.GetValue(maxBatch), MaxDelayMs = p.GetValue(maxDelay), QueueCapacity = p.GetValue(queue), Workers = p.GetValue(workers) },
                     RequestTimeout = Seconds(p.GetValue(timeout), "--timeout"),
                     MaxRequestBytes = (long)(p.GetValue(maxRequest) * 1024 * 1024),
                     RequireApiKeyForPredict = p.GetValue(requireKey),

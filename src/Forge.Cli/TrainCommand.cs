@@ -17,8 +17,8 @@ internal static class TrainCommand
     {
         var dataset = new Argument<string>("dataset") { Description = "Catalog dataset to train on (see 'forge datasets list'): an image set (mnist, fashion-mnist) or a text set (sentiment, airline-tweets)" };
         var model = new Option<string>("--model") { Description = "Architecture: cnn (Forge's default recipe), mlp, or reference-cnn (the pytorch/examples network)", DefaultValueFactory = _ => "cnn" };
-        var outDir = new Option<string>("--out") { Description = "Bundle directory to write (required)", Required = true };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing bundle directory" };
+        var outDir = CommonOptions.Out();
+        var overwrite = CommonOptions.Overwrite();
         var epochs = new Option<int?>("--epochs") { Description = "Passes over the training images (recipe default: cnn 8, mlp 12, reference-cnn 3)" };
         var batch = new Option<int?>("--batch-size") { Description = "Images per step (cnn 64, mlp 128, reference-cnn 64)" };
         var lr = new Option<double?>("--lr") { Description = "Learning rate; the peak rate for the one-cycle schedule" };
@@ -30,8 +30,8 @@ internal static class TrainCommand
         var clip = new Option<double?>("--clip-grad") { Description = "Clip the global gradient norm to this value" };
         var early = new Option<int?>("--early-stopping") { Description = "Stop after N epochs without validation improvement and keep the best weights" };
         var valFraction = new Option<double?>("--validation-fraction") { Description = "Share of training images held out for validation (default 1/12; 0 for reference-cnn)" };
-        var seed = new Option<int?>("--seed") { Description = "Random seed (default 1; text: the train/test split and CV folds, default 0)" };
-        var threads = new Option<int?>("--threads") { Description = "Compute threads (default: all cores; 1 gives bit-exact reproducibility)" };
+        var seed = CommonOptions.Seed("Random seed (default 1; text: the train/test split and CV folds, default 0)");
+        var threads = CommonOptions.Threads();
         var limit = new Option<int?>("--limit") { Description = "Train on the first N training images only (the test set is always whole); text: a stratified sample of N texts before the 80/20 split" };
         var include = new Option<string[]>("--include") { Description = "Text: another dataset to train on with sentiment (airline-tweets, neutral tweets dropped); repeatable", AllowMultipleArgumentsPerToken = false };
         var baseline = new Option<bool>("--baseline") { Description = "Text: train the TF-IDF + logistic-regression baseline instead of the MiniLM sentence-encoder model" };
@@ -44,8 +44,8 @@ internal static class TrainCommand
         var diagnose = new Option<bool>("--diagnose-gradients") { Description = "Record per-layer gradient norms each epoch (printed, and plotted into the bundle)" };
         var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Where per-epoch checkpoints go (default: OUT.checkpoint, removed after success)" };
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its last checkpoint" };
-        var dataDir = new Option<string?>("--data-dir") { Description = "The dataset's own folder; when given, the only place looked in" };
-        var name = new Option<string?>("--name") { Description = "Model name recorded in the bundle" };
+        var dataDir = CommonOptions.DataDir();
+        var name = CommonOptions.Name();
         var tracking = new TrackingOptions();
 
         var cmd = new Command("train", "Train a model on a catalog dataset and write a bundle (weights, manifest, metrics, plots, model card). The run is logged to the tracking store (params, per-epoch metrics, the bundle as artifact \"model\") unless --no-track is given.\n\nExamples:\n  forge train mnist --out models/mnist-cnn\n  forge train sentiment --include airline-tweets --out models/support-sentiment\n  forge train sentiment --baseline --out models/sentiment-tfidf\n  forge train airline-tweets --out models/airline-3class\n  forge train mnist --model mlp --epochs 10 --out models/mnist-mlp --experiment mnist --run-name mlp-10\n  forge train mnist --epochs 1 --limit 12000 --out /tmp/quick --no-track\n  forge runs list --experiment mnist           # then look at what was logged")

@@ -107,6 +107,12 @@ public interface IPredictor : IDisposable
     Prediction Predict(Table batch);
 }
 
+/// <summary>
+/// A model whose <see cref="IPredictor.Predict"/> may run on several threads at once (its forward pass keeps no state
+/// between calls), so a server can overlap forward passes.
+/// </summary>
+public interface IConcurrentPredictor : IPredictor;
+
 /// <summary>What a model answered for a batch: class probabilities (classifiers) or values (regression, forecasts), one per row.</summary>
 public sealed class Prediction
 {

@@ -8,7 +8,7 @@ using static TorchSharp.torch.nn;
 namespace Forge.DeepLearning;
 
 /// <summary>A trained image classifier: the network, how to normalise its input, and what training recorded.</summary>
-public sealed class ImageClassifier : IPredictor
+public sealed class ImageClassifier : IConcurrentPredictor
 {
     /// <summary>The bundle flavor this model is stored as.</summary>
     public const string Flavor = "torch-image";
@@ -123,9 +123,17 @@ public sealed class ImageClassifier : IPredictor
     private Tensor Forward(Tensor pixels)
     {
         // Built on first use, after training has finished changing the weights.
-        _inference ??= new InferenceNetwork(Spec, _module);
-        var output = _inference.Forward(Normalization.Apply(pixels));
+        var inference = Volatile.Read(ref _inference) ?? BuildInference();
+        var output = inference.Forward(Normalization.Apply(pixels));
         return _logProbabilities ? output.exp() : nn.functional.softmax(output, 1);
+    }
+
+    private InferenceNetwork BuildInference()
+    {
+        lock (_module)
+        {
+            return _inference ??= new InferenceNetwork(Spec, _module);
+        }
     }
 
     private void CheckSize(int height, int width)

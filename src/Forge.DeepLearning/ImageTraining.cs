@@ -139,12 +139,29 @@ public static class ImageTraining
         problems.AddRange(request.Options.FindProblems());
         OptionsException.ThrowIfAny(problems);
         request.Spec.Validate();
-        DatasetCatalog.Get(request.Dataset);
+        var info = DatasetCatalog.Get(request.Dataset);
+        // Checked here, before a tracked run starts: the IDX reader would otherwise fail on a photo folder halfway in.
+        if (info.Kind != DatasetKind.IdxImages)
+            throw new UsageException($"dataset '{info.Name}' holds {Describe(info.Kind)}; this trainer reads IDX digit images ({Alternative(info)})");
         ModelNames.Validate(ModelName(request));
         // Only an explicit folder is checked: finding the dataset elsewhere may mean a download, which belongs to the run.
         if (request.DataDir is not null)
             new DatasetResolver(new DatasetResolverOptions { DataDir = request.DataDir, AllowDownload = false }).Resolve(request.Dataset);
     }
+
+    private static string Describe(DatasetKind kind) => kind switch
+    {
+        DatasetKind.ImageFolder => "photos in class folders",
+        DatasetKind.Text => "labelled texts",
+        DatasetKind.Tabular => "a table",
+        _ => kind.ToString(),
+    };
+
+    private static string Alternative(DatasetInfo info) => info.Kind switch
+    {
+        DatasetKind.ImageFolder => $"use 'forge finetune {info.Name}'",
+        _ => $"'forge train {info.Name}' picks the right trainer",
+    };
 
     /// <summary>The name the bundle will carry: the request's, or the dataset and architecture joined (<c>mnist-cnn</c>).</summary>
     public static string ModelName(ImageTrainingRequest request)

@@ -71,7 +71,7 @@ internal sealed class AliasWatcher(ModelCatalog catalog, ServerOptions options, 
     }
 
     /// <summary>Checks every watched alias once and reloads the moved ones; false when some alias could not be resolved.</summary>
-    private async Task<bool> CheckAsync(ITrackingStore store, IReadOnlyList<ModelEntry> watched, CancellationToken stoppingToken)
+    private async Task<bool> CheckAsync(IModelRegistry store, IReadOnlyList<ModelEntry> watched, CancellationToken stoppingToken)
     {
         var allResolved = true;
         foreach (var entry in watched)

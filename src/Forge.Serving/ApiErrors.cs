@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Forge.Serving;
 
@@ -18,21 +19,21 @@ internal sealed record ApiError(int Status, string Title, string Detail)
     public int? RetryAfterSeconds { get; init; }
 
     /// <summary>The error as RFC 9457 problem details, the native API's error format.</summary>
-    public IResult ToProblem(HttpContext context)
+    public ProblemHttpResult ToProblem(HttpContext context)
     {
         var extensions = new Dictionary<string, object?>(StringComparer.Ordinal);
         if (Field is not null) extensions["field"] = Field;
         if (KnownModels is not null) extensions["knownModels"] = KnownModels;
         if (KnownVersions is not null) extensions["knownVersions"] = KnownVersions;
         SetRetryAfter(context);
-        return Results.Problem(Detail, statusCode: Status, title: Title, extensions: extensions);
+        return TypedResults.Problem(Detail, statusCode: Status, title: Title, extensions: extensions);
     }
 
     /// <summary>The error as the Open Inference Protocol's <c>{"error": "…"}</c> object.</summary>
-    public IResult ToInferenceError(HttpContext context)
+    public JsonHttpResult<InferenceError> ToInferenceError(HttpContext context)
     {
         SetRetryAfter(context);
-        return Results.Json(new InferenceError(Detail), statusCode: Status);
+        return TypedResults.Json(new InferenceError(Detail), statusCode: Status);
     }
 
     private void SetRetryAfter(HttpContext context)

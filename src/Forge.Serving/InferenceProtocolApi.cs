@@ -7,6 +7,7 @@ using System.Text.Json.Serialization;
 using Forge.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Forge.Serving;
@@ -59,14 +60,14 @@ internal static class InferenceProtocolApi
     private static string ServerVersion { get; } =
         typeof(InferenceProtocolApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
 
-    private static IResult Metadata(HttpContext context, ModelCatalog catalog, string name, string? version)
+    private static Results<JsonHttpResult<ModelMetadata>, JsonHttpResult<InferenceError>> Metadata(HttpContext context, ModelCatalog catalog, string name, string? version)
     {
         var found = catalog.Find(name, version);
         if (found.Entry is not { } entry) return new ApiError(found.Status, "", found.Error!).ToInferenceError(context);
         var manifest = (entry.Current?.Resolved ?? entry.Resolved).Bundle.Manifest;
         var signature = manifest.Signature;
         var outputs = signature.Outputs.Select(Tensor).Concat(signature.Labels.Count == 0 ? [] : [new MetadataTensor(LabelOutput, "BYTES", [-1])]).ToArray();
-        return Results.Json(new ModelMetadata(
+        return TypedResults.Json(new ModelMetadata(
             entry.Name,
             catalog.Entries.Where(e => e.Name == name).Select(e => e.Version).ToArray(),
             "forge_" + manifest.Flavor.Replace('-', '_'),
@@ -74,12 +75,12 @@ internal static class InferenceProtocolApi
             outputs));
     }
 
-    private static IResult Ready(HttpContext context, ModelCatalog catalog, string name, string? version)
+    private static Results<JsonHttpResult<ModelReady>, JsonHttpResult<InferenceError>> Ready(HttpContext context, ModelCatalog catalog, string name, string? version)
     {
         var found = catalog.Find(name, version);
         if (found.Entry is not { } entry) return new ApiError(found.Status, "", found.Error!).ToInferenceError(context);
         var ready = entry.State == ModelState.Ready;
-        return Results.Json(new ModelReady(entry.Name, ready), statusCode: ready ? 200 : 503);
+        return TypedResults.Json(new ModelReady(entry.Name, ready), statusCode: ready ? 200 : 503);
     }
 
     private static MetadataTensor Tensor(TensorSpec spec) => new(spec.Name, DataType(spec.DType), spec.Shape);

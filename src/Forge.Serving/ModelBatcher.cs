@@ -24,7 +24,9 @@ internal sealed class ModelBatcher : IDisposable
     private readonly IPredictor _predictor;
     private readonly BatchingOptions _options;
     private readonly Channel<WorkItem> _queue;
-    private readonly Thread _thread;
+    private readonly Thread[] _threads;
+    // One worker assembles a batch at a time, so each request joins exactly one batch; forward passes then overlap.
+    private readonly Lock _assemble = new();
     private readonly ServerMetrics? _metrics;
     private readonly ILogger _logger;
     private readonly string _name;
@@ -46,11 +48,12 @@ internal sealed class ModelBatcher : IDisposable
         _delayTicks = (long)(options.MaxDelayMs * Stopwatch.Frequency / 1000);
         _queue = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(options.QueueCapacity)
         {
-            SingleReader = true,
+            SingleReader = options.Workers == 1,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _thread = new Thread(Run) { IsBackground = true, Name = $"forge-infer {name}/{version}" };
-        _thread.Start();
+        var workers = predictor is IConcurrentPredictor ? options.Workers : 1;
+        _threads = [.. Enumerable.Range(0, workers).Select(i => new Thread(Run) { IsBackground = true, Name = $"forge-infer {name}/{version} #{i + 1}" })];
+        foreach (var thread in _threads) thread.Start();
     }
 
     /// <summary>Requests waiting in the queue.</summary>
@@ -79,37 +82,52 @@ internal sealed class ModelBatcher : IDisposable
         return item.Result.Task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>Forward passes that may run at once.</summary>
+    public int Workers => _threads.Length;
+
     private void Run()
     {
-        var reader = _queue.Reader;
         var batch = new List<WorkItem>();
-        while (WaitToRead(reader, Timeout.InfiniteTimeSpan))
+        while (true)
         {
-            batch.Clear();
-            var rows = 0;
-            var deadline = Stopwatch.GetTimestamp() + _delayTicks;
-            while (rows < _options.MaxBatchSize)
+            int rows;
+            lock (_assemble)
             {
-                if (reader.TryPeek(out var next))
-                {
-                    // A request that would overflow the batch waits for the next one, unless the batch is empty.
-                    if (rows > 0 && rows + next.Rows.RowCount > _options.MaxBatchSize) break;
-                    reader.TryRead(out _);
-                    Interlocked.Decrement(ref _depth);
-                    if (next.Token.IsCancellationRequested)
-                    {
-                        next.Result.TrySetCanceled(next.Token);
-                        continue;
-                    }
-                    batch.Add(next);
-                    rows += next.Rows.RowCount;
-                    continue;
-                }
-                var remaining = deadline - Stopwatch.GetTimestamp();
-                if (remaining <= 0 || !WaitToRead(reader, TimeSpan.FromSeconds((double)remaining / Stopwatch.Frequency))) break;
+                if (!Assemble(batch, out rows)) return;
             }
             if (batch.Count > 0) Execute(batch, rows);
         }
+    }
+
+    // Waits for a request, then gathers what arrives within the batching window; false once the queue is closed and empty.
+    private bool Assemble(List<WorkItem> batch, out int rows)
+    {
+        var reader = _queue.Reader;
+        rows = 0;
+        batch.Clear();
+        if (!WaitToRead(reader, Timeout.InfiniteTimeSpan)) return false;
+        var deadline = Stopwatch.GetTimestamp() + _delayTicks;
+        while (rows < _options.MaxBatchSize)
+        {
+            if (reader.TryPeek(out var next))
+            {
+                // A request that would overflow the batch waits for the next one, unless the batch is empty.
+                if (rows > 0 && rows + next.Rows.RowCount > _options.MaxBatchSize) break;
+                reader.TryRead(out _);
+                Interlocked.Decrement(ref _depth);
+                if (next.Token.IsCancellationRequested)
+                {
+                    next.Result.TrySetCanceled(next.Token);
+                    continue;
+                }
+                batch.Add(next);
+                rows += next.Rows.RowCount;
+                continue;
+            }
+            var remaining = deadline - Stopwatch.GetTimestamp();
+            if (remaining <= 0 || !WaitToRead(reader, TimeSpan.FromSeconds((double)remaining / Stopwatch.Frequency))) break;
+        }
+        return true;
     }
 
     private static bool WaitToRead(ChannelReader<WorkItem> reader, TimeSpan timeout)
@@ -221,11 +239,12 @@ internal sealed class ModelBatcher : IDisposable
             : Prediction.Regression([.. parts.SelectMany(p => p.Values!)]);
     }
 
-    /// <summary>Stops taking requests, lets the thread finish every queued one, and waits for it.</summary>
+    /// <summary>Stops taking requests, lets the workers finish every queued one, and waits for them.</summary>
     public void Dispose()
     {
         _closed = true;
-        if (_queue.Writer.TryComplete()) _thread.Join();
+        if (!_queue.Writer.TryComplete()) return;
+        foreach (var thread in _threads) thread.Join();
     }
 
     private sealed class WorkItem(Table rows, CancellationToken token)

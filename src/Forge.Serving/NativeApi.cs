@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Forge.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Forge.Serving;
@@ -15,7 +16,7 @@ internal static class NativeApi
         v1.MapGet("/", ListModels).WithName("ListModels").WithSummary("Every served model with its versions and readiness.")
             .Produces<ModelList>();
         v1.MapGet("/{name}", GetModel).WithName("GetModel").WithSummary("One model: its versions, signature, batching and counters.")
-            .Produces<ModelDetails>().ProducesProblem(404);
+            .ProducesProblem(404);
 
         var predict = new[]
         {
@@ -36,7 +37,7 @@ internal static class NativeApi
 
         v1.MapPost("/{name}/reload", Reload).WithName("ReloadModel")
             .WithSummary("Reload a model from its source (a registry alias is resolved again), warm it, and swap it in. Needs the API key.")
-            .Produces<ReloadResponse>().ProducesProblem(401).ProducesProblem(403).ProducesProblem(404)
+            .ProducesProblem(401).ProducesProblem(403).ProducesProblem(404)
             .AddEndpointFilter(new ApiKeyFilter(options.ApiKey, inferenceProtocol: false));
     }
 
@@ -48,7 +49,7 @@ internal static class NativeApi
                 entries[0].Resolved.Bundle.Manifest.Flavor, entries.All(e => e.State == ModelState.Ready));
         }).ToArray());
 
-    private static IResult GetModel(HttpContext context, ModelCatalog catalog, TrafficRouter router, string name)
+    private static Results<Ok<ModelDetails>, ProblemHttpResult> GetModel(HttpContext context, ModelCatalog catalog, TrafficRouter router, string name)
     {
         var found = catalog.Find(name, null);
         if (found.Entry is null)
@@ -57,7 +58,7 @@ internal static class NativeApi
             { KnownModels = found.Known }.ToProblem(context);
         }
         var entries = catalog.Entries.Where(e => e.Name == name).ToArray();
-        return Results.Ok(new ModelDetails(name, entries[0].Version, entries.Select(e => Details(e, router)).ToArray()));
+        return TypedResults.Ok(new ModelDetails(name, entries[0].Version, entries.Select(e => Details(e, router)).ToArray()));
     }
 
     private static VersionDetails Details(ModelEntry e, TrafficRouter router)
@@ -138,7 +139,7 @@ internal static class NativeApi
         return result;
     }
 
-    private static async Task<IResult> Reload(HttpContext context, ModelCatalog catalog, string name)
+    private static async Task<Results<Ok<ReloadResponse>, ProblemHttpResult>> Reload(HttpContext context, ModelCatalog catalog, string name)
     {
         var found = catalog.Find(name, null);
         if (found.Entry is null)
@@ -146,7 +147,7 @@ internal static class NativeApi
         try
         {
             var reloaded = await catalog.ReloadAsync(name, context.RequestAborted);
-            return Results.Ok(new ReloadResponse(name, reloaded.Select(r => new ReloadedVersion(r.Version, r.Previous, r.Seconds)).ToArray()));
+            return TypedResults.Ok(new ReloadResponse(name, reloaded.Select(r => new ReloadedVersion(r.Version, r.Previous, r.Seconds)).ToArray()));
         }
         catch (ForgeException e)
         {

@@ -3,12 +3,17 @@ using Forge.Core;
 namespace Forge.Tracking;
 
 /// <summary>
-/// The tracking store and model registry: experiments, runs with their params, tags, metrics and artifacts, and
-/// registered models with versions, aliases and tags. Every method is safe to call from several threads and from several
-/// processes sharing the same database. Unknown names raise <see cref="NotFoundException"/> with a suggestion; bad input
-/// raises <see cref="UsageException"/> and changes nothing.
+/// The tracking store and model registry in one: what <c>TrackingStore.Open</c> returns. Code that needs only one side
+/// takes <see cref="IRunStore"/> or <see cref="IModelRegistry"/>. Every method is safe to call from several threads and
+/// from several processes sharing the same database. Unknown names raise <see cref="NotFoundException"/> with a
+/// suggestion; bad input raises <see cref="UsageException"/> and changes nothing.
 /// </summary>
-public interface ITrackingStore : IDisposable
+public interface ITrackingStore : IRunStore, IModelRegistry
+{
+}
+
+/// <summary>Experiments and runs: params, tags, metric histories, artifacts, search, heartbeats and status.</summary>
+public interface IRunStore : IDisposable
 {
     /// <summary>A description of where the store lives (a file path, or a PostgreSQL URI without its password).</summary>
     string Location { get; }
@@ -71,6 +76,11 @@ public interface ITrackingStore : IDisposable
     /// <summary>Brings back a soft-deleted run.</summary>
     void RestoreRun(string runId);
 
+}
+
+/// <summary>The model registry: registered models, their versions (bundles with lineage), aliases, tags and export.</summary>
+public interface IModelRegistry : IDisposable
+{
     /// <summary>Registers a model name (with no versions yet); an existing name is returned unchanged.</summary>
     RegisteredModel CreateRegisteredModel(string name, string? description = null);
 

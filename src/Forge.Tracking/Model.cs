@@ -73,7 +73,7 @@ public sealed record MetricPoint(string Key, double Value, long Step, DateTimeOf
 /// <param name="Sha256">Lowercase hexadecimal SHA-256 of the file's bytes.</param>
 public sealed record ArtifactInfo(string Path, long Size, string Sha256);
 
-/// <summary>Which runs <see cref="ITrackingStore.SearchRuns"/> returns, in what order and how many at a time.</summary>
+/// <summary>Which runs <see cref="IRunStore.SearchRuns"/> returns, in what order and how many at a time.</summary>
 public sealed record RunQuery
 {
     /// <summary>Only runs of these experiments; all experiments when empty.</summary>

@@ -13,13 +13,13 @@ public sealed record RunLoggerOptions
 }
 
 /// <summary>
-/// An <see cref="IRunLogger"/> over an <see cref="ITrackingStore"/>: it creates the run, keeps its heartbeat fresh from a
+/// An <see cref="IRunLogger"/> over an <see cref="IRunStore"/>: it creates the run, keeps its heartbeat fresh from a
 /// background timer, and buffers metric points, writing them in batches (when the buffer fills, on every heartbeat, and
 /// on <see cref="Flush"/>, <see cref="End"/> and <see cref="Dispose"/>). Safe to use from several threads.
 /// </summary>
 public sealed class RunLogger : IRunLogger
 {
-    private readonly ITrackingStore _store;
+    private readonly IRunStore _store;
     private readonly RunLoggerOptions _options;
     private readonly Lock _bufferLock = new();
     // Held while writing a batch, so batches reach the store in the order they were logged.
@@ -28,7 +28,7 @@ public sealed class RunLogger : IRunLogger
     private List<MetricPoint> _buffer = [];
     private bool _ended;
 
-    private RunLogger(ITrackingStore store, RunInfo run, RunLoggerOptions options)
+    private RunLogger(IRunStore store, RunInfo run, RunLoggerOptions options)
     {
         _store = store;
         _options = options;
@@ -40,7 +40,7 @@ public sealed class RunLogger : IRunLogger
     /// Starts a run in <paramref name="experiment"/> (created when missing), tagged with the git commit of the current
     /// directory when there is one, and returns its logger.
     /// </summary>
-    public static RunLogger Start(ITrackingStore store, string experiment, string? runName = null, string? parentRunId = null, RunLoggerOptions? options = null)
+    public static RunLogger Start(IRunStore store, string experiment, string? runName = null, string? parentRunId = null, RunLoggerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         options ??= new RunLoggerOptions();

@@ -9,7 +9,7 @@ namespace Forge.Tracking;
 /// </summary>
 public sealed class TrackingObserver : ITrainingObserver, IDisposable
 {
-    private readonly ITrackingStore _store;
+    private readonly IRunStore _store;
     private readonly bool _ownsStore;
     private readonly string _experiment;
     private readonly string? _runName;
@@ -21,12 +21,12 @@ public sealed class TrackingObserver : ITrainingObserver, IDisposable
     /// <param name="experiment">The experiment runs are filed under; created on first use.</param>
     /// <param name="runName">The run's display name (null: generated).</param>
     /// <param name="tags">Tags set on the run besides the trainer's own (e.g. <c>forge.source</c>; default "library").</param>
-    public TrackingObserver(ITrackingStore store, string experiment, string? runName = null, IReadOnlyDictionary<string, string>? tags = null)
+    public TrackingObserver(IRunStore store, string experiment, string? runName = null, IReadOnlyDictionary<string, string>? tags = null)
         : this(store, ownsStore: false, experiment, runName, tags)
     {
     }
 
-    private TrackingObserver(ITrackingStore store, bool ownsStore, string experiment, string? runName, IReadOnlyDictionary<string, string>? tags)
+    private TrackingObserver(IRunStore store, bool ownsStore, string experiment, string? runName, IReadOnlyDictionary<string, string>? tags)
     {
         ArgumentNullException.ThrowIfNull(store);
         if (string.IsNullOrWhiteSpace(experiment)) throw new UsageException("the experiment name is empty");

@@ -68,6 +68,29 @@ public sealed class HelpTests
         Cli.AssertFailed(result, "--maks", "forge runs list --help");
     }
 
+    [Theory]
+    [InlineData(new[] { "trian", "mnist" }, "did you mean 'train'?")]
+    [InlineData(new[] { "runs", "lst" }, "did you mean 'list'?")]
+    [InlineData(new[] { "train", "mnist", "--out", "x", "--epoch", "2" }, "did you mean '--epochs'?")]
+    [InlineData(new[] { "runs", "list", "--maks", "3" }, "did you mean '--max'?")]
+    [InlineData(new[] { "train", "mnist", "--out", "x", "--jsn" }, "did you mean '--json'?")]
+    public void A_mistyped_verb_or_option_gets_the_closest_one(string[] args, string suggestion)
+    {
+        var result = Cli.Run(args);
+
+        Assert.Equal(2, result.ExitCode);
+        Cli.AssertFailed(result, suggestion);
+    }
+
+    [Fact]
+    public void Nothing_close_gets_no_guess()
+    {
+        var result = Cli.Run("train", "mnist", "--out", "x", "--zzzzzzzz");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.DoesNotContain("did you mean", result.Err, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_bad_command_line_is_one_error_line_and_exit_2()
     {

@@ -31,6 +31,23 @@ public sealed class TrainInputErrorTests : IClassFixture<ForgeHomeFixture>, IDis
     }
 
     [Fact]
+    public void A_dataset_of_another_kind_is_refused_before_a_run_starts()
+    {
+        var before = Cli.Run("runs", "list", "--json").Out;
+        var photos = Train("plantvillage", null, "photos");
+        var digits = Cli.Run("finetune", "mnist", "--out", _temp.Combine("digits"));
+
+        Assert.Equal(2, photos.ExitCode);
+        Cli.AssertFailed(photos, "dataset 'plantvillage' holds photos in class folders", "use 'forge finetune plantvillage'");
+        AssertNothingWritten("photos");
+        Assert.Equal(2, digits.ExitCode);
+        Cli.AssertFailed(digits, "dataset 'mnist' is not a folder of photos");
+        AssertNothingWritten("digits");
+        // No tracked run was opened for either.
+        Assert.Equal(before, Cli.Run("runs", "list", "--json").Out);
+    }
+
+    [Fact]
     public void Every_bad_option_is_named_in_one_line()
     {
         var result = Train("mnist", null, "out", "--optimizer", "adamm", "--lr", "-1", "--schedule", "cosin");

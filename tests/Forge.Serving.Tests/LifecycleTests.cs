@@ -192,14 +192,14 @@ public sealed class LifecycleTests : IDisposable
         using (var writer = ModelBundle.Create(unknown))
         {
             File.WriteAllText(writer.PathFor("weights/w.bin"), "x");
-            writer.Commit(new ModelManifest { Name = "odd", Flavor = "mlnet-tabular", Signature = GatedLoader.Signature });
+            writer.Commit(new ModelManifest { Name = "odd", Flavor = "onnx-generic", Signature = GatedLoader.Signature });
         }
         var options = new ServerOptions { Models = [ModelSource.FromBundle(_temp.Combine("nowhere")), ModelSource.FromBundle(unknown)], ApiKey = "" };
 
         var e = Assert.Throws<UsageException>(() => ForgeServer.Build(options));
 
         Assert.Contains("nowhere", e.Message, StringComparison.Ordinal);
-        Assert.Contains("cannot serve flavor 'mlnet-tabular'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("cannot serve flavor 'onnx-generic'", e.Message, StringComparison.Ordinal);
     }
 
     private static async Task WaitFor(Func<Task<bool>> condition)

@@ -68,7 +68,8 @@ public static class TransferTraining
         problems.AddRange(request.Options.FindProblems());
         OptionsException.ThrowIfAny(problems);
         _ = TransferNetwork.CheckBackbone(request.Backbone);
-        if (!Directory.Exists(request.Dataset)) DatasetCatalog.Get(request.Dataset);
+        if (!Directory.Exists(request.Dataset) && DatasetCatalog.Get(request.Dataset) is { Kind: not DatasetKind.ImageFolder } info)
+            throw new UsageException($"dataset '{info.Name}' is not a folder of photos; transfer learning reads images in class folders ('forge train {info.Name}' trains it)");
         if (ModelNames.Problem(ModelName(request)) is { } problem)
             throw new UsageException(request.Name is null ? $"{problem} (taken from the dataset folder's name); pass --name NAME" : problem);
     }
