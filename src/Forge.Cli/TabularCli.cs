@@ -28,7 +28,7 @@ internal static class TabularCli
     private static readonly Option<string?> Task = new("--task") { Description = "Tabular: binary, multiclass or regression (default: inferred from the label)" };
     private static readonly Option<string?> Learner = new("--learner") { Description = "Tabular: lightgbm (default), fasttree or linear" };
     private static readonly Option<int?> Trees = new("--trees") { Description = "Tabular: boosting rounds (default 300)" };
-    private static readonly Option<int?> Leaves = new("--leaves") { Description = "Tabular: leaves per tree (default 31)" };
+    private static readonly Option<int?> Leaves = new("--leaves") { Description = "Tabular: leaves per tree (default 15)" };
     private static readonly Option<int?> MinDataPerLeaf = new("--min-data-per-leaf") { Description = "Tabular: fewest training rows in a leaf (default 20)" };
     private static readonly Option<double?> FeatureFraction = new("--feature-fraction") { Description = "Tabular: share of features each tree may use (default 1)" };
     private static readonly Option<double?> TestFraction = new("--test-fraction") { Description = "Tabular (table): share of rows held out for testing (default 0.2)" };
