@@ -5,6 +5,8 @@ using System.Globalization;
 using Forge.Core;
 using Forge.Tuning;
 
+using static Forge.Tracking.SqlCommands;
+
 namespace Forge.Tracking;
 
 /// <summary>The tables of tuning studies: schema migration 3 (see <see cref="Schema"/>).</summary>
@@ -540,52 +542,6 @@ public sealed class SqlStudyStorage : IStudyStorage
         return result;
     });
 
-    private static DbCommand Command(DbConnection c, DbTransaction? tx, string sql, (string Name, object? Value)[] parameters)
-    {
-        var command = c.CreateCommand();
-        try
-        {
-            command.Transaction = tx;
-            command.CommandText = sql;
-            foreach (var (name, value) in parameters)
-            {
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = name;
-                parameter.Value = value ?? DBNull.Value;
-                command.Parameters.Add(parameter);
-            }
-            return command;
-        }
-        catch
-        {
-            command.Dispose();
-            throw;
-        }
-    }
-
-    private static int Execute(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var command = Command(c, tx, sql, parameters);
-        return command.ExecuteNonQuery();
-    }
-
-    private static object? Scalar(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var command = Command(c, tx, sql, parameters);
-        var value = command.ExecuteScalar();
-        return value is DBNull ? null : value;
-    }
-
-    private static List<T> Query<T>(DbConnection c, DbTransaction? tx, string sql, Func<DbDataReader, T> map, params (string Name, object? Value)[] parameters)
-    {
-        using var command = Command(c, tx, sql, parameters);
-        using var reader = command.ExecuteReader();
-        var rows = new List<T>();
-        while (reader.Read()) rows.Add(map(reader));
-        return rows;
-    }
-
-    private static long Int(DbDataReader r, int ordinal) => Convert.ToInt64(r.GetValue(ordinal), CultureInfo.InvariantCulture);
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
