@@ -47,8 +47,10 @@ internal static class TuneCommand
     public static string Format(object? value) => value switch
     {
         null => "",
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        float f => f.ToString("R", CultureInfo.InvariantCulture),
+        // 15 digits: a stepped float is low + k·step, whose last binary digit is noise ("0.15000000000000002"); a program
+        // should read 0.15. The study keeps the exact value.
+        double d => d.ToString("G15", CultureInfo.InvariantCulture),
+        float f => f.ToString("G7", CultureInfo.InvariantCulture),
         bool b => b ? "true" : "false",
         IFormattable x => x.ToString(null, CultureInfo.InvariantCulture),
         var other => other.ToString() ?? "",

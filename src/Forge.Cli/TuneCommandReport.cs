@@ -25,8 +25,9 @@ internal static class TuneReport
             Report on a stored study: optimisation history, parameter importance and slice plots, as PNGs and one HTML
             file that embeds them.
 
-            Importance is each parameter's correlation ratio (eta squared): the share of the variance of the completed
-            trials' values explained by the parameter alone, its values grouped into up to 5 quantile bins (or by choice).
+            Importance is each parameter's bias-corrected correlation ratio (epsilon squared): the share of the variance
+            of the completed trials' values explained by the parameter alone, its values grouped into up to 5 quantile
+            bins (or by choice), less what chance gives with that many groups (so no effect reads about 0).
             It sees main effects only (no interactions), and a sampler that concentrates its trials (TPE, GP) narrows
             the spread it measures; read it as a hint, not a decomposition.
 
@@ -94,7 +95,7 @@ internal static class TuneReport
             if (importance.Count > 0)
             {
                 var imp = stem + ".importance.png";
-                TabularPlots.Importance(importance, imp, $"Study '{study.Name}': parameter importance (eta squared)");
+                TabularPlots.Importance(importance, imp, $"Study '{study.Name}': parameter importance (epsilon squared)");
                 pngs.Add(("Parameter importance", imp));
             }
             var slices = Slices(complete).ToList();
@@ -111,8 +112,8 @@ internal static class TuneReport
     }
 
     /// <summary>
-    /// Each parameter's correlation ratio η² over the completed trials: between-group variance of the values over their
-    /// total variance, grouping a categorical by its choice and a number into up to 5 equal-count bins of its internal
+    /// Each parameter's bias-corrected correlation ratio ε² over the completed trials: between-group variance of the values
+    /// over their total variance, less what chance alone gives with that many groups, grouping a categorical by its choice and a number into up to 5 equal-count bins of its internal
     /// (log for log parameters) value. Parameters with one distinct value, or studies with fewer than 4 trials, get none.
     /// </summary>
     internal static IReadOnlyDictionary<string, double> Importance(IReadOnlyList<FrozenTrial> complete)
@@ -142,12 +143,17 @@ internal static class TuneReport
                 var edges = Enumerable.Range(1, bins - 1).Select(b => sorted[(int)((long)b * sorted.Length / bins)]).Distinct().ToArray();
                 group = [.. xs.Select(x => edges.Count(e => x >= e))];
             }
-            var between = group.Select((g, i) => (g, i)).GroupBy(p => p.g).Sum(g =>
+            var groups = group.Select((g, i) => (g, i)).GroupBy(p => p.g).ToList();
+            var between = groups.Sum(g =>
             {
                 var m = g.Average(p => rows[p.i].Y);
                 return g.Count() * (m - mean) * (m - mean);
             });
-            result[name] = between / total;
+            // η² itself is biased upwards: a parameter with no effect scores (k−1)/(n−1) on average with k groups of n
+            // trials, 0.19 for 5 bins of 22 trials. ε² subtracts that expectation, so no effect reads about 0.
+            var k = groups.Count;
+            var within = (total - between) / Math.Max(1, rows.Count - k);
+            result[name] = Math.Max(0, (between - ((k - 1) * within)) / total);
         }
         return result;
     }
@@ -182,7 +188,7 @@ internal static class TuneReport
             sb.Append("<h2>").Append(E(title)).Append("</h2><img alt=\"").Append(E(title)).Append("\" src=\"data:image/png;base64,").Append(Convert.ToBase64String(File.ReadAllBytes(path))).Append("\">");
         if (importance.Count > 0)
         {
-            sb.Append("<h2>Importance values</h2><p>Correlation ratio (η²) of each parameter over the completed trials: the share of the values' variance explained by the parameter alone (up to 5 quantile bins, or its choices). Main effects only; concentrated sampling (TPE, GP) narrows what it can see.</p><table><tr><th>parameter</th><th>η²</th></tr>");
+            sb.Append("<h2>Importance values</h2><p>Bias-corrected correlation ratio (ε²) of each parameter over the completed trials: the share of the values' variance explained by the parameter alone (up to 5 quantile bins, or its choices), less what chance gives with that many groups. Main effects only; concentrated sampling (TPE, GP) narrows what it can see.</p><table><tr><th>parameter</th><th>ε²</th></tr>");
             foreach (var (k, v) in importance.OrderByDescending(i => i.Value)) sb.Append(inv, $"<tr><td>{E(k)}</td><td>{v:0.000}</td></tr>");
             sb.Append("</table>");
         }

@@ -136,6 +136,26 @@ public sealed class TuneCommandTests(ForgeHomeFixture home) : IClassFixture<Forg
     }
 
     [Fact]
+    public async Task Two_workers_on_one_sqlite_grid_study_run_every_point_exactly_once()
+    {
+        using var dir = new TempDir("forge-tune-");
+        var space = Space(dir, """{"n": {"type": "int", "low": 1, "high": 12}}""");
+        var storage = "sqlite:///" + dir.Combine("grid.db").TrimStart('/');
+        string[] Args() => ["tune", "command", "--space", space, "--sampler", "grid", "--trials", "12", "--parallel", "2", "--storage", storage, "--study", "g",
+            "--no-track", "--json", "--", "/bin/sh", "-c", "sleep 0.05; echo {n}"];
+
+        var workers = await Task.WhenAll(Task.Run(() => Cli.Run(Args())), Task.Run(() => Cli.Run(Args())));
+
+        foreach (var w in workers) Assert.True(w.ExitCode == 0, w.ToString());
+        // Each worker's JSON is its view when it ended (the other's last trials may still be running then): read the study.
+        using var sql = SqlStudyStorage.Open(storage);
+        var trials = Study.Load("g", sql).Trials;
+        Assert.Equal(12, trials.Count);
+        Assert.All(trials, t => Assert.Equal(TrialState.Complete, t.State));
+        Assert.Equal(Enumerable.Range(1, 12), trials.Select(t => Convert.ToInt32(t.Params["n"], CultureInfo.InvariantCulture)).Order());
+    }
+
+    [Fact]
     public void A_bad_space_file_names_the_parameter_and_the_field()
     {
         using var dir = new TempDir("forge-tune-");
