@@ -1,0 +1,253 @@
+using System.Globalization;
+using System.Text.Json;
+using Forge.Tabular;
+using Forge.Tests.Shared;
+using Forge.Tracking;
+using Forge.Tuning;
+
+namespace Forge.Cli.Tests;
+
+/// <summary>
+/// <c>forge tune</c> end to end with tiny /bin/sh programs: placeholders and environment variables, the objective read
+/// from stdout, pruning from <c>forge:report</c> lines (and the pruned program killed), failing programs, bad space files,
+/// a shared SQLite study, trials nested as tracking runs, the report, and a tiny tabular tune.
+/// </summary>
+public sealed class TuneCommandTests(ForgeHomeFixture home) : IClassFixture<ForgeHomeFixture>
+{
+    private readonly ForgeHomeFixture _home = home;
+
+    private static string Space(TempDir dir, string json)
+    {
+        var path = dir.Combine("space.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    private static JsonElement[] Trials(JsonElement json) => [.. json.GetProperty("trials").EnumerateArray()];
+
+    [Fact]
+    public void Placeholders_and_environment_variables_carry_the_trial_values_and_the_last_number_is_the_objective()
+    {
+        using var dir = new TempDir("forge-tune-");
+        var space = Space(dir, """{"x": {"type": "float", "low": 0, "high": 1}, "n": {"type": "int", "low": 1, "high": 3}, "act": {"type": "categorical", "choices": ["relu", "gelu"]}}""");
+        // The program fails (exit 3) unless each placeholder equals its environment variable; then prints two numbers, the last being x.
+        const string script = """test "{x}" = "$FORGE_PARAM_X" && test "{n}" = "$FORGE_PARAM_N" && test "{act}" = "$FORGE_PARAM_ACT" && test -n "$FORGE_TRIAL" || exit 3; echo "epoch 5 of {n}"; echo "loss={x}" """;
+
+        var result = Cli.Run("tune", "command", "--space", space, "--trials", "6", "--sampler", "random", "--seed", "3", "--no-track", "--json", "--", "/bin/sh", "-c", script);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var json = result.Json();
+        var trials = Trials(json);
+        Assert.Equal(6, trials.Length);
+        foreach (var t in trials)
+        {
+            Assert.Equal("COMPLETE", t.Text("state"));
+            var x = t.GetProperty("params").Number("x");
+            Assert.InRange(t.Number("value") - x, -1e-12, 1e-12);
+            Assert.Contains(t.GetProperty("params").Text("act"), new[] { "relu", "gelu" });
+        }
+        var best = trials.Min(t => t.Number("value"));
+        Assert.InRange(json.Number("bestValue") - best, -1e-12, 1e-12);
+        Assert.Equal("minimize", json.Text("direction"));
+    }
+
+    [Fact]
+    public void Maximize_picks_the_largest_value()
+    {
+        using var dir = new TempDir("forge-tune-");
+        var space = Space(dir, """{"n": {"type": "int", "low": 1, "high": 4}}""");
+
+        var result = Cli.Run("tune", "command", "--space", space, "--sampler", "grid", "--trials", "4", "--direction", "maximize", "--no-track", "--json", "--", "/bin/sh", "-c", "echo {n}");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var json = result.Json();
+        Assert.Equal(4.0, json.Number("bestValue"));
+        // A grid visits each point once.
+        Assert.Equal([1, 2, 3, 4], Trials(json).Select(t => (int)t.GetProperty("params").Number("n")).Order().ToArray());
+    }
+
+    [Fact]
+    public void A_failing_program_is_a_failed_trial_with_its_stderr_and_the_study_goes_on()
+    {
+        using var dir = new TempDir("forge-tune-");
+        var space = Space(dir, """{"n": {"type": "int", "low": 1, "high": 3}}""");
+        const string script = "if [ {n} = 2 ]; then echo 'boom: out of memory' >&2; exit 7; fi; if [ {n} = 3 ]; then echo no number here; exit 0; fi; echo {n}";
+
+        var result = Cli.Run("tune", "command", "--space", space, "--sampler", "grid", "--trials", "3", "--no-track", "--json", "--", "/bin/sh", "-c", script);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var trials = Trials(result.Json()).ToDictionary(t => (int)t.GetProperty("params").Number("n"));
+        Assert.Equal("COMPLETE", trials[1].Text("state"));
+        Assert.Equal("FAIL", trials[2].Text("state"));
+        Assert.Contains("code 7", trials[2].Text("failReason"), StringComparison.Ordinal);
+        Assert.Contains("boom: out of memory", trials[2].Text("failReason"), StringComparison.Ordinal);
+        Assert.Equal("FAIL", trials[3].Text("state"));
+        Assert.Contains("printed no number", trials[3].Text("failReason"), StringComparison.Ordinal);
+        Assert.Equal(1.0, result.Json().Number("bestValue"));
+        Assert.Contains("boom: out of memory", result.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reported_values_prune_and_the_pruned_program_is_killed_on_a_shared_sqlite_study_logged_as_nested_runs()
+    {
+        using var dir = new TempDir("forge-tune-");
+        var space = Space(dir, """{"x": {"type": "float", "low": 0, "high": 1}}""");
+        var storage = "sqlite:///" + dir.Combine("tune.db").TrimStart('/');
+        // Five quick trials that report x at step 1: the median pruner's startup trials.
+        var first = Cli.Run("tune", "command", "--space", space, "--trials", "5", "--sampler", "random", "--seed", "1", "--storage", storage, "--study", "s1",
+            "--experiment", "tune-tests", "--json", "--", "/bin/sh", "-c", "echo 'forge:report 1 {x}'; echo {x}");
+        Assert.True(first.ExitCode == 0, first.ToString());
+        // The same study continued to 8 trials in all: each new trial reports 10 + x, worse than every median, so it is
+        // pruned; a program left running would sleep, then leave a marker file.
+        var marker = dir.Combine("survived");
+        var second = Cli.Run("tune", "command", "--space", space, "--trials", "8", "--sampler", "random", "--seed", "2", "--storage", storage, "--study", "s1",
+            "--experiment", "tune-tests", "--json", "--", "/bin/sh", "-c", $"echo 'forge:report 1 1{{x}}'; sleep 4; touch {marker}-$FORGE_TRIAL; echo 1{{x}}");
+
+        Assert.True(second.ExitCode == 0, second.ToString());
+        var json = second.Json();
+        var trials = Trials(json);
+        Assert.Equal(8, trials.Length);
+        Assert.Equal(5, trials.Count(t => t.Text("state") == "COMPLETE"));
+        var pruned = trials.Where(t => t.Text("state") == "PRUNED").ToArray();
+        Assert.Equal(3, pruned.Length);
+        foreach (var t in pruned) Assert.True(t.GetProperty("intermediateValues").TryGetProperty("1", out _), t.ToString());
+        Thread.Sleep(500);
+        Assert.Empty(Directory.EnumerateFiles(dir.Path, "survived*"));
+
+        // Both processes nested their trials under the one study run.
+        var parent = json.Text("runId");
+        Assert.Equal(first.Json().Text("runId"), parent);
+        using var store = TrackingStore.Open(null);
+        var children = store.SearchRuns(new RunQuery { Filter = $"parent_run_id = '{parent}'", MaxResults = 100 }).Runs;
+        Assert.Equal(8, children.Count);
+        Assert.Equal(3, children.Count(r => r.Status == Core.RunStatus.Killed));
+
+        // The report draws the stored study.
+        var html = dir.Combine("report", "s1.html");
+        var report = Cli.Run("tune", "report", "s1", "--storage", storage, "--out", html, "--json");
+        Assert.True(report.ExitCode == 0, report.ToString());
+        var text = File.ReadAllText(html);
+        Assert.Contains("data:image/png;base64,", text, StringComparison.Ordinal);
+        Assert.True(File.Exists(dir.Combine("report", "s1.history.png")));
+        Assert.Equal(5, report.Json().GetProperty("completeTrials").GetInt32());
+
+        var missing = Cli.Run("tune", "report", "s2", "--storage", storage, "--out", html);
+        Cli.AssertFailed(missing, "s2", "s1");
+    }
+
+    [Fact]
+    public async Task Two_workers_on_one_sqlite_grid_study_run_every_point_exactly_once()
+    {
+        using var dir = new TempDir("forge-tune-");
+        var space = Space(dir, """{"n": {"type": "int", "low": 1, "high": 12}}""");
+        var storage = "sqlite:///" + dir.Combine("grid.db").TrimStart('/');
+        string[] Args() => ["tune", "command", "--space", space, "--sampler", "grid", "--trials", "12", "--parallel", "2", "--storage", storage, "--study", "g",
+            "--no-track", "--json", "--", "/bin/sh", "-c", "sleep 0.05; echo {n}"];
+
+        var workers = await Task.WhenAll(Task.Run(() => Cli.Run(Args())), Task.Run(() => Cli.Run(Args())));
+
+        foreach (var w in workers) Assert.True(w.ExitCode == 0, w.ToString());
+        // Each worker's JSON is its view when it ended (the other's last trials may still be running then): read the study.
+        using var sql = SqlStudyStorage.Open(storage);
+        var trials = Study.Load("g", sql).Trials;
+        Assert.Equal(12, trials.Count);
+        Assert.All(trials, t => Assert.Equal(TrialState.Complete, t.State));
+        Assert.Equal(Enumerable.Range(1, 12), trials.Select(t => Convert.ToInt32(t.Params["n"], CultureInfo.InvariantCulture)).Order());
+    }
+
+    [Fact]
+    public void A_bad_space_file_names_the_parameter_and_the_field()
+    {
+        using var dir = new TempDir("forge-tune-");
+        var space = Space(dir, """{"lr": {"type": "float", "low": 0.1, "hihg": 2}, "depth": {"type": "integer", "low": 1, "high": 3}}""");
+
+        var result = Cli.Run("tune", "command", "--space", space, "--no-track", "--", "/bin/sh", "-c", "echo 1");
+
+        Cli.AssertFailed(result, "'lr'", "\"hihg\"", "\"high\"", "'depth'", "\"integer\"", "float, int, categorical");
+        Assert.Equal(2, result.ExitCode);
+    }
+
+    [Fact]
+    public void An_unknown_placeholder_and_a_bad_flag_are_reported_before_any_trial()
+    {
+        using var dir = new TempDir("forge-tune-");
+        var space = Space(dir, """{"lr": {"type": "float", "low": 0.1, "high": 2}}""");
+
+        var placeholder = Cli.Run("tune", "command", "--space", space, "--no-track", "--", "/bin/sh", "-c", "echo {lrr}");
+        Cli.AssertFailed(placeholder, "{lrr}", "did you mean 'lr'");
+
+        var sampler = Cli.Run("tune", "command", "--space", space, "--sampler", "tpr", "--pruner", "hyperbnd", "--no-track", "--", "/bin/sh", "-c", "echo 1");
+        Cli.AssertFailed(sampler, "--sampler", "'tpe'", "--pruner", "'hyperband'");
+
+        var grid = Cli.Run("tune", "command", "--space", space, "--sampler", "grid", "--no-track", "--", "/bin/sh", "-c", "echo 1");
+        Cli.AssertFailed(grid, "'lr'", "step");
+
+        var noStorage = Cli.Run("tune", "command", "--space", space, "--study", "x", "--no-track", "--", "/bin/sh", "-c", "echo 1");
+        Cli.AssertFailed(noStorage, "--study", "--storage");
+
+        var missing = Cli.Run("tune", "command", "--space", dir.Combine("nope.json"), "--no-track", "--", "/bin/sh", "-c", "echo 1");
+        Cli.AssertFailed(missing, "nope.json", "no such file");
+    }
+
+    [Fact]
+    public void Help_explains_placeholders_reports_and_the_objective()
+    {
+        var result = Cli.Run("tune", "command", "--help");
+
+        Assert.Equal(0, result.ExitCode);
+        foreach (var text in new[] { "{name}", "FORGE_PARAM_", "forge:report STEP VALUE", "last number", "--space", "--sampler", "--pruner", "--storage", "--study", "--parallel", "--direction" })
+            Assert.Contains(text, result.Out, StringComparison.Ordinal);
+        var root = Cli.Run("tune", "--help");
+        foreach (var verb in new[] { "command", "adult", "bike-sharing", "table", "mnist", "report" })
+            Assert.Contains(verb, root.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Importance_finds_the_parameter_the_objective_depends_on()
+    {
+        var study = Study.Create(StudyDirection.Minimize, new RandomSampler(7));
+        study.Optimize(t =>
+        {
+            var x = t.SuggestFloat("x", 0, 1);
+            var noise = t.SuggestFloat("noise", 0, 1);
+            t.SuggestCategorical("unused", "a", "b");
+            return (x * x) + (0.01 * noise);
+        }, trials: 60);
+
+        var importance = TuneReport.Importance([.. study.Trials]);
+
+        Assert.InRange(importance["x"], 0.8, 1.0);
+        Assert.InRange(importance["noise"], 0.0, 0.2);
+        Assert.InRange(importance["unused"], 0.0, 0.2);
+    }
+
+    [Fact]
+    public void Tune_table_scores_trials_on_validation_rows_starts_from_the_default_recipe_and_writes_the_refitted_bundle()
+    {
+        using var dir = new TempDir("forge-tune-");
+        var csv = dir.Combine("adult-small.csv");
+        var lines = File.ReadLines(Path.Combine(SharedData.Dir("adult-census-income"), "adult.data")).Where(l => l.Trim().Length > 0).Take(1500);
+        File.WriteAllLines(csv, lines.Prepend(string.Join(",", TabularRecipes.AdultColumns)));
+        var output = dir.Combine("best");
+
+        var result = Cli.Run("tune", "table", "--data", csv, "--label", "income", "--trials", "3", "--seed", "0", "--threads", "1", "--out", output,
+            "--experiment", "tune-table", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var json = result.Json();
+        var trials = Trials(json);
+        Assert.Equal(3, trials.Length);
+        var first = trials[0].GetProperty("params");
+        Assert.Equal(300, first.Number("trees"));
+        Assert.Equal(31, first.Number("leaves"));
+        Assert.Equal("validation AUC", json.Text("metric"));
+        Assert.Equal("maximize", json.Text("direction"));
+        Assert.InRange(json.Number("bestValue"), 0.5, 1.0);
+        Assert.InRange(json.Number("bestValue") - trials.Max(t => t.Number("value")), -1e-12, 1e-12);
+        Assert.InRange(json.GetProperty("test").Number("testAuc"), 0.5, 1.0);
+        // The bundle is the best trial refitted: its recorded hyperparameters are the best trial's.
+        var manifest = Core.ModelBundle.Load(output).Manifest;
+        var bestTrees = json.GetProperty("bestParams").Number("trees").ToString(CultureInfo.InvariantCulture);
+        Assert.Equal(bestTrees, manifest.Training!.Hyperparameters["trees"]);
+    }
+}
