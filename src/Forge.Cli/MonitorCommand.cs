@@ -74,36 +74,30 @@ internal static class MonitorCommand
         RequireTabular(bundle);
         using var model = TabularBundle.Load(bundle);
         var options = new DriftOptions { DriftShareThreshold = driftShare, Selection = selection };
+        // Everything is read and checked before anything is written, so bad input leaves one error line and no report.
+        var currentColumns = Columns(bundle, model, currentPath!);
         DriftResult result;
         string referenceSource;
-        using (var bar = ctx.Progress("monitor"))
+        if (referencePath is not null)
         {
-            bar.Update(0, "reading");
-            var currentColumns = Columns(bundle, model, currentPath!);
-            bar.Update(0.5, "comparing");
-            if (referencePath is not null)
+            result = DataDrift.Compare(Columns(bundle, model, referencePath), currentColumns, options);
+            referenceSource = referencePath;
+        }
+        else
+        {
+            var profile = BundleProfile.TryLoad(bundle) ?? throw new UsageException(
+                $"{bundle.Directory} has no {BundleProfile.FileName}: pass --reference TRAIN.csv, or add one with 'forge monitor profile {bundlePath} --data TRAIN.csv'");
+            result = DataDrift.Compare(profile, currentColumns, options);
+            referenceSource = $"{bundle.Manifest.Name} ({BundleProfile.FileName}, {profile.Rows:N0} training rows)";
+        }
+        if (outPath is not null)
+        {
+            DriftReport.WriteHtml(result, outPath, new DriftReportOptions
             {
-                result = DataDrift.Compare(Columns(bundle, model, referencePath), currentColumns, options);
-                referenceSource = referencePath;
-            }
-            else
-            {
-                var profile = BundleProfile.TryLoad(bundle) ?? throw new UsageException(
-                    $"{bundle.Directory} has no {BundleProfile.FileName}: pass --reference TRAIN.csv, or add one with 'forge monitor profile {bundlePath} --data TRAIN.csv'");
-                result = DataDrift.Compare(profile, currentColumns, options);
-                referenceSource = $"{bundle.Manifest.Name} ({BundleProfile.FileName}, {profile.Rows:N0} training rows)";
-            }
-            if (outPath is not null)
-            {
-                bar.Update(0.8, "writing");
-                DriftReport.WriteHtml(result, outPath, new DriftReportOptions
-                {
-                    Title = $"Drift of {Path.GetFileName(currentPath)} for {bundle.Manifest.Name}",
-                    ReferenceSource = referenceSource,
-                    CurrentSource = currentPath,
-                });
-            }
-            bar.Update(1, "done");
+                Title = $"Drift of {Path.GetFileName(currentPath)} for {bundle.Manifest.Name}",
+                ReferenceSource = referenceSource,
+                CurrentSource = currentPath,
+            });
         }
         if (ctx.Json)
         {
@@ -135,18 +129,12 @@ internal static class MonitorCommand
         RequireTabular(bundle);
         ModelBundle updated;
         ReferenceProfile profile;
-        using (var bar = ctx.Progress("profile"))
+        using (var model = TabularBundle.Load(bundle))
         {
-            bar.Update(0, "reading");
-            using var model = TabularBundle.Load(bundle);
             var data = TabularCsv.ReadFor(dataPath, model.Features, TabularBundle.CsvOptions(bundle.Manifest, withLabel: false));
-            bar.Update(0.4, "predicting");
-            var prediction = model.Predict(data.Features);
-            bar.Update(0.7, "profiling");
-            profile = ModelColumns.Profile(data.Features, prediction);
-            updated = BundleProfile.Add(bundle, profile);
-            bar.Update(1, "done");
+            profile = ModelColumns.Profile(data.Features, model.Predict(data.Features));
         }
+        updated = BundleProfile.Add(bundle, profile);
         var file = updated.GetPath(BundleProfile.FileName);
         var bytes = new FileInfo(file).Length;
         if (ctx.Json)
