@@ -41,6 +41,8 @@ if (o is null)
            timing runs (at least 3), --seeds the KernelSHAP seeds (default 1,2,3), --report defaults to bench/results/explain.md)
           (drift: --only power,concept,speed picks parts, --limit N sets the trials (power, default 200) and
            seeds (concept, default 100), --skip-reference skips scipy, --report defaults to bench/results/drift.md)
+          (drift-walkthrough: bike sharing trained on the first --limit months (default 6), the rest replayed through
+           forge serve with feedback; writes bench/results/drift-walkthrough.md and docs/images/drift-walkthrough.png)
         """);
     return 2;
 }
@@ -57,6 +59,7 @@ return o.Suite switch
     "tuning" => TuningBench.Run(o),
     "explain" => ExplainBench.Run(o),
     "drift" => DriftBench.Run(o),
+    "drift-walkthrough" => DriftWalkthrough.Run(o),
     _ => 2,
 };
 

@@ -78,6 +78,7 @@ internal static class ServeCommand
             model, models, tracking, host, port, maxBatch, maxDelay, workers, queue, timeout, maxRequest, requireKey, logFormat, jobsDir, chatModel,
             watch, canary, shadow, uploadLimit, threads,
         };
+        DriftServeFlags.AddTo(cmd);
         cmd.SetAction(p =>
         {
             var ctx = new CliContext(output, error, p.GetValue(CliApp.JsonOption), terminal);
@@ -106,6 +107,7 @@ internal static class ServeCommand
                     Challengers = [.. (p.GetValue(canary) ?? []).Select(Challenger.ParseCanary), .. (p.GetValue(shadow) ?? []).Select(Challenger.ParseShadow)],
                     MaxUploadBytes = (long)(p.GetValue(uploadLimit) * 1024 * 1024),
                     InferenceThreads = p.GetValue(threads),
+                    Drift = DriftServeFlags.Read(p),
                 };
                 return Serve(ctx, options);
             });

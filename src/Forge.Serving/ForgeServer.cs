@@ -73,6 +73,7 @@ public static class ForgeServer
         builder.Services.AddBatchJobs();
         builder.Services.AddSingleton<TrafficRouter>();
         builder.Services.AddHostedService<AliasWatcher>();
+        builder.Services.AddDriftMonitoring();
         options.ConfigureHost?.Invoke(builder);
 
         var app = builder.Build();
@@ -85,6 +86,7 @@ public static class ForgeServer
         app.MapManagementApi(options);
         app.MapInferenceProtocol(options);
         app.MapBatchJobs(options);
+        app.MapMonitoringApi();
         app.MapChatPage(chat);
         app.MapOpenApi();
         app.MapScalarApiReference();

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace Forge.Serving;
 
 /// <summary>The steps every prediction request takes, whichever protocol it speaks: find the model, read, predict, count.</summary>
-internal sealed class PredictionService(ModelCatalog catalog, TrafficRouter router, ServerMetrics metrics, ServerOptions options, ILogger<PredictionService> logger)
+internal sealed class PredictionService(ModelCatalog catalog, TrafficRouter router, ServerMetrics metrics, ServerOptions options, ModelMonitors monitors, ILogger<PredictionService> logger)
 {
     public const string VersionHeader = "X-Forge-Model-Version";
 
@@ -103,6 +103,7 @@ internal sealed class PredictionService(ModelCatalog catalog, TrafficRouter rout
                 for (var i = 0; i < prediction.RowCount; i++) metrics.Predictions.WithLabels(served.Name, served.Version, prediction.PredictedLabel(i)).Inc(1);
             }
             router.Answered(context, entry, served, rows, prediction);
+            monitors.Observe(context, served, rows, prediction);
             return (served, prediction, null);
         }
         catch (Exception) when (Fail(entry))

@@ -82,6 +82,9 @@ public sealed record ServerOptions
     /// <summary>Where uploaded bundles are stored when registered; null means the tracking store's default (<c>$FORGE_HOME/artifacts</c>).</summary>
     public string? ArtifactRoot { get; init; }
 
+    /// <summary>Live drift monitoring of models whose bundle carries a reference profile: window, schedule, feedback, webhook.</summary>
+    public DriftServingOptions Drift { get; init; } = new();
+
     /// <summary>Every problem with these options, so one error reports them all.</summary>
     internal List<string> FindProblems()
     {
@@ -98,6 +101,7 @@ public sealed record ServerOptions
         if (WatchInterval < TimeSpan.Zero) problems.Add("the watch interval must not be negative (0 turns watching off)");
         if (MaxUploadBytes < 1024) problems.Add($"the upload size limit {MaxUploadBytes} bytes is below 1 KB");
         problems.AddRange(Challenger.FindProblems(this));
+        problems.AddRange((Drift ?? new DriftServingOptions()).FindProblems("drift"));
         foreach (var (source, i) in (Models ?? []).Select((s, i) => (s, i)))
         {
             if (source is null) problems.Add($"models[{i}] is null");

@@ -42,6 +42,12 @@ public sealed record TabularTrainingRequest
 
     /// <summary>Follows the run (tracking); its run id is recorded in the bundle.</summary>
     public ITrainingObserver Observer { get; init; } = TrainingObservers.None;
+
+    /// <summary>
+    /// Writes the drift reference into the bundle from the rows the model was fitted on and its predictions on them
+    /// (Forge.Monitoring's <c>BundleProfile.Write</c>, which the CLI passes); null writes none.
+    /// </summary>
+    public Action<BundleWriter, Table, Prediction>? ReferenceWriter { get; init; }
 }
 
 /// <summary>What a tabular training run produced.</summary>
@@ -229,6 +235,7 @@ public static class TabularTraining
         {
             model.SaveWeights(writer.PathFor(WeightsFile));
             WriteBackground(writer.PathFor(BackgroundFile), fit, options.Seed);
+            request.ReferenceWriter?.Invoke(writer, fit.Features, model.Predict(fit.Features));
             addFiles?.Invoke(writer, model, testScore);
             var manifest = new ModelManifest
             {
