@@ -15,7 +15,7 @@ namespace Forge.Cli;
 /// </summary>
 internal static class TuneTabular
 {
-    /// <summary>The space searched; the default recipe (300 trees, 31 leaves, 0.05, 20, 1.0) lies inside it.</summary>
+    /// <summary>The space searched; the default recipe (300 trees, 15 leaves, 0.05, 20, 1.0) lies inside it.</summary>
     public static IReadOnlyDictionary<string, Distribution> Space { get; } = new Dictionary<string, Distribution>(StringComparer.Ordinal)
     {
         ["trees"] = new IntDistribution(50, 1000, log: true),

@@ -239,7 +239,7 @@ public sealed class TuneCommandTests(ForgeHomeFixture home) : IClassFixture<Forg
         Assert.Equal(3, trials.Length);
         var first = trials[0].GetProperty("params");
         Assert.Equal(300, first.Number("trees"));
-        Assert.Equal(31, first.Number("leaves"));
+        Assert.Equal(new Forge.Tabular.TabularOptions().Leaves, first.Number("leaves"));
         Assert.Equal("validation AUC", json.Text("metric"));
         Assert.Equal("maximize", json.Text("direction"));
         Assert.InRange(json.Number("bestValue"), 0.5, 1.0);
