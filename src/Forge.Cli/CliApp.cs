@@ -30,6 +30,7 @@ public static class CliApp
         root.Subcommands.Add(RunsCommand.Create(output, error, terminal));
         root.Subcommands.Add(ModelsCommand.Create(output, error, terminal));
         root.Subcommands.Add(ServeCommand.Create(output, error, terminal));
+        root.Subcommands.Add(ExplainCommand.Create(output, error, terminal));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -82,12 +82,7 @@ public static class TabularExplaining
         ArgumentNullException.ThrowIfNull(method);
         options ??= new TabularExplainOptions();
         options.Validate();
-        var m = method.Trim().ToLowerInvariant();
-        if (!Methods.Contains(m))
-        {
-            var hint = NameSuggester.Closest(m, Methods) is { } close ? $"; did you mean '{close}'?" : "";
-            throw new UsageException($"unknown method '{method}' for a tabular model{hint} (one of {string.Join(", ", Methods)}; ig and saliency are for image models)");
-        }
+        var m = CheckMethod(method);
         var function = PredictorFunction.Create(model);
         var names = function.FeatureNames;
         var x = function.Encode(rows);
@@ -124,6 +119,16 @@ public static class TabularExplaining
                 }).Explain(x);
         }
         return WithCategoryNames(explanation, function);
+    }
+
+    /// <summary>The method's name in lower case; an unknown one is refused with the closest name and the list.</summary>
+    public static string CheckMethod(string method)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        var m = method.Trim().ToLowerInvariant();
+        if (Methods.Contains(m)) return m;
+        var hint = NameSuggester.Closest(m, Methods) is { } close ? $"; did you mean '{close}'?" : "";
+        throw new UsageException($"unknown method '{method}' for a tabular model{hint} (one of {string.Join(", ", Methods)}; ig and saliency are for image models)");
     }
 
     /// <summary>A copy whose value labels show categories by name ("colour = red") instead of by index.</summary>
