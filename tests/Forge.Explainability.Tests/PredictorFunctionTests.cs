@@ -200,4 +200,83 @@ public sealed class PredictorFunctionTests
         var json = ExplanationExport.ToJson(e, top: 1);
         Assert.Equal("b,c", (string)json["rows"]![0]!["outputs"]![0]!["attributions"]![0]!["feature"]!);
     }
+
+    /// <summary>Echoes every input column as a number: to check that decoding gives each column its own type.</summary>
+    private sealed class EchoTypes : IPredictor
+    {
+        public ModelSignature Signature { get; } = new(
+            [new TensorSpec("d", "float64", [-1]), new TensorSpec("i", "int32", [-1]), new TensorSpec("l", "int64", [-1])],
+            [new TensorSpec("value", "float64", [-1])], []);
+
+        public Table? Last { get; private set; }
+
+        public Prediction Predict(Table batch)
+        {
+            Last = batch;
+            var d = batch.Get<ScalarColumn<double>>("d");
+            var i = batch.Get<ScalarColumn<int>>("i");
+            var l = batch.Get<ScalarColumn<long>>("l");
+            return Prediction.Regression([.. Enumerable.Range(0, batch.RowCount).Select(r => (d.IsMissing(r) ? 100 : d[r]) + (i.IsMissing(r) ? 1000 : i[r]) + (10 * l[r]))]);
+        }
+
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public void Float64_int32_and_int64_columns_decode_to_their_own_types_with_rounding_and_missing_values()
+    {
+        using var model = new EchoTypes();
+        var f = PredictorFunction.Create(model);
+        var y = f.Evaluate(new double[,] { { 0.25, 2.6, 3.4 }, { double.NaN, double.NaN, 1 } });
+        Assert.Equal(0.25 + 3 + 30, y[0, 0], 12);
+        Assert.Equal(100 + 1000 + 10, y[1, 0], 12);
+        Assert.True(model.Last!["d"].IsMissing(1));
+        Assert.True(model.Last["i"].IsMissing(1));
+        var encoded = f.Encode(new Table(Column.Float64("d", [1.5]), Column.Int32("i", [7]), Column.Int64("l", [9])));
+        Assert.Equal([1.5, 7, 9], [encoded[0, 0], encoded[0, 1], encoded[0, 2]]);
+        Assert.Throws<ArgumentException>(() => f.Decode(new double[4]));
+    }
+
+    /// <summary>An RGB 2 x 3 image model (C x H x W input) whose score is the mean red of the top-left pixel.</summary>
+    private sealed class TinyImageModel : IPredictor
+    {
+        public ModelSignature Signature { get; } = new([new TensorSpec("image", "float32", [-1, 3, 2, 3])], [new TensorSpec("probabilities", "float32", [-1, 2])], ["dark", "red"]);
+
+        public Prediction Predict(Table batch)
+        {
+            var t = batch.Get<TensorColumn>("image");
+            return Prediction.Classes(Signature.Labels, [.. Enumerable.Range(0, batch.RowCount).Select(r => new[] { 1 - t[r][0], t[r][0] })]);
+        }
+
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public void Image_rows_are_reordered_from_channels_first_and_lime_sees_the_models_scores()
+    {
+        using var model = new TinyImageModel();
+        Assert.True(PredictorExplainers.TakesImage(model));
+        Assert.False(PredictorExplainers.TakesText(model));
+        // Channel-first: red plane, then green, then blue; pixel (0, 0) red = 0.9, green = 0.1, blue = 0.2.
+        var row = new float[18];
+        row[0] = 0.9f;
+        row[6] = 0.1f;
+        row[12] = 0.2f;
+        var image = PredictorExplainers.ToImageInput(row, [3, 2, 3]);
+        Assert.Equal((2, 3, 3), (image.Height, image.Width, image.Channels));
+        Assert.Equal([0.9f, 0.1f, 0.2f], image.Pixels.Take(3));
+        Assert.Throws<UsageException>(() => PredictorExplainers.ToImageInput(row, [18]));
+
+        var e = PredictorExplainers.LimeForImages(model, new Lime.LimeImageOptions { Samples = 60, Segments = 2, HideColor = [0, 0, 0] }).Explain(image);
+        Assert.Equal(["dark", "red"], e.OutputNames);
+        Assert.Equal(0.9, e.Prediction(0, 1), 6);
+        var region = e.Image!.Segments[0];
+        Assert.True(e.Value(0, region, 1) > 0.3);
+
+        using var text = new FakeText();
+        var refused = Assert.Throws<UsageException>(() => PredictorExplainers.LimeForImages(text));
+        Assert.Contains("--text", refused.Message, StringComparison.Ordinal);
+        var wrong = Assert.Throws<UsageException>(() => PredictorExplainers.ForText(model, "lime"));
+        Assert.Contains("--image", wrong.Message, StringComparison.Ordinal);
+    }
 }
