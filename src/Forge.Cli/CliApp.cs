@@ -32,6 +32,7 @@ public static class CliApp
         root.Subcommands.Add(ServeCommand.Create(output, error, terminal));
         root.Subcommands.Add(TuneCommand.Create(output, error, terminal));
         root.Subcommands.Add(MonitorCommand.Create(output, error, terminal));
+        root.Subcommands.Add(ExplainCommand.Create(output, error, terminal));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -136,6 +136,16 @@ public sealed class ImageClassifier : IConcurrentPredictor
         }
     }
 
+    /// <summary>
+    /// Class probabilities through the trained module itself (not the folded inference copy), so autograd can follow
+    /// them back to <paramref name="pixels"/> ([n, 1, h, w], 0–1): what gradient attributions differentiate.
+    /// </summary>
+    internal Tensor DifferentiableProbabilities(Tensor pixels)
+    {
+        var output = _module.call(Normalization.Apply(pixels));
+        return _logProbabilities ? output.exp() : nn.functional.softmax(output, 1);
+    }
+
     private void CheckSize(int height, int width)
     {
         if (height != Height || width != Width)

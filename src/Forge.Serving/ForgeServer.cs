@@ -83,6 +83,7 @@ public static class ForgeServer
         app.MapHealth();
         app.MapPrometheus();
         app.MapNativeApi(options);
+        app.MapExplainApi(options);
         app.MapManagementApi(options);
         app.MapInferenceProtocol(options);
         app.MapBatchJobs(options);

@@ -104,6 +104,12 @@ public sealed class TabularModel : Forge.Core.IPredictor
         }
     }
 
+    /// <summary>The fitted ML.NET pipeline, for converters that read its trees.</summary>
+    internal ITransformer Transformer => _transformer;
+
+    /// <summary>The ML.NET context the pipeline runs in.</summary>
+    internal MLContext Context => _ml;
+
     /// <summary>Writes the ML.NET model (a zip) to <paramref name="path"/>.</summary>
     public void SaveWeights(string path)
     {

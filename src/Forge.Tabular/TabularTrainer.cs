@@ -14,7 +14,7 @@ namespace Forge.Tabular;
 /// <summary>Fits tabular models with ML.NET: options and labelled data in, an immutable <see cref="TabularModel"/> out.</summary>
 public static class TabularTrainer
 {
-    private const string FeaturesColumn = "__features";
+    internal const string FeaturesColumn = "__features";
 
     /// <summary>More distinct numeric labels than this make an inferred task a regression.</summary>
     public const int MaxClassesForInference = 20;
