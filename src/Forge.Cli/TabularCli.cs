@@ -126,22 +126,7 @@ internal static class TabularCli
         {
             var data = p.GetValue(Data) ?? throw new UsageException("forge train table needs --data FILE.csv (with a header line) and --label COLUMN");
             var label = p.GetValue(Label) ?? throw new UsageException("forge train table needs --label COLUMN, the column to predict");
-            var categorical = List(p.GetValue(Categorical));
-            request = new TabularTrainingRequest
-            {
-                Dataset = ModelNames.Problem(Path.GetFileNameWithoutExtension(data)) is null ? Path.GetFileNameWithoutExtension(data) : TableDataset,
-                DataPath = data,
-                OutputDirectory = output,
-                Csv = new TabularCsvOptions
-                {
-                    Label = label,
-                    Exclude = List(p.GetValue(Exclude)),
-                    Types = categorical.ToDictionary(c => c, _ => FeatureKind.Categorical, StringComparer.Ordinal),
-                },
-                Split = p.GetValue(TestFraction) is null && !p.GetValue(Chronological)
-                    ? null
-                    : new TabularSplit(p.GetValue(Chronological) ? SplitMethod.Chronological : SplitMethod.Random, p.GetValue(TestFraction) ?? 0.2),
-            };
+            request = TableRequest(data, label, output, p.GetValue(Exclude), p.GetValue(Categorical), p.GetValue(TestFraction), p.GetValue(Chronological));
         }
         else
         {
@@ -179,6 +164,31 @@ internal static class TabularCli
         var names = Enum.GetNames<T>().Select(n => n.ToLowerInvariant()).ToArray();
         var key = text.Trim().ToLowerInvariant();
         return names.Contains(key) ? Enum.Parse<T>(key, ignoreCase: true) : throw new NotFoundException(what, text, names);
+    }
+
+    /// <summary>
+    /// The request for an arbitrary CSV table, as `forge train table` and `forge tune table` build it: named after the file
+    /// when that is a valid model name, with the label, excluded and categorical columns and the split the flags give.
+    /// </summary>
+    internal static TabularTrainingRequest TableRequest(string data, string label, string output, string? exclude, string? categorical,
+        double? testFraction, bool chronological)
+    {
+        var name = Path.GetFileNameWithoutExtension(data);
+        return new TabularTrainingRequest
+        {
+            Dataset = ModelNames.Problem(name) is null ? name : TableDataset,
+            DataPath = data,
+            OutputDirectory = output,
+            Csv = new TabularCsvOptions
+            {
+                Label = label,
+                Exclude = List(exclude),
+                Types = List(categorical).ToDictionary(c => c, _ => FeatureKind.Categorical, StringComparer.Ordinal),
+            },
+            Split = testFraction is null && !chronological
+                ? null
+                : new TabularSplit(chronological ? SplitMethod.Chronological : SplitMethod.Random, testFraction ?? 0.2),
+        };
     }
 
     private static List<string> List(string? text) =>

@@ -92,23 +92,7 @@ internal static class TuneTabular
         {
             var data = p.GetValue(Data) ?? throw new UsageException("forge tune table needs --data FILE.csv (with a header line) and --label COLUMN");
             var label = p.GetValue(Label) ?? throw new UsageException("forge tune table needs --label COLUMN, the column to predict");
-            var categorical = List(p.GetValue(Categorical));
-            var name = Path.GetFileNameWithoutExtension(data);
-            request = new TabularTrainingRequest
-            {
-                Dataset = ModelNames.Problem(name) is null ? name : TabularCli.TableDataset,
-                DataPath = data,
-                OutputDirectory = output,
-                Csv = new TabularCsvOptions
-                {
-                    Label = label,
-                    Exclude = List(p.GetValue(Exclude)),
-                    Types = categorical.ToDictionary(c => c, _ => FeatureKind.Categorical, StringComparer.Ordinal),
-                },
-                Split = p.GetValue(TestFraction) is null && !p.GetValue(Chronological)
-                    ? null
-                    : new TabularSplit(p.GetValue(Chronological) ? SplitMethod.Chronological : SplitMethod.Random, p.GetValue(TestFraction) ?? 0.2),
-            };
+            request = TabularCli.TableRequest(data, label, output, p.GetValue(Exclude), p.GetValue(Categorical), p.GetValue(TestFraction), p.GetValue(Chronological));
         }
         else
         {
@@ -137,9 +121,6 @@ internal static class TuneTabular
         if (problems.Count > 0) throw new UsageException(string.Join("; ", problems.Select(x => $"--out {output}: {x.Problem}")));
         return request;
     }
-
-    private static List<string> List(string? text) =>
-        text is null ? [] : [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 
     /// <summary>What a trial's validation score is: AUC for binary (maximise), log-loss for multiclass and RMSE for regression (minimise).</summary>
     public static (string Name, StudyDirection Direction, Func<TabularEvaluation, double> Read) Metric(TabularTask task) => task switch
