@@ -32,6 +32,51 @@ internal abstract class SqlDialect : IDisposable
     /// <summary>True for errors that mean "try again" (another writer holds a lock), never for errors in the request.</summary>
     public abstract bool IsTransient(Exception exception);
 
+    /// <summary>How long one unit of work keeps being redone while other writers hold the database's lock.</summary>
+    public static readonly TimeSpan BusyDeadline = TimeSpan.FromSeconds(120);
+
+    /// <summary>
+    /// Runs <paramref name="work"/>, redoing the whole unit with jittered back-off while another writer holds the lock
+    /// longer than the driver's own wait; after <see cref="BusyDeadline"/> it fails naming the <paramref name="database"/>
+    /// ("tracking", "study").
+    /// </summary>
+    public T WithRetry<T>(Func<T> work, string database)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var delay = 5;
+        while (true)
+        {
+            try
+            {
+                return work();
+            }
+            catch (Exception ex) when (IsTransient(ex))
+            {
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > BusyDeadline)
+                    throw new ForgeException($"the {database} database {Location} stayed locked by other writers for {BusyDeadline.TotalSeconds:0} s", ex);
+                Thread.Sleep(Random.Shared.Next(delay, delay * 2));
+                delay = Math.Min(delay * 2, 250);
+            }
+        }
+    }
+
+    /// <summary>Runs a read on its own connection, retried as <see cref="WithRetry"/> does.</summary>
+    public T Read<T>(Func<DbConnection, T> work, string database) => WithRetry(() =>
+    {
+        using var connection = Open();
+        return work(connection);
+    }, database);
+
+    /// <summary>Runs a write in its own transaction, committed at the end and redone whole on a transient lock error.</summary>
+    public T Write<T>(Func<DbConnection, DbTransaction, T> work, string database) => WithRetry(() =>
+    {
+        using var connection = Open();
+        using var transaction = BeginWrite(connection);
+        var result = work(connection, transaction);
+        transaction.Commit();
+        return result;
+    }, database);
+
     /// <summary>Serialises schema migrations between processes, inside <paramref name="transaction"/>.</summary>
     public virtual void LockForMigration(DbConnection connection, DbTransaction transaction) { }
 

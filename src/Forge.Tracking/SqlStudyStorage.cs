@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
-using System.Diagnostics;
 using System.Globalization;
 using Forge.Core;
 using Forge.Tuning;
@@ -47,7 +46,6 @@ internal static class StudySchema
 /// </summary>
 public sealed class SqlStudyStorage : IStudyStorage
 {
-    private static readonly TimeSpan BusyDeadline = TimeSpan.FromSeconds(120);
     private const string TrialColumns = "trial_id, study_id, number, state, value, start_time, end_time, heartbeat, retried";
 
     private readonly SqlDialect _dialect;
@@ -504,44 +502,13 @@ public sealed class SqlStudyStorage : IStudyStorage
 
     private Distribution ParseDistribution(string json) => _distributions.GetOrAdd(json, Distribution.FromJson);
 
-    // ---------------------------------------------------------------- plumbing (as SqlTrackingStore's)
+    // ---------------------------------------------------------------- plumbing
 
-    private T WithRetry<T>(Func<T> work)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var delay = 5;
-        while (true)
-        {
-            try
-            {
-                return work();
-            }
-            catch (Exception ex) when (_dialect.IsTransient(ex))
-            {
-                // Another worker holds the write lock longer than the driver's own wait: back off and redo the whole unit.
-                if (Stopwatch.GetElapsedTime(started) > BusyDeadline)
-                    throw new ForgeException($"the study database {_dialect.Location} stayed locked by other writers for {BusyDeadline.TotalSeconds:0} s", ex);
-                Thread.Sleep(Random.Shared.Next(delay, delay * 2));
-                delay = Math.Min(delay * 2, 250);
-            }
-        }
-    }
+    private T WithRetry<T>(Func<T> work) => _dialect.WithRetry(work, "study");
 
-    private T Read<T>(Func<DbConnection, T> work) => WithRetry(() =>
-    {
-        using var connection = _dialect.Open();
-        return work(connection);
-    });
+    private T Read<T>(Func<DbConnection, T> work) => _dialect.Read(work, "study");
 
-    private T Write<T>(Func<DbConnection, DbTransaction, T> work) => WithRetry(() =>
-    {
-        using var connection = _dialect.Open();
-        using var transaction = _dialect.BeginWrite(connection);
-        var result = work(connection, transaction);
-        transaction.Commit();
-        return result;
-    });
-
+    private T Write<T>(Func<DbConnection, DbTransaction, T> work) => _dialect.Write(work, "study");
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 

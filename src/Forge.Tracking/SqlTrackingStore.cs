@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -17,7 +16,6 @@ namespace Forge.Tracking;
 internal sealed partial class SqlTrackingStore : ITrackingStore
 {
     /// <summary>How long a call keeps retrying while other writers hold the database before it gives up.</summary>
-    private static readonly TimeSpan BusyDeadline = TimeSpan.FromSeconds(120);
 
     private const string RunSelect =
         "SELECT r.run_id, r.name, e.name, r.status, r.start_time, r.end_time, r.heartbeat, r.parent_run_id, r.deleted, r.artifact_location " +
@@ -885,41 +883,11 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
 
     // ---------------------------------------------------------------- plumbing
 
-    private T WithRetry<T>(Func<T> work)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var delay = 5;
-        while (true)
-        {
-            try
-            {
-                return work();
-            }
-            catch (Exception ex) when (_dialect.IsTransient(ex))
-            {
-                // Another process holds the write lock longer than the driver's own wait: back off and try the whole unit again.
-                if (Stopwatch.GetElapsedTime(started) > BusyDeadline)
-                    throw new ForgeException($"the tracking database {_dialect.Location} stayed locked by other writers for {BusyDeadline.TotalSeconds:0} s", ex);
-                Thread.Sleep(Random.Shared.Next(delay, delay * 2));
-                delay = Math.Min(delay * 2, 250);
-            }
-        }
-    }
+    private T WithRetry<T>(Func<T> work) => _dialect.WithRetry(work, "tracking");
 
-    private T Read<T>(Func<DbConnection, T> work) => WithRetry(() =>
-    {
-        using var connection = _dialect.Open();
-        return work(connection);
-    });
+    private T Read<T>(Func<DbConnection, T> work) => _dialect.Read(work, "tracking");
 
-    private T Write<T>(Func<DbConnection, DbTransaction, T> work) => WithRetry(() =>
-    {
-        using var connection = _dialect.Open();
-        using var transaction = _dialect.BeginWrite(connection);
-        var result = work(connection, transaction);
-        transaction.Commit();
-        return result;
-    });
+    private T Write<T>(Func<DbConnection, DbTransaction, T> work) => _dialect.Write(work, "tracking");
 
     private void Write(Action<DbConnection, DbTransaction> work) => Write<int>((c, tx) =>
     {
