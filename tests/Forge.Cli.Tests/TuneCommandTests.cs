@@ -128,7 +128,9 @@ public sealed class TuneCommandTests(ForgeHomeFixture home) : IClassFixture<Forg
         Assert.True(report.ExitCode == 0, report.ToString());
         var text = File.ReadAllText(html);
         Assert.Contains("data:image/png;base64,", text, StringComparison.Ordinal);
-        Assert.True(File.Exists(dir.Combine("report", "s1.history.png")));
+        foreach (var png in new[] { "history", "importance", "parallel", "slices" })
+            Assert.True(File.Exists(dir.Combine("report", $"s1.{png}.png")), png);
+        Assert.Contains("Parallel coordinates", text, StringComparison.Ordinal);
         Assert.Equal(5, report.Json().GetProperty("completeTrials").GetInt32());
 
         var missing = Cli.Run("tune", "report", "s2", "--storage", storage, "--out", html);
@@ -240,25 +242,6 @@ public sealed class TuneCommandTests(ForgeHomeFixture home) : IClassFixture<Forg
         var root = Cli.Run("tune", "--help");
         foreach (var verb in new[] { "command", "adult", "bike-sharing", "table", "mnist", "report" })
             Assert.Contains(verb, root.Out, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Importance_finds_the_parameter_the_objective_depends_on()
-    {
-        var study = Study.Create(StudyDirection.Minimize, new RandomSampler(7));
-        study.Optimize(t =>
-        {
-            var x = t.SuggestFloat("x", 0, 1);
-            var noise = t.SuggestFloat("noise", 0, 1);
-            t.SuggestCategorical("unused", "a", "b");
-            return (x * x) + (0.01 * noise);
-        }, trials: 60);
-
-        var importance = TuneReport.Importance([.. study.Trials]);
-
-        Assert.InRange(importance["x"], 0.8, 1.0);
-        Assert.InRange(importance["noise"], 0.0, 0.2);
-        Assert.InRange(importance["unused"], 0.0, 0.2);
     }
 
     [Fact]
