@@ -20,17 +20,21 @@ internal static class TuneMnist
     private static readonly Option<string> Model = new("--model") { Description = "cnn (default) or mlp", DefaultValueFactory = _ => "cnn" };
     private static readonly Option<string?> DataDir = new("--data-dir") { Description = "The dataset's own folder" };
     private static readonly Option<int?> Threads = new("--threads") { Description = "Compute threads (default: all cores)" };
+    private static readonly Option<bool> FixedEpochs = new("--fixed-epochs")
+    {
+        Description = "Train every trial for --max-epochs instead of tuning the epoch count, so the pruner alone decides how many epochs a trial gets (how Hyperband is meant to be used)",
+    };
 
     /// <summary>The space for an architecture: a cnn also tunes its channel width (w, 2w, 4w per block).</summary>
-    public static IReadOnlyDictionary<string, Distribution> Space(string model, int maxEpochs)
+    public static IReadOnlyDictionary<string, Distribution> Space(string model, int maxEpochs, bool fixedEpochs = false)
     {
         var space = new Dictionary<string, Distribution>(StringComparer.Ordinal)
         {
             ["lr"] = new FloatDistribution(3e-4, 3e-2, log: true),
             ["batchSize"] = new CategoricalDistribution([32, 64, 128]),
             ["dropout"] = new FloatDistribution(0, 0.5, step: 0.05),
-            ["epochs"] = new IntDistribution(1, maxEpochs),
         };
+        if (!fixedEpochs) space["epochs"] = new IntDistribution(1, maxEpochs);
         if (model == "cnn") space["width"] = new CategoricalDistribution([8, 16, 32]);
         return space;
     }
@@ -41,13 +45,15 @@ internal static class TuneMnist
             Tune the MNIST classifier: lr (3e-4 to 3e-2, log), batchSize (32, 64, 128), dropout (0 to 0.5), epochs
             (1 to --max-epochs) and, for the cnn, the channel width (8, 16, 32 in the first block, doubling). Each trial
             maximises the validation accuracy of its last epoch, on 1/12 of the training images; every epoch's value is
-            reported, so --pruner hyperband or asha stops poor trials early. The test set is not read.
+            reported, so --pruner hyperband or asha stops poor trials early. With --fixed-epochs every trial is given
+            --max-epochs and the pruner alone decides who stops sooner. The test set is not read.
 
-            Example:
+            Examples:
               forge tune mnist --trials 16 --limit 6000 --pruner hyperband
+              forge tune mnist --trials 20 --limit 12000 --max-epochs 9 --fixed-epochs --pruner hyperband
             """)
         {
-            Limit, MaxEpochs, Model, DataDir, Threads,
+            Limit, MaxEpochs, Model, DataDir, Threads, FixedEpochs,
         };
         flags.AddTo(cmd);
         cmd.SetAction(p =>
@@ -68,7 +74,8 @@ internal static class TuneMnist
         var limit = p.GetValue(Limit) ?? 6000;
         if (limit is < 0 or (> 0 and < 100)) problems.Add($"--limit must be 0 (all) or at least 100 (got {limit})");
         if (problems.Count > 0) throw new UsageException(string.Join("; ", problems));
-        var space = Space(model, maxEpochs);
+        var fixedEpochs = p.GetValue(FixedEpochs);
+        var space = Space(model, maxEpochs, fixedEpochs);
         var settings = flags.Read(p, space, StudyDirection.Maximize, maxStep: maxEpochs);
         var threads = p.GetValue(Threads) ?? 0;
         var seed = p.GetValue(flags.Seed) ?? 1;
@@ -85,13 +92,17 @@ internal static class TuneMnist
         {
             ["dataset"] = "mnist", ["model"] = model, ["limit"] = train.Count.ToString(CultureInfo.InvariantCulture),
             ["maxEpochs"] = maxEpochs.ToString(CultureInfo.InvariantCulture), ["metric"] = "validation accuracy",
+            ["fixedEpochs"] = fixedEpochs ? "true" : "false",
         };
         using var session = TuneSession.Open(ctx, p, flags, settings, "mnist", parameters);
         using var cancel = new SignalCancellation();
-        session.Optimize((trial, ct) => Objective(trial, space, model, train, seed, threads, ct), cancel.Token);
+        session.Optimize((trial, ct) => Objective(trial, space, model, train, seed, threads, fixedEpochs ? maxEpochs : null, ct), cancel.Token);
         var trials = session.Study.Trials;
         var epochs = trials.Sum(t => t.IntermediateValues.Count);
-        var full = trials.Where(t => t.Params.ContainsKey("epochs")).Sum(t => Convert.ToInt32(t.Params["epochs"], CultureInfo.InvariantCulture));
+        // What the trials would have trained without pruning: their drawn epoch count, or --max-epochs when fixed.
+        var full = fixedEpochs
+            ? trials.Count(t => t.State is TrialState.Complete or TrialState.Pruned) * maxEpochs
+            : trials.Where(t => t.Params.ContainsKey("epochs")).Sum(t => Convert.ToInt32(t.Params["epochs"], CultureInfo.InvariantCulture));
         session.FinishTracking(new Dictionary<string, double> { ["epochsTrained"] = epochs });
         if (ctx.Json)
         {
@@ -108,7 +119,7 @@ internal static class TuneMnist
     }
 
     /// <summary>One trial: train with the suggested values, reporting each epoch's validation accuracy, and stop when pruned.</summary>
-    private static double Objective(Trial trial, IReadOnlyDictionary<string, Distribution> space, string model, ImageSet train, int seed, int threads, CancellationToken ct)
+    private static double Objective(Trial trial, IReadOnlyDictionary<string, Distribution> space, string model, ImageSet train, int seed, int threads, int? fixedEpochs, CancellationToken ct)
     {
         var v = space.ToDictionary(s => s.Key, s => trial.Suggest(s.Key, s.Value), StringComparer.Ordinal);
         var dropout = Convert.ToDouble(v["dropout"], CultureInfo.InvariantCulture);
@@ -119,7 +130,7 @@ internal static class TuneMnist
         {
             LearningRate = Convert.ToDouble(v["lr"], CultureInfo.InvariantCulture),
             BatchSize = Convert.ToInt32(v["batchSize"], CultureInfo.InvariantCulture),
-            Epochs = Convert.ToInt32(v["epochs"], CultureInfo.InvariantCulture),
+            Epochs = fixedEpochs ?? Convert.ToInt32(v["epochs"], CultureInfo.InvariantCulture),
             Seed = seed,
             Threads = threads,
         };

@@ -245,6 +245,32 @@ public sealed class TuneCommandTests(ForgeHomeFixture home) : IClassFixture<Forg
     }
 
     [Fact]
+    public void Tune_mnist_tunes_the_epoch_count_or_fixes_it_and_counts_the_epochs_trained()
+    {
+        var drawn = Cli.Run("tune", "mnist", "--model", "mlp", "--trials", "3", "--limit", "600", "--max-epochs", "2", "--pruner", "none",
+            "--seed", "1", "--threads", "1", "--no-track", "--json");
+        Assert.True(drawn.ExitCode == 0, drawn.ToString());
+        var json = drawn.Json();
+        var trials = Trials(json);
+        Assert.Equal(3, trials.Length);
+        var asked = trials.Sum(t => (int)t.GetProperty("params").Number("epochs"));
+        Assert.All(trials, t => Assert.InRange(t.GetProperty("params").Number("epochs"), 1, 2));
+        // Without pruning every trial trains what it drew, and reports one validation accuracy per epoch.
+        Assert.Equal(asked, json.GetProperty("epochsWithoutPruning").GetInt32());
+        Assert.Equal(asked, json.GetProperty("epochsTrained").GetInt32());
+        Assert.All(trials, t => Assert.Equal((int)t.GetProperty("params").Number("epochs"), t.GetProperty("intermediateValues").EnumerateObject().Count()));
+        Assert.InRange(json.Number("bestValue"), 0.3, 1.0);
+
+        var fixedRun = Cli.Run("tune", "mnist", "--model", "mlp", "--trials", "2", "--limit", "600", "--max-epochs", "2", "--fixed-epochs", "--pruner", "none",
+            "--seed", "1", "--threads", "1", "--no-track", "--json");
+        Assert.True(fixedRun.ExitCode == 0, fixedRun.ToString());
+        var fixedJson = fixedRun.Json();
+        Assert.All(Trials(fixedJson), t => Assert.False(t.GetProperty("params").TryGetProperty("epochs", out _)));
+        Assert.Equal(4, fixedJson.GetProperty("epochsWithoutPruning").GetInt32());
+        Assert.Equal(4, fixedJson.GetProperty("epochsTrained").GetInt32());
+    }
+
+    [Fact]
     public void Tune_table_scores_trials_on_validation_rows_starts_from_the_default_recipe_and_writes_the_refitted_bundle()
     {
         using var dir = new TempDir("forge-tune-");
