@@ -289,7 +289,7 @@
         h('section', { class: 'card', 'aria-labelledby': 'h-served' },
           h('h2', { id: 'h-served' }, 'Served models'),
           summary.mode !== 'serve' ? h('p', { class: 'muted' }, 'This is forge ui, which shows the tracking store only. Start forge serve to serve models; its UI adds explanations, drift and the chat page.') :
-            servedTable(served, true)),
+            servedTable(served, true, true)),
         h('section', { class: 'card', 'aria-labelledby': 'h-studies' },
           h('h2', { id: 'h-studies' }, 'Studies'),
           studies.length === 0 ? h('p', { class: 'muted' }, 'No tuning studies in this store.') :
@@ -307,8 +307,17 @@
     return summary;
   }
 
-  function servedTable(served, links) {
+  function servedTable(served, links, compact) {
     if (served.length === 0) return h('p', { class: 'muted' }, 'No models are served.');
+    if (compact) {
+      return h('table', { id: 'served-models' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'Model'), h('th', {}, 'State'), h('th', { class: 'num' }, 'Req/s'), h('th', { class: 'num' }, 'Latency'), h('th', {}, ''))),
+        h('tbody', {}, served.map((m) => h('tr', { 'data-model': m.name },
+          h('td', {}, `${m.name} v${m.version}`, m.role !== 'primary' ? h('span', { class: 'pill' }, m.role) : null), h('td', {}, status(m.state)),
+          h('td', { class: 'num' }, m.ratePerSecond === null ? '' : m.ratePerSecond.toFixed(2)),
+          h('td', { class: 'num' }, m.meanLatencyMs === null ? '' : m.meanLatencyMs.toFixed(1) + ' ms'),
+          h('td', {}, link('#/explain?model=' + encodeURIComponent(m.name), 'Explain'), ' · ', link('#/drift?model=' + encodeURIComponent(m.name), 'Drift'))))));
+    }
     return h('table', { id: 'served-models' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Model'), h('th', {}, 'Version'), h('th', {}, 'Role'), h('th', {}, 'State'),
         h('th', { class: 'num' }, 'Requests/s'), h('th', { class: 'num' }, 'Mean latency'), h('th', { class: 'num' }, 'Requests'), h('th', {}, ''))),
@@ -880,7 +889,7 @@
             h('td', {}, c.drifted ? status('drift') : status('none')))))),
       h('h2', {}, 'Histograms against the reference'),
       h('div', { class: 'charts', id: 'drift-histograms' }, cols.filter((c) => c.histogram).map((c) => h('section', { class: 'card' }, h('h3', {}, c.name), histogram(c)))),
-      h('div', { class: 'legend' }, attrs(h('span', { class: 'ref' }, 'reference'), {}), attrs(h('span', { class: 'cur' }, 'current window'), {})));
+      h('div', { class: 'legend' }, attrs(h('span', { class: 'ref' }, 'reference'), {}), attrs(h('span', { class: 'cur' }, 'current window (red where the column drifted)'), {})));
   }
 
   function histogram(c) {
@@ -896,7 +905,10 @@
       const x = m.l + i * bw;
       svg.append(s('rect', { x: x + 1, y: y(ref[i] || 0), width: Math.max(1, bw / 2 - 1), height: height - m.b - y(ref[i] || 0), fill: '#7f7f7f' }));
       svg.append(s('rect', { x: x + bw / 2, y: y(cur[i] || 0), width: Math.max(1, bw / 2 - 1), height: height - m.b - y(cur[i] || 0), fill: c.drifted ? '#d62728' : '#1f77b4' }));
-      if (labels.length <= 12 || i % Math.ceil(labels.length / 12) === 0) svg.append(s('text', { x: x + bw / 2, y: height - m.b + 12, 'text-anchor': 'middle' }, String(label).slice(0, 10)));
+      // Numeric bins are labelled by their lower edge, a few of them, so the labels never overlap.
+      const edges = hist.edges;
+      const every = Math.ceil(labels.length / (edges ? 6 : 12));
+      if (i % every === 0) svg.append(s('text', { x: edges ? x : x + bw / 2, y: height - m.b + 12, 'text-anchor': edges ? 'start' : 'middle' }, edges ? num(edges[i], 3) : String(label).slice(0, 10)));
     });
     svg.append(s('line', { class: 'axis', x1: m.l, x2: width - m.r, y1: height - m.b, y2: height - m.b }));
     svg.append(s('text', { x: m.l - 4, y: y(max) + 10, 'text-anchor': 'end' }, num(max, 2)));
