@@ -86,10 +86,10 @@ internal static class UiBench
                 app.StopAsync().GetAwaiter().GetResult();
                 ((IAsyncDisposable)app).DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
-            var path = o.ReportPath ?? Path.Combine(o.RepoDir, "bench", "results", "ui.md");
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.WriteAllText(path, report.ToString());
-            Console.Error.WriteLine($"wrote {path}");
+            var reportPath = o.ReportPath ?? Path.Combine(o.RepoDir, "bench", "results", "ui.md");
+            Directory.CreateDirectory(Path.GetDirectoryName(reportPath)!);
+            File.WriteAllText(reportPath, report.ToString());
+            Console.Error.WriteLine($"wrote {reportPath}");
             return 0;
         }
         finally
