@@ -20,16 +20,15 @@ internal static class TuneReport
     {
         var studyArg = new Argument<string>("study") { Description = "The study's name" };
         var storage = new Option<string>("--storage") { Description = "Where the study is stored: a SQLite file, sqlite:///path or postgresql://…", Required = true };
-        var outOption = new Option<string>("--out") { Description = "The HTML file to write; the PNGs go beside it (NAME.history.png, NAME.importance.png, NAME.slices.png)", Required = true };
+        var outOption = new Option<string>("--out") { Description = "The HTML file to write; the PNGs go beside it (NAME.history.png, NAME.importance.png, NAME.parallel.png, NAME.slices.png)", Required = true };
         var cmd = new Command("report", """
-            Report on a stored study: optimisation history, parameter importance and slice plots, as PNGs and one HTML
+            Report on a stored study: optimisation history, parameter importance, parallel coordinates and slice plots, as PNGs and one HTML
             file that embeds them.
 
-            Importance is each parameter's bias-corrected correlation ratio (epsilon squared): the share of the variance
-            of the completed trials' values explained by the parameter alone, its values grouped into up to 5 quantile
-            bins (or by choice), less what chance gives with that many groups (so no effect reads about 0).
-            It sees main effects only (no interactions), and a sampler that concentrates its trials (TPE, GP) narrows
-            the spread it measures; read it as a hint, not a decomposition.
+            Importance is permutation importance on a surrogate random forest: 64 trees fitted to the completed
+            trials (parameters -> value); a parameter's importance is how much the forest's error on the trials each
+            tree did not see grows when that parameter's values are shuffled among them, normalised to sum to 1. It
+            sees interactions; with few trials (under about 20) read it as a hint.
 
             Example:
               forge tune report s1 --storage sqlite:///tmp/tune.db --out s1.html
@@ -81,7 +80,7 @@ internal static class TuneReport
         Directory.CreateDirectory(dir);
         var stem = Path.Combine(dir, Path.GetFileNameWithoutExtension(htmlPath));
         var pngs = new List<(string Title, string Path)>();
-        var importance = Importance(complete);
+        var importance = ParameterImportance.Evaluate(complete);
         var minimize = study.Direction == StudyDirection.Minimize;
         if (complete.Count > 0)
         {
@@ -95,10 +94,22 @@ internal static class TuneReport
             if (importance.Count > 0)
             {
                 var imp = stem + ".importance.png";
-                TabularPlots.Importance(importance, imp, $"Study '{study.Name}': parameter importance (epsilon squared)");
+                TabularPlots.Importance(importance, imp, $"Study '{study.Name}': parameter importance (surrogate-forest permutation)");
                 pngs.Add(("Parameter importance", imp));
             }
             var slices = Slices(complete).ToList();
+            if (slices.Count > 0 && complete.Count > 1)
+            {
+                // Trials that lack a parameter (conditional spaces) cannot be drawn across every axis.
+                var shared = complete.Where(t => slices.All(sl => t.InternalParams.ContainsKey(sl.Name))).ToList();
+                if (shared.Count > 1)
+                {
+                    var parallel = stem + ".parallel.png";
+                    ParallelCoordinatesPlot.Write([.. Slices(shared)], [.. shared.Select(t => t.Value!.Value)], parallel, minimize,
+                        "Objective value", $"Study '{study.Name}': parallel coordinates");
+                    pngs.Add(("Parallel coordinates", parallel));
+                }
+            }
             if (slices.Count > 0)
             {
                 var slice = stem + ".slices.png";
@@ -109,53 +120,6 @@ internal static class TuneReport
         var page = Encoding.UTF8.GetBytes(Html(study, trials, complete, importance, pngs));
         AtomicFile.Write(htmlPath, stream => stream.Write(page));
         return new ReportResult(importance, [.. pngs.Select(p => p.Path)], complete.Count);
-    }
-
-    /// <summary>
-    /// Each parameter's bias-corrected correlation ratio ε² over the completed trials: between-group variance of the values
-    /// over their total variance, less what chance alone gives with that many groups, grouping a categorical by its choice and a number into up to 5 equal-count bins of its internal
-    /// (log for log parameters) value. Parameters with one distinct value, or studies with fewer than 4 trials, get none.
-    /// </summary>
-    internal static IReadOnlyDictionary<string, double> Importance(IReadOnlyList<FrozenTrial> complete)
-    {
-        var result = new Dictionary<string, double>(StringComparer.Ordinal);
-        if (complete.Count < 4) return result;
-        var names = complete.SelectMany(t => t.Params.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
-        foreach (var name in names)
-        {
-            var rows = complete.Where(t => t.InternalParams.ContainsKey(name)).Select(t => (X: t.InternalParams[name], Y: t.Value!.Value, D: t.Distributions[name])).ToList();
-            if (rows.Count < 4 || rows.Select(r => r.X).Distinct().Count() < 2) continue;
-            var mean = rows.Average(r => r.Y);
-            var total = rows.Sum(r => (r.Y - mean) * (r.Y - mean));
-            if (!(total > 0)) continue;
-            int[] group;
-            if (rows[0].D is CategoricalDistribution)
-            {
-                group = [.. rows.Select(r => (int)r.X)];
-            }
-            else
-            {
-                var log = rows[0].D is FloatDistribution { Log: true } or IntDistribution { Log: true };
-                var xs = rows.Select(r => log ? Math.Log(r.X) : r.X).ToArray();
-                var bins = Math.Min(5, rows.Count / 3);
-                var sorted = xs.Order().ToArray();
-                // Equal-count bins by rank; ties share a bin (the edge is a value, not a rank), so a grid stays grouped by its points.
-                var edges = Enumerable.Range(1, bins - 1).Select(b => sorted[(int)((long)b * sorted.Length / bins)]).Distinct().ToArray();
-                group = [.. xs.Select(x => edges.Count(e => x >= e))];
-            }
-            var groups = group.Select((g, i) => (g, i)).GroupBy(p => p.g).ToList();
-            var between = groups.Sum(g =>
-            {
-                var m = g.Average(p => rows[p.i].Y);
-                return g.Count() * (m - mean) * (m - mean);
-            });
-            // η² itself is biased upwards: a parameter with no effect scores (k−1)/(n−1) on average with k groups of n
-            // trials, 0.19 for 5 bins of 22 trials. ε² subtracts that expectation, so no effect reads about 0.
-            var k = groups.Count;
-            var within = (total - between) / Math.Max(1, rows.Count - k);
-            result[name] = Math.Max(0, (between - ((k - 1) * within)) / total);
-        }
-        return result;
     }
 
     private static IEnumerable<SliceData> Slices(IReadOnlyList<FrozenTrial> complete)
@@ -188,7 +152,7 @@ internal static class TuneReport
             sb.Append("<h2>").Append(E(title)).Append("</h2><img alt=\"").Append(E(title)).Append("\" src=\"data:image/png;base64,").Append(Convert.ToBase64String(File.ReadAllBytes(path))).Append("\">");
         if (importance.Count > 0)
         {
-            sb.Append("<h2>Importance values</h2><p>Bias-corrected correlation ratio (ε²) of each parameter over the completed trials: the share of the values' variance explained by the parameter alone (up to 5 quantile bins, or its choices), less what chance gives with that many groups. Main effects only; concentrated sampling (TPE, GP) narrows what it can see.</p><table><tr><th>parameter</th><th>ε²</th></tr>");
+            sb.Append("<h2>Importance values</h2><p>Permutation importance on a surrogate random forest fitted to the completed trials: how much the forest's out-of-bag error grows when the parameter's values are shuffled, normalised to sum to 1. It sees interactions; with few trials read it as a hint.</p><table><tr><th>parameter</th><th>importance</th></tr>");
             foreach (var (k, v) in importance.OrderByDescending(i => i.Value)) sb.Append(inv, $"<tr><td>{E(k)}</td><td>{v:0.000}</td></tr>");
             sb.Append("</table>");
         }
