@@ -370,10 +370,32 @@ internal static class WebUi
             ["created"] = study.Created,
             ["params"] = Strings(names),
             ["distributions"] = distributions,
-            ["importance"] = new JsonObject(ParameterImportance.EpsilonSquared(complete).OrderByDescending(x => x.Value).Select(x => KeyValuePair.Create(x.Key, UiJson.Num(x.Value)))),
+            ["importance"] = Importance(study, complete),
+            ["importanceTrials"] = Math.Min(complete.Count, ImportanceTrials),
             ["trials"] = rows,
             ["running"] = trials.Count(t => t.State == TrialState.Running),
         };
+    }
+
+    /// <summary>The most completed trials the importance forest is fitted to: the latest ones, so a live study's page stays quick.</summary>
+    private const int ImportanceTrials = 2000;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Complete, long LastTrial, JsonObject Importance)> ImportanceCache = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The study's parameter importance as <c>forge tune report</c> computes it (ParameterImportance: a surrogate forest's
+    /// permutation importance), over the latest completed trials; kept until another trial completes, since a live page asks every few seconds.
+    /// </summary>
+    private static JsonObject Importance(StudyInfo study, List<FrozenTrial> complete)
+    {
+        var key = $"{study.Id}\u0001{study.Name}";
+        var last = complete.Count == 0 ? -1 : complete.Max(t => t.TrialId);
+        if (ImportanceCache.TryGetValue(key, out var cached) && cached.Complete == complete.Count && cached.LastTrial == last)
+            return (JsonObject)cached.Importance.DeepClone();
+        var latest = complete.OrderByDescending(t => t.Number).Take(ImportanceTrials).ToList();
+        var importance = new JsonObject(ParameterImportance.Evaluate(latest).OrderByDescending(x => x.Value).Select(x => KeyValuePair.Create(x.Key, UiJson.Num(x.Value))));
+        ImportanceCache[key] = (complete.Count, last, importance);
+        return (JsonObject)importance.DeepClone();
     }
 
     private static JsonArray Strings(IEnumerable<string> values) => new([.. values.Select(v => (JsonNode?)v)]);

@@ -571,7 +571,7 @@
             h('div', { class: 'legend' }, attrs(h('span', {}, 'trial value'), {}), attrs(h('span', {}, 'best so far'), {}))),
           h('section', { class: 'card' }, h('h2', {}, 'Parameter importance'),
             importance.length ? h('figure', { id: 'study-importance' }, barChart(importance.map(([k, v]) => ({ label: k, value: v })), { label: 'Parameter importance' }),
-              h('figcaption', { class: 'muted' }, 'Bias-corrected correlation ratio ε² of each parameter over the completed trials.')) :
+              h('figcaption', { class: 'muted' }, `How much a random forest fitted to ${study.importanceTrials < complete.length ? 'the latest ' + num(study.importanceTrials) + ' of the' : 'the'} completed trials loses when the parameter is shuffled (shares summing to 1), as forge tune report computes it.`)) :
               h('p', { class: 'muted' }, 'Needs at least 4 completed trials with varied parameters.'))),
         h('section', { class: 'card' }, h('h2', {}, 'Parallel coordinates'), parallel(study, complete)),
         h('h2', {}, 'Trials'), trialsTable(study, state));
