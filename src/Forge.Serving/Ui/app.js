@@ -922,6 +922,8 @@
     document.querySelector('header nav a[data-nav="chat"]').addEventListener('click', (e) => {
       if (summary && summary.mode !== 'serve') { e.preventDefault(); showError('The chat page is part of forge serve (it calls a served text model); this is forge ui.'); }
     });
+    // The header names the mode (forge serve or forge ui) on every page; a page that needs the summary shows its own error.
+    ensureSummary().catch(() => {});
     route();
   });
 })();
