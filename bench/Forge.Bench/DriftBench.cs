@@ -24,8 +24,9 @@ internal static class DriftBench
         var trials = o.Limit ?? 200;
         Out($"# Drift benchmark ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load {Load()})");
         Out("");
-        var parts = (o.Only ?? "power,concept,speed").Split(',');
+        var parts = (o.Only ?? "power,calibrate,concept,speed").Split(',');
         if (parts.Contains("power")) Power(Out, trials);
+        if (parts.Contains("calibrate")) Calibrate(Out, o.Limit ?? 100);
         if (parts.Contains("concept")) Concept(Out, o.Limit ?? 100);
         if (parts.Contains("speed")) Speed(Out, o);
         Out("");
@@ -168,13 +169,75 @@ internal static class DriftBench
 
     private static readonly (string Name, Func<IConceptDriftDetector> Create)[] Detectors =
     [
-        ("DDM", () => new Ddm()),
-        ("EDDM", () => new Eddm()),
+        ("DDM (1,000 inputs first, drift 4, warning 3)", () => new Ddm()),
+        ("EDDM (published: 30 errors, drift 0.90, warning 0.95)", () => new Eddm()),
         ("ADWIN (δ = 0.002)", () => new Adwin()),
-        ("Page–Hinkley (λ = 50)", () => new PageHinkley()),
-        ("Page–Hinkley (λ = 100), not the default", () => new PageHinkley(new PageHinkleyOptions { Threshold = 100 })),
+        ("Page–Hinkley (λ = 150)", () => new PageHinkley()),
+        ("DDM, published (30 inputs first, drift 3, warning 2), not the default", () => new Ddm(DdmOptions.Published)),
+        ("EDDM (300 errors, drift 0.5, warning 0.55), not the default", () => new Eddm(new EddmOptions { MinErrors = 300, DriftRatio = 0.5, WarningRatio = 0.55 })),
+        ("Page–Hinkley, river's λ = 50, not the default", () => new PageHinkley(PageHinkleyOptions.Published)),
         ("ADWIN (δ = 0.002), checking every 32 inputs as MOA does, not the default", () => new Adwin(new AdwinOptions { CheckEvery = 32 })),
     ];
+
+    // How the detectors' Forge defaults were chosen: for each candidate setting, the largest number of drift signals on
+    // any stationary 100,000-input stream (error rates 0.05, 0.1, 0.2 and 0.3; calibration seeds 20,000+, never the
+    // evaluation seeds of the concept part), and the median delay on an abrupt 0.1 → 0.3 jump (seeds 30,000+). Each
+    // detector's settings are listed from the most sensitive to the most conservative; the default is the first from
+    // which on every more conservative setting also keeps its worst stream at one false alarm or fewer, so a lucky
+    // count between two unlucky ones is never the pick.
+    private static readonly (string Detector, string Setting, Func<IConceptDriftDetector> Create)[] Candidates =
+    [
+        .. new[] { 30, 300, 1000 }.SelectMany(m => new[] { 3.0, 3.5, 4.0, 5.0, 6.0 }.Select(k => ($"DDM, {m} inputs first", string.Create(Inv, $"drift level {k}, warning {k - 1}"),
+            (Func<IConceptDriftDetector>)(() => new Ddm(new DdmOptions { MinInstances = m, DriftLevel = k, WarningLevel = k - 1 }))))),
+        .. new[] { 30, 300, 1000 }.SelectMany(m => new[] { 0.9, 0.8, 0.7, 0.6, 0.5 }.Select(r => ($"EDDM, min errors {m}", string.Create(Inv, $"drift ratio {r}, warning {r + 0.05:0.00}"),
+            (Func<IConceptDriftDetector>)(() => new Eddm(new EddmOptions { MinErrors = m, DriftRatio = r, WarningRatio = r + 0.05 }))))),
+        .. new[] { 50.0, 75, 100, 125, 150, 200, 250 }.Select(l => ("Page–Hinkley", $"λ = {l}",
+            (Func<IConceptDriftDetector>)(() => new PageHinkley(new PageHinkleyOptions { Threshold = l })))),
+    ];
+
+    private static void Calibrate(Action<string> Out, int seeds)
+    {
+        const int stationary = 100_000, before = 5000, after = 5000;
+        double[] rates = [0.05, 0.1, 0.2, 0.3];
+        Out($"## Concept-drift detector calibration ({seeds} calibration seeds per stream)");
+        Out("");
+        Out("Worst stationary stream: the most drift signals on any of the stationary 100,000-input streams at error rates 0.05, 0.1, 0.2 and 0.3 " +
+            "(seeds 20,000+). Delay: median inputs to the first signal after an abrupt 0.1 → 0.3 jump (seeds 30,000+). " +
+            "Settings go from the most sensitive to the most conservative; the chosen one is the first from which on no setting has more than one false alarm on its worst stream.");
+        Out("");
+        Out("| detector | setting | worst stationary stream (false alarms) | abrupt delay median (p10–p90) | chosen |");
+        Out("|---|---|---:|---:|---|");
+        foreach (var group in Candidates.GroupBy(c => c.Detector))
+        {
+            var rows = new List<(string Setting, int Worst, int Median, string Delay)>();
+            foreach (var (_, setting, create) in group)
+            {
+                var worst = 0;
+                foreach (var rate in rates)
+                    for (var s = 0; s < seeds; s++)
+                    {
+                        var detector = create();
+                        var rng = new Random(20_000 + s + (int)(rate * 1000));
+                        for (var i = 0; i < stationary; i++) detector.Update(rng.NextDouble() < rate ? 1 : 0);
+                        worst = Math.Max(worst, (int)detector.Detections);
+                    }
+                var delays = new List<int>();
+                for (var s = 0; s < seeds; s++)
+                {
+                    var (d, _) = Delay(create(), before, i => i < before ? 0.1 : 0.3, before + after, 30_000 + s);
+                    delays.Add(d < 0 ? int.MaxValue : d);
+                }
+                delays.Sort();
+                rows.Add((setting, worst, delays[delays.Count / 2], Quantiles([.. delays.Where(d => d != int.MaxValue)])));
+            }
+            var from = rows.Count;
+            while (from > 0 && rows[from - 1].Worst <= 1) from--;
+            var chosen = from < rows.Count ? rows[from].Setting : null;
+            foreach (var r in rows)
+                Out(string.Create(Inv, $"| {group.Key} | {r.Setting} | {r.Worst} | {r.Delay} | {(r.Setting == chosen ? "**chosen**" : "")} |"));
+        }
+        Out("");
+    }
 
     private static void Concept(Action<string> Out, int seeds)
     {

@@ -39,8 +39,8 @@ if (o is null)
            --skip-reference skips Optuna, --report defaults to bench/results/tuning.md)
           (explain: --threads N for Forge and XGBoost alike, --only tree,kernel,scale picks parts, --rounds N TreeSHAP
            timing runs (at least 3), --seeds the KernelSHAP seeds (default 1,2,3), --report defaults to bench/results/explain.md)
-          (drift: --only power,concept,speed picks parts, --limit N sets the trials (power, default 200) and
-           seeds (concept, default 100), --skip-reference skips scipy, --report defaults to bench/results/drift.md)
+          (drift: --only power,calibrate,concept,speed picks parts, --limit N sets the trials (power, default 200) and
+           seeds (calibrate 50, concept 100), --skip-reference skips scipy, --report defaults to bench/results/drift.md)
           (drift-walkthrough: bike sharing trained on the first --limit months (default 6), the rest replayed through
            forge serve with feedback; writes bench/results/drift-walkthrough.md and docs/images/drift-walkthrough.png)
           (ui: bash bench/run-ui.sh; --runs N runs (default there 100000), --scale-trials N study trials (10000),
