@@ -43,6 +43,8 @@ if (o is null)
            seeds (calibrate 50, concept 100), --skip-reference skips scipy, --report defaults to bench/results/drift.md)
           (drift-walkthrough: bike sharing trained on the first --limit months (default 6), the rest replayed through
            forge serve with feedback; writes bench/results/drift-walkthrough.md and docs/images/drift-walkthrough.png)
+          (ui: bash bench/run-ui.sh; --runs N runs (default there 100000), --scale-trials N study trials (10000),
+           --rounds N timed rounds (at least 3); the runs page in headless /usr/bin/chromium, --report defaults to bench/results/ui.md)
         """);
     return 2;
 }
@@ -60,6 +62,7 @@ return o.Suite switch
     "explain" => ExplainBench.Run(o),
     "drift" => DriftBench.Run(o),
     "drift-walkthrough" => DriftWalkthrough.Run(o),
+    "ui" => UiBench.Run(o),
     _ => 2,
 };
 

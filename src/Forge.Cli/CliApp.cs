@@ -33,6 +33,7 @@ public static class CliApp
         root.Subcommands.Add(TuneCommand.Create(output, error, terminal));
         root.Subcommands.Add(MonitorCommand.Create(output, error, terminal));
         root.Subcommands.Add(ExplainCommand.Create(output, error, terminal));
+        root.Subcommands.Add(UiCommand.Create(output, error, terminal));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -89,6 +89,7 @@ public static class ForgeServer
         app.MapBatchJobs(options);
         app.MapMonitoringApi();
         app.MapChatPage(chat);
+        Ui.WebUi.MapWebUi(app, new Ui.UiSettings(options.TrackingUri, options.ArtifactRoot, options.ApiKey, Serving: true));
         app.MapOpenApi();
         app.MapScalarApiReference();
         // After the server has drained its in-flight requests: each model answers what it queued, then is freed.

@@ -162,7 +162,8 @@ internal sealed class ModelMonitors : IDisposable
         var monitorOptions = new MonitorOptions
         {
             Window = new WindowOptions { Rows = o.WindowRows, Panes = Math.Min(4, o.WindowRows) },
-            Drift = new DriftOptions { AllMissing = AllMissingPolicy.FlagAsDrift, IncludeHistograms = false, DriftShareThreshold = o.DriftShareThreshold },
+            // Histograms on: the web UI's Drift page draws each column's reference against the window.
+            Drift = new DriftOptions { AllMissing = AllMissingPolicy.FlagAsDrift, IncludeHistograms = true, DriftShareThreshold = o.DriftShareThreshold },
             EvaluateEveryRows = o.EvaluateEveryRows,
             EvaluateEvery = o.EvaluateEvery,
             MinRows = o.MinRows,

@@ -67,6 +67,13 @@ internal static class Schema
         ],
         // 3: tuning studies (SqlStudyStorage): trials with their params, intermediate values, attributes and grid claims.
         StudySchema.Migration,
+        // 4: indexes the web UI's runs table pages along (RunTable): newest first, and by one metric or param, each with
+        // the run id as tie-breaker, so a page deep into 100,000 runs is read from the index instead of sorted.
+        [
+            "CREATE INDEX ix_runs_deleted_start ON runs (deleted, start_time, run_id)",
+            "CREATE INDEX ix_latest_metrics_key_value_run ON latest_metrics (key, value, run_id)",
+            "CREATE INDEX ix_params_key_value_run ON params (key, value, run_id)",
+        ],
     ];
 
     /// <summary>

@@ -80,7 +80,7 @@ namespace Forge.Tracking.Tests
                 using (var studies = SqlStudyStorage.Open(oldUri))
                 {
                     Assert.Equal(Schema.CurrentVersion, studies.SchemaVersion);
-                    Assert.Equal(3, Schema.CurrentVersion);
+                    Assert.True(Schema.CurrentVersion >= 3);
                     var study = Study.Create(new StudyOptions { Name = "after", Storage = studies, Sampler = new RandomSampler(1) });
                     study.Optimize(t => t.SuggestFloat("x", 0, 1), trials: 3);
                 }
