@@ -134,15 +134,21 @@ public static class AddingProblem
     /// <param name="options">What to run.</param>
     /// <param name="observer">Records the run (test MSE per evaluation as its epochs).</param>
     /// <param name="progress">Receives each evaluation.</param>
+    /// <param name="addArtifacts">Writes files from the result (plots, JSON) before the run ends, so the observer can keep them.</param>
     /// <param name="cancellationToken">Stops training between steps.</param>
     public static AddingProblemResult Run(AddingProblemOptions options, ITrainingObserver? observer = null, IProgress<AddingProblemPoint>? progress = null,
-        CancellationToken cancellationToken = default)
+        Action<AddingProblemResult>? addArtifacts = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         observer ??= TrainingObservers.None;
         var start = new TrainingStart("sequence", DatasetName, options.ToDictionary().ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal));
-        return observer.Run(start, _ => Train(options, observer, progress, cancellationToken), r =>
+        return observer.Run(start, _ =>
+        {
+            var result = Train(options, observer, progress, cancellationToken);
+            addArtifacts?.Invoke(result);
+            return result;
+        }, r =>
             new TrainingEnd(RunStatus.Finished, r.ToMetrics(), r.Curve.Count));
     }
 
@@ -312,7 +318,10 @@ public static class AddingProblem
     {
         ArgumentNullException.ThrowIfNull(profile);
         var T = profile.Length;
-        var points = new[] { 0, T / 4, T / 2, 3 * T / 4, T - 1 }.Select(t => string.Create(CultureInfo.InvariantCulture, $"t={t + 1}: {profile[t]:G3}"));
-        return string.Create(CultureInfo.InvariantCulture, $"|dL/dh_T| / |dL/dh_1| = {profile[^1] / profile[0]:G3} ({string.Join(", ", points)})");
+        var points = new[] { 0, T / 4, T / 2, 3 * T / 4, T - 1 }.Select(t => string.Create(CultureInfo.InvariantCulture, $"t={t + 1}: {Lower(profile[t])}"));
+        return string.Create(CultureInfo.InvariantCulture, $"|dL/dh_T| / |dL/dh_1| = {Lower(profile[^1] / profile[0])} ({string.Join(", ", points)})");
     }
+
+    // Python's '.3g': three significant digits, a lower-case exponent.
+    private static string Lower(double value) => value.ToString("G3", CultureInfo.InvariantCulture).ToLowerInvariant();
 }
