@@ -12,6 +12,19 @@ internal static class RecurrentCli
 {
     private static readonly Option<int?> Length = new("--length") { Description = "Adding problem: sequence length T (default 100)" };
     private static readonly Option<int?> MaxSteps = new("--max-steps") { Description = "Adding problem: most optimiser steps (default 5000; stops early once the test MSE is below 0.01)" };
+    private static readonly Option<int?> Layers = new("--layers") { Description = "Recurrent text models (--model rnn|lstm|gru): stacked recurrent layers (default 1)" };
+    private static readonly Option<bool> Bidirectional = new("--bidirectional") { Description = "Recurrent text models: read each text both ways" };
+    private static readonly Option<int?> EmbeddingSize = new("--embedding-size") { Description = "Recurrent text models: word embedding width (default 128)" };
+    private static readonly Option<double?> TrainFraction = new("--train-fraction") { Description = "Recurrent text models: train on this stratified share of the training split (default 1; the test split stays whole)" };
+
+    // The options of 'forge train' a recurrent text model takes.
+    private static readonly HashSet<string> TextAllowed = new(StringComparer.Ordinal)
+    {
+        "--model", "--epochs", "--batch-size", "--lr", "--optimizer", "--schedule", "--weight-decay", "--clip-grad", "--early-stopping",
+        "--validation-fraction", "--seed", "--threads", "--dropout", "--hidden", "--layers", "--bidirectional", "--embedding-size",
+        "--train-fraction", "--diagnose-gradients", "--checkpoint-dir", "--resume", "--out", "--overwrite", "--name", "--data-dir",
+        "--json", "--experiment", "--run-name", "--no-track", "--tracking",
+    };
 
     // The options of 'forge train' that mean something for the adding problem; any other given explicitly is refused.
     private static readonly HashSet<string> Allowed = new(StringComparer.Ordinal)
@@ -24,6 +37,124 @@ internal static class RecurrentCli
     {
         train.Options.Add(Length);
         train.Options.Add(MaxSteps);
+        train.Options.Add(Layers);
+        train.Options.Add(Bidirectional);
+        train.Options.Add(EmbeddingSize);
+        train.Options.Add(TrainFraction);
+    }
+
+    /// <summary>Whether this is a text dataset with a --model: text models chosen by --model are recurrent ones trained from scratch here (a wrong name gets a suggestion there).</summary>
+    public static bool IsRecurrentText(ParseResult p, string dataset) =>
+        SequenceTextTraining.Datasets.Contains(dataset.Trim().ToLowerInvariant()) && Given(p, "--model");
+
+    public static int TrainText(CliContext ctx, ParseResult p, TrackingOptions tracking)
+    {
+        var dataset = p.GetValue<string>("dataset")!.Trim().ToLowerInvariant();
+        var refused = p.CommandResult.Command.Options.Where(o => !TextAllowed.Contains(o.Name) && Given(p, o.Name)).Select(o => o.Name).ToArray();
+        if (refused.Length > 0)
+            throw new UsageException($"{string.Join(", ", refused)} {(refused.Length == 1 ? "does" : "do")} not apply to a recurrent text model (--model {p.GetValue<string>("--model")})");
+        var request = new SequenceTextRequest();
+        var recipe = request.Options;
+        var model = request.Model;
+        var problems = new List<OptionProblem>();
+        var hidden = p.GetValue<string?>("--hidden");
+        int? hiddenSize = null;
+        if (hidden is not null)
+        {
+            if (int.TryParse(hidden, NumberStyles.Integer, CultureInfo.InvariantCulture, out var h)) hiddenSize = h;
+            else problems.Add(new OptionProblem("--hidden", $"'{hidden}' is not one whole number (a recurrent model has one hidden width)"));
+        }
+        var outPath = Path.GetFullPath(p.GetValue<string>("--out")!);
+        var explicitCheckpoint = p.GetValue<string?>("--checkpoint-dir");
+        request = request with
+        {
+            Dataset = dataset,
+            DataDir = p.GetValue<string?>("--data-dir"),
+            Model = model with
+            {
+                Cell = SequenceModelOptions.ParseCell(p.GetValue<string>("--model")!),
+                HiddenSize = hiddenSize ?? model.HiddenSize,
+                Layers = p.GetValue(Layers) ?? model.Layers,
+                Bidirectional = p.GetValue(Bidirectional),
+                EmbeddingSize = p.GetValue(EmbeddingSize) ?? model.EmbeddingSize,
+                Dropout = p.GetValue<double?>("--dropout") ?? model.Dropout,
+            },
+            Options = recipe with
+            {
+                Epochs = p.GetValue<int?>("--epochs") ?? recipe.Epochs,
+                BatchSize = p.GetValue<int?>("--batch-size") ?? recipe.BatchSize,
+                LearningRate = p.GetValue<double?>("--lr") ?? recipe.LearningRate,
+                Optimizer = CliFlags.Parse(p.GetValue<string?>("--optimizer"), "optimizer", recipe.Optimizer, problems),
+                Schedule = CliFlags.Parse(p.GetValue<string?>("--schedule"), "schedule", recipe.Schedule, problems),
+                WeightDecay = p.GetValue<double?>("--weight-decay") ?? recipe.WeightDecay,
+                ClipGradNorm = p.GetValue<double?>("--clip-grad") ?? recipe.ClipGradNorm,
+                EarlyStoppingPatience = p.GetValue<int?>("--early-stopping") ?? recipe.EarlyStoppingPatience,
+                ValidationFraction = p.GetValue<double?>("--validation-fraction") ?? recipe.ValidationFraction,
+                Seed = p.GetValue<int?>("--seed") ?? recipe.Seed,
+                Threads = p.GetValue<int?>("--threads") ?? recipe.Threads,
+                DiagnoseGradients = p.GetValue<bool>("--diagnose-gradients"),
+                CheckpointDirectory = explicitCheckpoint is null ? outPath + ".checkpoint" : Path.GetFullPath(explicitCheckpoint),
+                Resume = p.GetValue<bool>("--resume"),
+            },
+            TrainShare = p.GetValue(TrainFraction) ?? 1,
+            OutputDirectory = outPath,
+            Overwrite = p.GetValue<bool>("--overwrite"),
+            Name = p.GetValue<string?>("--name"),
+        };
+        try
+        {
+            SequenceTextTraining.Validate(request);
+        }
+        catch (OptionsException e)
+        {
+            problems.AddRange(e.Problems);
+        }
+        OptionsException.ThrowIfAny(problems);
+
+        using var observer = tracking.Observer(p, ctx);
+        SequenceTextResult result;
+        using (var bar = ctx.Progress("train"))
+        using (var cancel = new SignalCancellation())
+        {
+            result = SequenceTextTraining.Run(request with { Observer = observer }, new EpochProgress(bar), cancel.Token);
+        }
+        if (explicitCheckpoint is null && Directory.Exists(request.Options.CheckpointDirectory)) Directory.Delete(request.Options.CheckpointDirectory!, true);
+        var cell = request.Model.Cell.ToString().ToLowerInvariant();
+        if (ctx.Json)
+        {
+            ctx.WriteJson(new JsonObject
+            {
+                ["bundle"] = result.Bundle?.Directory,
+                ["runId"] = observer.RunId,
+                ["dataset"] = dataset,
+                ["model"] = cell,
+                ["testAccuracy"] = result.Test.Accuracy,
+                ["testMacroF1"] = result.Test.MacroF1,
+                ["testLogLoss"] = result.Test.LogLoss,
+                ["epochs"] = result.History.Count,
+                ["trainSeconds"] = Math.Round(result.TrainSeconds, 3),
+                ["totalSeconds"] = Math.Round(result.TotalSeconds, 3),
+                ["trainTexts"] = result.TrainTexts,
+                ["testTexts"] = result.TestTexts,
+                ["vocabularySize"] = result.VocabularySize,
+                ["truncatedTrainingTexts"] = result.Truncated,
+                ["history"] = new JsonArray([.. result.History.Select(h => (JsonNode)new JsonObject
+                {
+                    ["epoch"] = h.Epoch,
+                    ["trainLoss"] = h.TrainLoss,
+                    ["trainAccuracy"] = h.TrainAccuracy,
+                    ["validationLoss"] = h.ValidationLoss,
+                    ["validationAccuracy"] = h.ValidationAccuracy,
+                    ["seconds"] = h.Seconds,
+                })]),
+            });
+            return 0;
+        }
+        ctx.Say(string.Create(CultureInfo.InvariantCulture,
+            $"{dataset} {cell} from scratch: test accuracy {result.Test.Accuracy * 100:F2}% (macro-F1 {result.Test.MacroF1:F4}) on {result.TestTexts:N0} test texts after {result.History.Count} epochs, {result.TrainSeconds:F1} s training; vocabulary {result.VocabularySize:N0} ids from {result.TrainTexts:N0} training texts"));
+        ctx.Say($"bundle written to {result.Bundle?.Directory}");
+        if (observer.RunId is { } id) ctx.Say($"tracked as run {id} (forge runs show {TrackingCli.ShortId(id)})");
+        return 0;
     }
 
     public static bool IsAddingProblem(string dataset) => dataset.Trim().Equals(AddingProblem.DatasetName, StringComparison.OrdinalIgnoreCase);
@@ -33,6 +164,8 @@ internal static class RecurrentCli
     {
         var given = new[] { Length.Name, MaxSteps.Name }.Where(n => Given(p, n)).ToArray();
         if (given.Length > 0) throw new UsageException($"{string.Join(", ", given)} {(given.Length == 1 ? "applies" : "apply")} to 'forge train adding-problem' only, not to '{dataset}'");
+        var recurrent = new[] { Layers.Name, Bidirectional.Name, EmbeddingSize.Name, TrainFraction.Name }.Where(n => Given(p, n)).ToArray();
+        if (recurrent.Length > 0) throw new UsageException($"{string.Join(", ", recurrent)} {(recurrent.Length == 1 ? "applies" : "apply")} to recurrent text models only (forge train sentiment|airline-tweets --model rnn|lstm|gru), not to '{dataset}'");
     }
 
     public static int TrainAddingProblem(CliContext ctx, ParseResult p, TrackingOptions tracking)
@@ -139,6 +272,21 @@ internal static class RecurrentCli
         "threads" => "--threads",
         _ => option,
     };
+
+    private sealed class EpochProgress(ProgressDisplay bar) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            if (value.Completed is { } m)
+            {
+                var val = m.ValidationAccuracy is { } v ? string.Create(CultureInfo.InvariantCulture, $", val acc {v * 100:F2}%") : "";
+                bar.Line(string.Create(CultureInfo.InvariantCulture, $"epoch {m.Epoch}/{value.Epochs}: loss {m.TrainLoss:F4}, train acc {m.TrainAccuracy * 100:F2}%{val}, {m.Seconds:F1} s"));
+                return;
+            }
+            bar.Update(((value.Epoch - 1) + ((double)value.Step / value.StepsPerEpoch)) / value.Epochs,
+                string.Create(CultureInfo.InvariantCulture, $"epoch {value.Epoch}/{value.Epochs} step {value.Step}/{value.StepsPerEpoch} loss {value.Loss:F4}"));
+        }
+    }
 
     private sealed class Progress(ProgressDisplay bar, AddingProblemOptions o) : IProgress<AddingProblemPoint>
     {

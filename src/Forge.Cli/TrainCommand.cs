@@ -64,6 +64,7 @@ internal static class TrainCommand
             {
                 var datasetName = p.GetValue(dataset)!;
                 if (RecurrentCli.IsAddingProblem(datasetName)) return RecurrentCli.TrainAddingProblem(ctx, p, tracking);
+                if (RecurrentCli.IsRecurrentText(p, datasetName)) return RecurrentCli.TrainText(ctx, p, tracking);
                 RecurrentCli.RefuseOptions(p, datasetName);
                 if (TabularCli.IsTabularDataset(datasetName)) return TabularCli.Train(ctx, p, tracking);
                 TabularCli.RefuseTabularOptions(p, datasetName);

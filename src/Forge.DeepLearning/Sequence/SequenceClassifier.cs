@@ -12,7 +12,7 @@ namespace Forge.DeepLearning;
 public sealed class SequenceClassifier : IDisposable
 {
     /// <summary>The bundle flavor recurrent models are stored as.</summary>
-    public const string Flavor = "torch-sequence";
+    public const string Flavor = ModelFlavors.TorchSequence;
 
     internal const string WeightsFile = "weights/model.dat";
     internal const int InferenceBatch = 256;
