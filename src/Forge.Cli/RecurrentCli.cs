@@ -43,9 +43,13 @@ internal static class RecurrentCli
         train.Options.Add(TrainFraction);
     }
 
-    /// <summary>Whether this is a text dataset with a --model: text models chosen by --model are recurrent ones trained from scratch here (a wrong name gets a suggestion there).</summary>
+    /// <summary>
+    /// Whether this is a text dataset with a --model that is not an image architecture: such text models are recurrent
+    /// ones trained from scratch here (a mistyped cell gets a suggestion there; an image model name is refused as before).
+    /// </summary>
     public static bool IsRecurrentText(ParseResult p, string dataset) =>
-        SequenceTextTraining.Datasets.Contains(dataset.Trim().ToLowerInvariant()) && Given(p, "--model");
+        SequenceTextTraining.Datasets.Contains(dataset.Trim().ToLowerInvariant()) && Given(p, "--model")
+        && !ModelSpec.Names.Contains(p.GetValue<string>("--model")!.Trim().ToLowerInvariant());
 
     public static int TrainText(CliContext ctx, ParseResult p, TrackingOptions tracking)
     {
