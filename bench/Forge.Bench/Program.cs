@@ -6,7 +6,7 @@ var o = BenchOptions.Parse(args);
 if (o is null)
 {
     Console.Error.WriteLine("""
-        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images|serving|tabular|tuning|explain|drift [options]
+        usage: dotnet run --project bench/Forge.Bench -c Release -- mnist|tracking|text|transfer-images|serving|tabular|tuning|explain|drift|recurrent [options]
         (or: bash bench/run-mnist.sh, bench/run-tracking.sh, bench/run-text.sh, bench/run-transfer.sh, bench/run-tuning.sh, bench/run-explain.sh, bench/run-drift.sh)
           --ref-epochs N     epochs for the reference-cnn comparison (default 8)
           --seeds 1,2,3      seeds of the default-recipe runs (default 1,2,3)
@@ -40,7 +40,10 @@ if (o is null)
           (explain: --threads N for Forge and XGBoost alike, --only tree,kernel,scale picks parts, --rounds N TreeSHAP
            timing runs (at least 3), --seeds the KernelSHAP seeds (default 1,2,3), --report defaults to bench/results/explain.md)
           (drift: --only power,calibrate,concept,speed picks parts, --limit N sets the trials (power, default 200) and
-           seeds (calibrate 50, concept 100), --skip-reference skips scipy, --report defaults to bench/results/drift.md)
+           seeds (calibrate and concept, default 100), --skip-reference skips scipy, --report defaults to bench/results/drift.md)
+          (recurrent: --only speed,adding,lstm,gru,rnn picks parts and cells, --seeds the adding seeds (default 1,2,3),
+           --limit N the adding step budget (default 5000), --length T (default 100), --skip-reference skips
+           torch_lstm.py, --report defaults to bench/results/recurrent.md)
           (drift-walkthrough: bike sharing trained on the first --limit months (default 6), the rest replayed through
            forge serve with feedback; writes bench/results/drift-walkthrough.md and docs/images/drift-walkthrough.png)
           (ui: bash bench/run-ui.sh; --runs N runs (default there 100000), --scale-trials N study trials (10000),
@@ -63,6 +66,7 @@ return o.Suite switch
     "drift" => DriftBench.Run(o),
     "drift-walkthrough" => DriftWalkthrough.Run(o),
     "ui" => UiBench.Run(o),
+    "recurrent" => RecurrentBench.Run(o),
     _ => 2,
 };
 
@@ -91,6 +95,7 @@ namespace Forge.Bench
         public bool SeedsGiven { get; init; }
         public string Duration { get; init; } = "15s";
         public int Requests { get; init; } = 20_000;
+        public int Length { get; init; } = 100;
         public int Trials { get; init; } = 100;
         public int ScaleTrials { get; init; } = 10_000;
         public int GpScaleTrials { get; init; } = 200;
@@ -123,6 +128,7 @@ namespace Forge.Bench
                     "--skip-speed" => o with { SkipSpeed = true },
                     "--only" => o with { Only = Next() },
                     "--duration" => o with { Duration = Next() },
+                    "--length" => o with { Length = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--requests" => o with { Requests = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--trials" => o with { Trials = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--scale-trials" => o with { ScaleTrials = int.Parse(Next(), CultureInfo.InvariantCulture) },

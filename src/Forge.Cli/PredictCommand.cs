@@ -32,7 +32,7 @@ internal static class PredictCommand
                 var bundle = ModelBundle.Load(p.GetValue(bundleArg)!);
                 var paths = p.GetValue(files) ?? [];
                 if (TabularCli.IsTabular(bundle)) return TabularCli.Predict(ctx, p, bundle);
-                if (bundle.Manifest.Flavor == TextModule.Flavor)
+                if (bundle.Manifest.Flavor == TextModule.Flavor || SequenceTextClassifier.IsSequenceText(bundle.Manifest))
                 {
                     if (paths.Length > 0)
                         throw new UsageException($"{bundle.Manifest.Name} classifies text: pass --text \"...\" or --batch FILE.csv --out OUT.csv, not files ({paths[0]})");

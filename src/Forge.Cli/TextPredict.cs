@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Forge.Core;
 using Forge.Data;
+using Forge.DeepLearning;
 using Forge.Text;
 
 namespace Forge.Cli;
@@ -21,8 +22,9 @@ internal static class TextPredict
 
     private static int Single(CliContext ctx, ModelBundle bundle, string[] texts)
     {
-        using var model = TextClassifier.Load(bundle);
-        var predictions = model.Predict(texts);
+        using var model = TextModel.Load(bundle);
+        var probabilities = model.PredictProbabilities(texts, null);
+        var labels = probabilities.Select(p => model.Labels[ClassificationMetrics.ArgMax(p)]).ToArray();
         if (ctx.Json)
         {
             ctx.WriteJson(new JsonObject
@@ -30,14 +32,14 @@ internal static class TextPredict
                 ["predictions"] = new JsonArray(texts.Select((t, i) => (JsonNode)new JsonObject
                 {
                     ["text"] = t,
-                    ["label"] = predictions[i].Label,
-                    ["probabilities"] = PredictCommand.Probabilities(model.Labels, predictions[i].Probabilities),
+                    ["label"] = labels[i],
+                    ["probabilities"] = PredictCommand.Probabilities(model.Labels, probabilities[i]),
                 }).ToArray()),
             });
             return 0;
         }
         for (var i = 0; i < texts.Length; i++)
-            ctx.Say(string.Create(CultureInfo.InvariantCulture, $"{predictions[i].Label} ({predictions[i].Probabilities.Max() * 100:F1}%): {texts[i]}"));
+            ctx.Say(string.Create(CultureInfo.InvariantCulture, $"{labels[i]} ({probabilities[i].Max() * 100:F1}%): {texts[i]}"));
         return 0;
     }
 
@@ -60,7 +62,7 @@ internal static class TextPredict
         }
         var texts = records.Skip(1).Select(r => r[column]).ToArray();
 
-        using var model = TextClassifier.Load(bundle);
+        using var model = TextModel.Load(bundle);
         var clash = model.Labels.Select(l => "p_" + l).Append("label").FirstOrDefault(header.Contains);
         if (clash is not null) throw new DataFormatException(inputPath, $"already has a '{clash}' column, which the output adds; rename or drop it first");
         float[][] probabilities;
@@ -102,5 +104,36 @@ internal static class TextPredict
         }
         ctx.Say($"{texts.Length:N0} rows classified ({string.Join(", ", model.Labels.Select((l, k) => $"{l} {counts[k]:N0}"))}); written to {outputPath}");
         return 0;
+    }
+
+    /// <summary>Either kind of text bundle: a classifier on embeddings or TF-IDF, or a recurrent model trained from scratch.</summary>
+    private sealed class TextModel : IDisposable
+    {
+        private readonly IDisposable _owner;
+        private readonly Func<IReadOnlyList<string>, IProgress<int>?, float[][]> _predict;
+
+        private TextModel(IReadOnlyList<string> labels, Func<IReadOnlyList<string>, IProgress<int>?, float[][]> predict, IDisposable owner)
+        {
+            Labels = labels;
+            _predict = predict;
+            _owner = owner;
+        }
+
+        public IReadOnlyList<string> Labels { get; }
+
+        public static TextModel Load(ModelBundle bundle)
+        {
+            if (SequenceTextClassifier.IsSequenceText(bundle.Manifest))
+            {
+                var recurrent = SequenceTextClassifier.Load(bundle);
+                return new TextModel(recurrent.Labels, recurrent.PredictProbabilities, recurrent);
+            }
+            var model = TextClassifier.Load(bundle);
+            return new TextModel(model.Labels, (texts, progress) => model.PredictProbabilities(texts, progress), model);
+        }
+
+        public float[][] PredictProbabilities(IReadOnlyList<string> texts, IProgress<int>? progress) => _predict(texts, progress);
+
+        public void Dispose() => _owner.Dispose();
     }
 }

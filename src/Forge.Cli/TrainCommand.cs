@@ -56,12 +56,16 @@ internal static class TrainCommand
         };
         tracking.AddTo(cmd);
         TabularCli.AddTrainOptions(cmd);
+        RecurrentCli.AddTrainOptions(cmd);
         cmd.SetAction(p =>
         {
             var ctx = new CliContext(output, error, p.GetValue(CliApp.JsonOption), terminal);
             return CliApp.Guard(ctx, () =>
             {
                 var datasetName = p.GetValue(dataset)!;
+                if (RecurrentCli.IsAddingProblem(datasetName)) return RecurrentCli.TrainAddingProblem(ctx, p, tracking);
+                if (RecurrentCli.IsRecurrentText(p, datasetName)) return RecurrentCli.TrainText(ctx, p, tracking);
+                RecurrentCli.RefuseOptions(p, datasetName);
                 if (TabularCli.IsTabularDataset(datasetName)) return TabularCli.Train(ctx, p, tracking);
                 TabularCli.RefuseTabularOptions(p, datasetName);
                 var text = TextTrainingCli.IsTextDataset(datasetName);

@@ -59,8 +59,11 @@ public static class ModelFlavors
     /// <summary>An ONNX model.</summary>
     public const string Onnx = "onnx";
 
+    /// <summary>A TorchSharp recurrent (RNN/LSTM/GRU) sequence model.</summary>
+    public const string TorchSequence = "torch-sequence";
+
     /// <summary>Every known flavor.</summary>
-    public static IReadOnlyList<string> All { get; } = [TorchImage, TextEmbedding, MlNetTabular, Onnx];
+    public static IReadOnlyList<string> All { get; } = [TorchImage, TextEmbedding, MlNetTabular, Onnx, TorchSequence];
 }
 
 /// <summary>The contents of forge-model.json: what a bundle's model is, how it was made and which files it consists of.</summary>

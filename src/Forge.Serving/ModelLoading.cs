@@ -30,6 +30,7 @@ public sealed class ModelLoaderRegistry
         registry.Add(new ImageClassifierLoader());
         registry.Add(new TransferClassifierLoader());
         registry.Add(new TextClassifierLoader());
+        registry.Add(new SequenceTextLoader());
         registry.Add(new TabularModelLoader());
         return registry;
     }

@@ -8,7 +8,11 @@ using static TorchSharp.torch.nn;
 namespace Forge.DeepLearning.Training;
 
 /// <summary>One batch of an epoch: inputs, targets, and how many samples it holds.</summary>
-internal readonly record struct TrainingBatch(Tensor Input, Tensor Target, long Count);
+/// <param name="Input">The batch's inputs.</param>
+/// <param name="Target">The batch's targets.</param>
+/// <param name="Count">Samples in the batch.</param>
+/// <param name="Lengths">For padded sequences, each row's true length (int64, on the CPU); null for anything else.</param>
+internal readonly record struct TrainingBatch(Tensor Input, Tensor Target, long Count, Tensor? Lengths = null);
 
 /// <summary>Where the loop is, for callbacks: the module, the epoch, the steps so far and the history.</summary>
 internal sealed class LoopState
@@ -82,6 +86,12 @@ internal sealed class TrainingLoop
     /// <summary>The forward pass for a batch's inputs (usually the module itself).</summary>
     public required Func<Tensor, Tensor> Forward { get; init; }
 
+    /// <summary>The forward pass for padded sequences and their lengths, used for batches that carry lengths.</summary>
+    public Func<Tensor, Tensor, Tensor>? ForwardPadded { get; init; }
+
+    /// <summary>How many of a batch's outputs count as correct (default: the arg-max equals the class target).</summary>
+    public Func<Tensor, Tensor, long>? Correct { get; init; }
+
     /// <summary>The loss of a batch's outputs against its targets.</summary>
     public required Func<Tensor, Tensor, Tensor> Loss { get; init; }
 
@@ -137,13 +147,13 @@ internal sealed class TrainingLoop
                     var batch = batches.Current;
                     Schedule.Apply(Optimizer, state.GlobalStep, epoch);
                     Optimizer.zero_grad();
-                    var output = Forward(batch.Input);
+                    var output = batch.Lengths is { } lengths && ForwardPadded is { } padded ? padded(batch.Input, lengths) : Forward(batch.Input);
                     var loss = Loss(output, batch.Target);
                     loss.backward();
                     foreach (var c in Callbacks) c.AfterBackward(state);
                     Optimizer.step();
                     lossSum += loss.item<float>() * batch.Count;
-                    correct += output.argmax(1).eq(batch.Target).sum().item<long>();
+                    correct += Correct is { } count ? count(output, batch.Target) : output.argmax(1).eq(batch.Target).sum().item<long>();
                     seen += batch.Count;
                     state.EpochStep++;
                     state.GlobalStep++;

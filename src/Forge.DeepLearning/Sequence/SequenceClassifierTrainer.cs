@@ -1,0 +1,277 @@
+using System.Text.Json;
+using Forge.Core;
+using Forge.Data;
+using Forge.DeepLearning.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Forge.DeepLearning;
+
+/// <summary>
+/// Trains a recurrent classifier on token sequences through the one training loop: options in, a
+/// <see cref="SequenceClassifier"/> out. Early stopping, checkpoints and bit-exact resume, learning-rate schedules and
+/// gradient clipping are the loop's shared callbacks, configured by <see cref="TrainerOptions"/> (augmentation does not
+/// apply to sequences and is ignored).
+/// </summary>
+public sealed class SequenceClassifierTrainer
+{
+    private readonly SequenceModelOptions _model;
+    private readonly TrainerOptions _o;
+
+    /// <summary>Creates a trainer (both option sets validated here, every problem reported at once).</summary>
+    public SequenceClassifierTrainer(SequenceModelOptions model, TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        OptionsException.ThrowIfAny([.. model.FindProblems(), .. options.FindProblems()]);
+        _model = model;
+        _o = options;
+    }
+
+    /// <summary>Called after each epoch with its metrics (tests interrupt a run from here).</summary>
+    public Action<EpochMetrics>? EpochEnded { get; init; }
+
+    /// <summary>Every hyperparameter of a sequence run, as its manifest and tracked run record them (image-only options left out).</summary>
+    public static Dictionary<string, string> Hyperparameters(SequenceModelOptions model, TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in options.ToDictionary())
+        {
+            if (!k.StartsWith("augment", StringComparison.Ordinal)) map[k] = v;
+        }
+        foreach (var (k, v) in model.ToDictionary()) map["model." + k] = v;
+        return map;
+    }
+
+    /// <summary>Trains on <paramref name="train"/> (token ids below <paramref name="vocabularySize"/>), holding out the configured validation share.</summary>
+    public SequenceClassifier Fit(SequenceSet train, int vocabularySize, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        if (train.Count < 2) throw new UsageException("training needs at least 2 sequences");
+        if (vocabularySize < 2) throw new UsageException($"the vocabulary needs at least 2 entries (padding and one token), got {vocabularySize}");
+        foreach (var row in train.Tokens)
+        {
+            foreach (var id in row)
+            {
+                if (id < 1 || id >= vocabularySize) throw new UsageException($"token id {id} is outside 1..{vocabularySize - 1} (0 is padding)");
+            }
+        }
+        TorchRuntime.SetThreads(_o.Threads);
+        torch.manual_seed(_o.Seed);
+        var classes = train.ClassNames.Count;
+        var (trainIdx, valIdx) = DataSplits.Stratified(train.Labels, classes, _o.ValidationFraction, _o.Seed);
+        var fit = train.Select(trainIdx);
+        var held = valIdx.Length > 0 ? train.Select(valIdx) : null;
+
+        using var scope = NewDisposeScope();
+        var network = new SequenceNetwork(_model, vocabularySize, 0, classes);
+        var yTrain = torch.tensor(fit.Labels.Select(l => (long)l).ToArray());
+        using var optimizer = SequenceTraining.CreateOptimizer(network, _o);
+        long n = fit.Count;
+        var stepsPerEpoch = (n + _o.BatchSize - 1) / _o.BatchSize;
+        var schedule = new LearningRateSchedule(_o, stepsPerEpoch);
+        var state = new LoopState { Module = network };
+        Generator? generator = null;
+
+        var callbacks = new List<TrainingCallback>();
+        var gradientNorms = new GradientNorms(network);
+        if (_o.DiagnoseGradients) callbacks.Add(gradientNorms);
+        if (_o.ClipGradNorm > 0) callbacks.Add(new GradientClipping(network, _o.ClipGradNorm));
+        using var best = new BestWeights(network, _o.EarlyStoppingPatience, laterWinsTies: false);
+        if (_o.EarlyStoppingPatience > 0) callbacks.Add(best);
+        var fingerprint = Fingerprint(_model, _o, vocabularySize, classes);
+        var checkpoint = new SequenceCheckpoint(_o, fingerprint, network, optimizer, schedule, best, gradientNorms,
+            () => new SequenceNetwork(_model, vocabularySize, 0, classes));
+        if (_o.CheckpointDirectory is not null) callbacks.Add(checkpoint);
+        callbacks.Add(new Hooks
+        {
+            StepEnd = (s, lossSum, correct, seen) =>
+            {
+                if (progress is not null && (s.EpochStep % 20 == 0 || s.EpochStep == stepsPerEpoch))
+                    progress.Report(new TrainingProgress(s.Epoch + 1, _o.Epochs, s.EpochStep, stepsPerEpoch, lossSum / seen, (double)correct / seen, null));
+            },
+            EpochEnd = (s, metrics) =>
+            {
+                progress?.Report(new TrainingProgress(s.Epoch + 1, _o.Epochs, stepsPerEpoch, stepsPerEpoch, metrics.TrainLoss, metrics.TrainAccuracy, metrics)
+                {
+                    GradientNorms = _o.DiagnoseGradients ? gradientNorms.PerEpoch[^1] : null,
+                });
+                EpochEnded?.Invoke(metrics);
+            },
+        });
+
+        if (_o.Resume && _o.CheckpointDirectory is not null) checkpoint.Resume(state);
+        try
+        {
+            new TrainingLoop
+            {
+                Module = network,
+                Forward = network.call,
+                ForwardPadded = network.Forward,
+                Loss = (output, target) => nn.functional.cross_entropy(output, target),
+                Optimizer = optimizer,
+                Schedule = schedule,
+                Epochs = _o.Epochs,
+                // Seeded from (seed, epoch), as image training is: a resumed run retraces an uninterrupted one exactly.
+                BeginEpoch = epoch =>
+                {
+                    var epochSeed = SequenceTraining.EpochSeed(_o.Seed, epoch);
+                    torch.manual_seed(epochSeed);
+                    generator?.Dispose();
+                    generator = new Generator((ulong)epochSeed + 1);
+                },
+                Batches = _ => Batches(fit, yTrain, generator!),
+                Validate = () => held is not null ? Evaluate(network, held) : null,
+                Callbacks = callbacks,
+                Cancellation = cancellationToken,
+            }.Run(state);
+        }
+        finally
+        {
+            generator?.Dispose();
+        }
+
+        network.eval();
+        scope.MoveToOuter(network.parameters().Cast<Tensor>());
+        scope.MoveToOuter(network.buffers());
+        return new SequenceClassifier(network, train.ClassNames, state.History, gradientNorms.PerEpoch, state.TrainSeconds);
+    }
+
+    private IEnumerable<TrainingBatch> Batches(SequenceSet fit, Tensor yTrain, Generator generator)
+    {
+        var n = fit.Count;
+        long[] order;
+        using (var perm = torch.randperm(n, generator: generator)) order = perm.data<long>().ToArray();
+        for (var start = 0; start < n; start += _o.BatchSize)
+        {
+            var len = Math.Min(_o.BatchSize, n - start);
+            var rows = order.AsSpan(start, len);
+            var (ids, lengths) = SequenceBatches.Pad(fit.Tokens, rows);
+            using var index = torch.tensor(rows.ToArray());
+            yield return new TrainingBatch(ids, yTrain.index_select(0, index), len, lengths);
+        }
+    }
+
+    /// <summary>Mean cross-entropy and accuracy over a labelled set, in eval mode.</summary>
+    internal static (double Loss, double Accuracy) Evaluate(SequenceNetwork network, SequenceSet set)
+    {
+        network.eval();
+        using var noGrad = torch.no_grad();
+        double loss = 0;
+        long correct = 0;
+        var all = Enumerable.Range(0, set.Count).Select(i => (long)i).ToArray();
+        for (var s = 0; s < set.Count; s += SequenceClassifier.InferenceBatch)
+        {
+            using var scope = NewDisposeScope();
+            var len = Math.Min(SequenceClassifier.InferenceBatch, set.Count - s);
+            var (ids, lengths) = SequenceBatches.Pad(set.Tokens, all.AsSpan(s, len));
+            var y = torch.tensor(set.Labels.Skip(s).Take(len).Select(l => (long)l).ToArray());
+            var output = network.Forward(ids, lengths);
+            loss += nn.functional.cross_entropy(output, y).item<float>() * len;
+            correct += output.argmax(1).eq(y).sum().item<long>();
+        }
+        return (loss / set.Count, (double)correct / set.Count);
+    }
+
+    /// <summary>The options that must match for a resume to continue the same run.</summary>
+    internal static string Fingerprint(SequenceModelOptions model, TrainerOptions o, int vocabularySize, int classes) =>
+        JsonSerializer.Serialize(new
+        {
+            model = model.ToDictionary(),
+            o = o.ToDictionary().Where(kv => kv.Key is not ("checkpointDirectory" or "resume" or "threads")).ToDictionary(kv => kv.Key, kv => kv.Value),
+            vocabularySize,
+            classes,
+        });
+}
+
+/// <summary>Pieces the sequence trainers share: optimiser, epoch seeds, checkpoints.</summary>
+internal static class SequenceTraining
+{
+    public static long EpochSeed(int seed, int epoch) => (long)seed * 1_000_003L + epoch * 7919L + 17;
+
+    public static OptimizerHelper CreateOptimizer(Module module, TrainerOptions o)
+    {
+        var p = module.parameters();
+        return o.Optimizer switch
+        {
+            OptimizerKind.Sgd => optim.SGD(p, o.LearningRate, o.Momentum, 0, o.WeightDecay, o.Nesterov),
+            OptimizerKind.Adam => optim.Adam(p, o.LearningRate, weight_decay: o.WeightDecay),
+            OptimizerKind.Adadelta => optim.Adadelta(p, o.LearningRate, weight_decay: o.WeightDecay),
+            OptimizerKind.AdamW => optim.AdamW(p, o.LearningRate, weight_decay: o.WeightDecay),
+            _ => throw new UsageException($"optimizer {o.Optimizer} is not supported"),
+        };
+    }
+
+    public static byte[] RngState()
+    {
+        using var state = torch.get_rng_state();
+        return state.bytes.ToArray();
+    }
+}
+
+/// <summary>Writes a checkpoint after every epoch and restores one for a resume: weights, optimiser, schedule, best weights, diagnostics.</summary>
+internal sealed class SequenceCheckpoint(TrainerOptions o, string fingerprint, Module network, OptimizerHelper optimizer,
+    LearningRateSchedule schedule, BestWeights best, GradientNorms gradientNorms, Func<Module> build) : TrainingCallback
+{
+    public void Resume(LoopState state)
+    {
+        var root = o.CheckpointDirectory!;
+        var dir = Checkpoint.Find(root)
+            ?? throw new UsageException($"{root}: no checkpoint to resume from; run without --resume to start afresh");
+        var saved = Checkpoint.Read(dir);
+        if (saved.OptionsFingerprint != fingerprint)
+            throw new UsageException($"{dir}: the checkpoint was written with other model or training options; resume with the same options or delete the checkpoint folder");
+        Checkpoint.LoadFile(Path.Combine(dir, "model.dat"), f => network.load(f));
+        Checkpoint.LoadFile(Path.Combine(dir, "optimizer.dat"), optimizer.load_state_dict);
+        if (saved.HasBest)
+        {
+            using var bestModule = build();
+            Checkpoint.LoadFile(Path.Combine(dir, "best.dat"), f => bestModule.load(f));
+            best.Keep(bestModule);
+        }
+        state.GlobalStep = saved.GlobalStep;
+        state.History.AddRange(saved.History);
+        gradientNorms.PerEpoch.AddRange(saved.GradientNorms);
+        schedule.PlateauRate = saved.PlateauRate;
+        schedule.PlateauBest = saved.PlateauBest;
+        schedule.PlateauWait = saved.PlateauWait;
+        best.BestAccuracy = saved.BestValidationAccuracy;
+        best.SinceBest = saved.EpochsWithoutImprovement;
+        state.TrainSeconds = saved.TrainSeconds;
+    }
+
+    public override void OnEpochEnd(LoopState state, EpochMetrics metrics)
+    {
+        var saved = new CheckpointState
+        {
+            CompletedEpochs = state.History.Count,
+            GlobalStep = state.GlobalStep,
+            OptionsFingerprint = fingerprint,
+            History = state.History,
+            GradientNorms = gradientNorms.PerEpoch,
+            PlateauRate = schedule.PlateauRate,
+            PlateauBest = schedule.PlateauBest,
+            PlateauWait = schedule.PlateauWait,
+            BestValidationAccuracy = best.BestAccuracy,
+            EpochsWithoutImprovement = best.SinceBest,
+            HasBest = best.HasBest,
+            RngState = Convert.ToBase64String(SequenceTraining.RngState()),
+            TrainSeconds = state.TrainSeconds,
+        };
+        Checkpoint.Write(o.CheckpointDirectory!, saved, dir =>
+        {
+            network.save(Path.Combine(dir, "model.dat"));
+            optimizer.save_state_dict(Path.Combine(dir, "optimizer.dat"));
+            if (best.HasBest)
+            {
+                using var copy = build();
+                best.CopyInto(copy);
+                copy.save(Path.Combine(dir, "best.dat"));
+            }
+        });
+    }
+}
