@@ -62,7 +62,7 @@ public sealed class ImageClassifierTrainer
 
         var module = Networks.Build(_spec, 1, train.Height, train.Width, train.ClassCount);
         var nll = Networks.OutputsLogProbabilities(_spec);
-        using var optimizer = CreateOptimizer(module);
+        using var optimizer = TrainingPieces.CreateOptimizer(module, _o);
         long n = trainIdx.Length;
         var stepsPerEpoch = (n + _o.BatchSize - 1) / _o.BatchSize;
         var schedule = new LearningRateSchedule(_o, stepsPerEpoch);
@@ -75,7 +75,8 @@ public sealed class ImageClassifierTrainer
         if (_o.ClipGradNorm > 0) callbacks.Add(new GradientClipping(module, _o.ClipGradNorm));
         using var best = new BestWeights(module, _o.EarlyStoppingPatience, laterWinsTies: false);
         if (_o.EarlyStoppingPatience > 0) callbacks.Add(best);
-        var checkpoint = new ImageCheckpoint(this, _o, module, optimizer, schedule, best, gradientNorms, train);
+        var checkpoint = new EpochCheckpoint(_o, Checkpoint.Fingerprint(_spec, _o), module, optimizer, schedule, best, gradientNorms,
+            () => Networks.Build(_spec, 1, train.Height, train.Width, train.ClassCount));
         if (_o.CheckpointDirectory is not null) callbacks.Add(checkpoint);
         callbacks.Add(new Hooks
         {
@@ -113,7 +114,7 @@ public sealed class ImageClassifierTrainer
                 // before, so a resumed run retraces an uninterrupted one exactly.
                 BeginEpoch = epoch =>
                 {
-                    var epochSeed = EpochSeed(_o.Seed, epoch);
+                    var epochSeed = TrainingPieces.EpochSeed(_o.Seed, epoch);
                     torch.manual_seed(epochSeed);
                     generator?.Dispose();
                     generator = new Generator((ulong)epochSeed + 1);
@@ -150,93 +151,6 @@ public sealed class ImageClassifierTrainer
             var yb = yTrain.index_select(0, idx);
             if (_o.Augment) xb = ImageTensors.RandomAffine(xb, _o.AugmentShift, _o.AugmentRotation, generator);
             yield return new TrainingBatch(norm.Apply(xb), yb, len);
-        }
-    }
-
-    private static long EpochSeed(int seed, int epoch) => (long)seed * 1_000_003L + epoch * 7919L + 17;
-
-    private static byte[] RngState()
-    {
-        using var state = torch.get_rng_state();
-        return state.bytes.ToArray();
-    }
-
-    private OptimizerHelper CreateOptimizer(Module<Tensor, Tensor> module)
-    {
-        var p = module.parameters();
-        return _o.Optimizer switch
-        {
-            OptimizerKind.Sgd => optim.SGD(p, _o.LearningRate, _o.Momentum, 0, _o.WeightDecay, _o.Nesterov),
-            OptimizerKind.Adam => optim.Adam(p, _o.LearningRate, weight_decay: _o.WeightDecay),
-            OptimizerKind.Adadelta => optim.Adadelta(p, _o.LearningRate, weight_decay: _o.WeightDecay),
-            OptimizerKind.AdamW => optim.AdamW(p, _o.LearningRate, weight_decay: _o.WeightDecay),
-            _ => throw new UsageException($"optimizer {_o.Optimizer} is not supported"),
-        };
-    }
-
-    /// <summary>Writes a checkpoint after every epoch and restores one for a resume: weights, optimiser, schedule, best weights, diagnostics.</summary>
-    private sealed class ImageCheckpoint(ImageClassifierTrainer trainer, TrainerOptions o, Module<Tensor, Tensor> module, OptimizerHelper optimizer,
-        LearningRateSchedule schedule, BestWeights best, GradientNorms gradientNorms, ImageSet train) : TrainingCallback
-    {
-        private readonly string _fingerprint = Checkpoint.Fingerprint(trainer._spec, o);
-
-        public void Resume(LoopState state)
-        {
-            var root = o.CheckpointDirectory!;
-            // A silent fresh start would hide a mistyped folder; say so instead.
-            var dir = Checkpoint.Find(root)
-                ?? throw new UsageException($"{root}: no checkpoint to resume from; run without --resume to start afresh");
-            var saved = Checkpoint.Read(dir);
-            if (saved.OptionsFingerprint != _fingerprint)
-                throw new UsageException($"{dir}: the checkpoint was written with other model or training options; resume with the same options or delete the checkpoint folder");
-            Checkpoint.LoadFile(Path.Combine(dir, "model.dat"), f => module.load(f));
-            Checkpoint.LoadFile(Path.Combine(dir, "optimizer.dat"), optimizer.load_state_dict);
-            if (saved.HasBest)
-            {
-                using var bestModule = Networks.Build(trainer._spec, 1, train.Height, train.Width, train.ClassCount);
-                Checkpoint.LoadFile(Path.Combine(dir, "best.dat"), f => bestModule.load(f));
-                best.Keep(bestModule);
-            }
-            state.GlobalStep = saved.GlobalStep;
-            state.History.AddRange(saved.History);
-            gradientNorms.PerEpoch.AddRange(saved.GradientNorms);
-            schedule.PlateauRate = saved.PlateauRate;
-            schedule.PlateauBest = saved.PlateauBest;
-            schedule.PlateauWait = saved.PlateauWait;
-            best.BestAccuracy = saved.BestValidationAccuracy;
-            best.SinceBest = saved.EpochsWithoutImprovement;
-            state.TrainSeconds = saved.TrainSeconds;
-        }
-
-        public override void OnEpochEnd(LoopState state, EpochMetrics metrics)
-        {
-            var saved = new CheckpointState
-            {
-                CompletedEpochs = state.History.Count,
-                GlobalStep = state.GlobalStep,
-                OptionsFingerprint = _fingerprint,
-                History = state.History,
-                GradientNorms = gradientNorms.PerEpoch,
-                PlateauRate = schedule.PlateauRate,
-                PlateauBest = schedule.PlateauBest,
-                PlateauWait = schedule.PlateauWait,
-                BestValidationAccuracy = best.BestAccuracy,
-                EpochsWithoutImprovement = best.SinceBest,
-                HasBest = best.HasBest,
-                RngState = Convert.ToBase64String(RngState()),
-                TrainSeconds = state.TrainSeconds,
-            };
-            Checkpoint.Write(o.CheckpointDirectory!, saved, dir =>
-            {
-                module.save(Path.Combine(dir, "model.dat"));
-                optimizer.save_state_dict(Path.Combine(dir, "optimizer.dat"));
-                if (best.HasBest)
-                {
-                    using var copy = Networks.Build(trainer._spec, 1, train.Height, train.Width, train.ClassCount);
-                    best.CopyInto(copy);
-                    copy.save(Path.Combine(dir, "best.dat"));
-                }
-            });
         }
     }
 

@@ -176,7 +176,7 @@ public static class AddingProblem
             Augment = false,
             Seed = o.Seed,
         };
-        using var optimizer = SequenceTraining.CreateOptimizer(network, trainer);
+        using var optimizer = TrainingPieces.CreateOptimizer(network, trainer);
         var curve = new List<AddingProblemPoint>();
         var callbacks = new List<TrainingCallback>();
         if (o.ClipGradNorm > 0) callbacks.Add(new GradientClipping(network, o.ClipGradNorm));

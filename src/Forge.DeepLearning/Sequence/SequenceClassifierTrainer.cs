@@ -70,7 +70,7 @@ public sealed class SequenceClassifierTrainer
         using var scope = NewDisposeScope();
         var network = new SequenceNetwork(_model, vocabularySize, 0, classes);
         var yTrain = torch.tensor(fit.Labels.Select(l => (long)l).ToArray());
-        using var optimizer = SequenceTraining.CreateOptimizer(network, _o);
+        using var optimizer = TrainingPieces.CreateOptimizer(network, _o);
         long n = fit.Count;
         var stepsPerEpoch = (n + _o.BatchSize - 1) / _o.BatchSize;
         var schedule = new LearningRateSchedule(_o, stepsPerEpoch);
@@ -84,7 +84,7 @@ public sealed class SequenceClassifierTrainer
         using var best = new BestWeights(network, _o.EarlyStoppingPatience, laterWinsTies: false);
         if (_o.EarlyStoppingPatience > 0) callbacks.Add(best);
         var fingerprint = Fingerprint(_model, _o, vocabularySize, classes);
-        var checkpoint = new SequenceCheckpoint(_o, fingerprint, network, optimizer, schedule, best, gradientNorms,
+        var checkpoint = new EpochCheckpoint(_o, fingerprint, network, optimizer, schedule, best, gradientNorms,
             () => new SequenceNetwork(_model, vocabularySize, 0, classes));
         if (_o.CheckpointDirectory is not null) callbacks.Add(checkpoint);
         callbacks.Add(new Hooks
@@ -119,7 +119,7 @@ public sealed class SequenceClassifierTrainer
                 // Seeded from (seed, epoch), as image training is: a resumed run retraces an uninterrupted one exactly.
                 BeginEpoch = epoch =>
                 {
-                    var epochSeed = SequenceTraining.EpochSeed(_o.Seed, epoch);
+                    var epochSeed = TrainingPieces.EpochSeed(_o.Seed, epoch);
                     torch.manual_seed(epochSeed);
                     generator?.Dispose();
                     generator = new Generator((ulong)epochSeed + 1);
@@ -186,92 +186,4 @@ public sealed class SequenceClassifierTrainer
             vocabularySize,
             classes,
         });
-}
-
-/// <summary>Pieces the sequence trainers share: optimiser, epoch seeds, checkpoints.</summary>
-internal static class SequenceTraining
-{
-    public static long EpochSeed(int seed, int epoch) => (long)seed * 1_000_003L + epoch * 7919L + 17;
-
-    public static OptimizerHelper CreateOptimizer(Module module, TrainerOptions o)
-    {
-        var p = module.parameters();
-        return o.Optimizer switch
-        {
-            OptimizerKind.Sgd => optim.SGD(p, o.LearningRate, o.Momentum, 0, o.WeightDecay, o.Nesterov),
-            OptimizerKind.Adam => optim.Adam(p, o.LearningRate, weight_decay: o.WeightDecay),
-            OptimizerKind.Adadelta => optim.Adadelta(p, o.LearningRate, weight_decay: o.WeightDecay),
-            OptimizerKind.AdamW => optim.AdamW(p, o.LearningRate, weight_decay: o.WeightDecay),
-            _ => throw new UsageException($"optimizer {o.Optimizer} is not supported"),
-        };
-    }
-
-    public static byte[] RngState()
-    {
-        using var state = torch.get_rng_state();
-        return state.bytes.ToArray();
-    }
-}
-
-/// <summary>Writes a checkpoint after every epoch and restores one for a resume: weights, optimiser, schedule, best weights, diagnostics.</summary>
-internal sealed class SequenceCheckpoint(TrainerOptions o, string fingerprint, Module network, OptimizerHelper optimizer,
-    LearningRateSchedule schedule, BestWeights best, GradientNorms gradientNorms, Func<Module> build) : TrainingCallback
-{
-    public void Resume(LoopState state)
-    {
-        var root = o.CheckpointDirectory!;
-        var dir = Checkpoint.Find(root)
-            ?? throw new UsageException($"{root}: no checkpoint to resume from; run without --resume to start afresh");
-        var saved = Checkpoint.Read(dir);
-        if (saved.OptionsFingerprint != fingerprint)
-            throw new UsageException($"{dir}: the checkpoint was written with other model or training options; resume with the same options or delete the checkpoint folder");
-        Checkpoint.LoadFile(Path.Combine(dir, "model.dat"), f => network.load(f));
-        Checkpoint.LoadFile(Path.Combine(dir, "optimizer.dat"), optimizer.load_state_dict);
-        if (saved.HasBest)
-        {
-            using var bestModule = build();
-            Checkpoint.LoadFile(Path.Combine(dir, "best.dat"), f => bestModule.load(f));
-            best.Keep(bestModule);
-        }
-        state.GlobalStep = saved.GlobalStep;
-        state.History.AddRange(saved.History);
-        gradientNorms.PerEpoch.AddRange(saved.GradientNorms);
-        schedule.PlateauRate = saved.PlateauRate;
-        schedule.PlateauBest = saved.PlateauBest;
-        schedule.PlateauWait = saved.PlateauWait;
-        best.BestAccuracy = saved.BestValidationAccuracy;
-        best.SinceBest = saved.EpochsWithoutImprovement;
-        state.TrainSeconds = saved.TrainSeconds;
-    }
-
-    public override void OnEpochEnd(LoopState state, EpochMetrics metrics)
-    {
-        var saved = new CheckpointState
-        {
-            CompletedEpochs = state.History.Count,
-            GlobalStep = state.GlobalStep,
-            OptionsFingerprint = fingerprint,
-            History = state.History,
-            GradientNorms = gradientNorms.PerEpoch,
-            PlateauRate = schedule.PlateauRate,
-            PlateauBest = schedule.PlateauBest,
-            PlateauWait = schedule.PlateauWait,
-            BestValidationAccuracy = best.BestAccuracy,
-            EpochsWithoutImprovement = best.SinceBest,
-            HasBest = best.HasBest,
-            RngState = Convert.ToBase64String(SequenceTraining.RngState()),
-            TrainSeconds = state.TrainSeconds,
-        };
-        Checkpoint.Write(o.CheckpointDirectory!, saved, dir =>
-        {
-            network.save(Path.Combine(dir, "model.dat"));
-            optimizer.save_state_dict(Path.Combine(dir, "optimizer.dat"));
-            if (best.HasBest)
-            {
-                using var copy = build();
-                best.CopyInto(copy);
-                copy.save(Path.Combine(dir, "best.dat"));
-            }
-        });
-    }
 }
