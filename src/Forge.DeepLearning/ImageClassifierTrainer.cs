@@ -69,37 +69,16 @@ public sealed class ImageClassifierTrainer
         var state = new LoopState { Module = module };
         Generator? generator = null;
 
-        var callbacks = new List<TrainingCallback>();
-        var gradientNorms = new GradientNorms(module);
-        if (_o.DiagnoseGradients) callbacks.Add(gradientNorms);
-        if (_o.ClipGradNorm > 0) callbacks.Add(new GradientClipping(module, _o.ClipGradNorm));
-        using var best = new BestWeights(module, _o.EarlyStoppingPatience, laterWinsTies: false);
-        if (_o.EarlyStoppingPatience > 0) callbacks.Add(best);
-        var checkpoint = new EpochCheckpoint(_o, Checkpoint.Fingerprint(_spec, _o), module, optimizer, schedule, best, gradientNorms,
-            () => Networks.Build(_spec, 1, train.Height, train.Width, train.ClassCount));
-        if (_o.CheckpointDirectory is not null) callbacks.Add(checkpoint);
-        callbacks.Add(new Hooks
-        {
-            StepEnd = (s, lossSum, correct, seen) =>
+        GradientNorms? norms = null;
+        using var standard = new StandardCallbacks(_o, module, optimizer, schedule, Checkpoint.Fingerprint(_spec, _o),
+            () => Networks.Build(_spec, 1, train.Height, train.Width, train.ClassCount), progress, stepsPerEpoch, (s, metrics) =>
             {
-                if (progress is not null && (s.EpochStep % 20 == 0 || s.EpochStep == stepsPerEpoch))
-                    progress.Report(new TrainingProgress(s.Epoch + 1, _o.Epochs, s.EpochStep, stepsPerEpoch, lossSum / seen, (double)correct / seen, null));
-            },
-            EpochEnd = (s, metrics) =>
-            {
-                progress?.Report(new TrainingProgress(s.Epoch + 1, _o.Epochs, stepsPerEpoch, stepsPerEpoch, metrics.TrainLoss, metrics.TrainAccuracy, metrics)
-                {
-                    GradientNorms = _o.DiagnoseGradients ? gradientNorms.PerEpoch[^1] : null,
-                });
-                if (EpochEnded is { } callback)
-                {
-                    var view = new ImageClassifier(_spec, module, norm, train.Height, train.Width, train.ClassNames, s.History, gradientNorms.PerEpoch, s.TrainSeconds, ownsModule: false);
-                    callback(metrics, view);
-                }
-            },
-        });
-
-        if (_o.Resume && _o.CheckpointDirectory is not null) checkpoint.Resume(state);
+                if (EpochEnded is not { } callback) return;
+                var view = new ImageClassifier(_spec, module, norm, train.Height, train.Width, train.ClassNames, s.History, norms!.PerEpoch, s.TrainSeconds, ownsModule: false);
+                callback(metrics, view);
+            });
+        var gradientNorms = norms = standard.GradientNorms;
+        standard.ResumeIfAsked(state);
         try
         {
             new TrainingLoop
@@ -121,7 +100,7 @@ public sealed class ImageClassifierTrainer
                 },
                 Batches = epoch => Batches(xTrain, yTrain, norm, generator!),
                 Validate = () => xVal is not null && yVal is not null ? Evaluate(module, xVal, yVal, nll) : null,
-                Callbacks = callbacks,
+                Callbacks = standard.All,
                 Cancellation = cancellationToken,
             }.Run(state);
         }

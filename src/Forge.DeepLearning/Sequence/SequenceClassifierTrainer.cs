@@ -77,34 +77,10 @@ public sealed class SequenceClassifierTrainer
         var state = new LoopState { Module = network };
         Generator? generator = null;
 
-        var callbacks = new List<TrainingCallback>();
-        var gradientNorms = new GradientNorms(network);
-        if (_o.DiagnoseGradients) callbacks.Add(gradientNorms);
-        if (_o.ClipGradNorm > 0) callbacks.Add(new GradientClipping(network, _o.ClipGradNorm));
-        using var best = new BestWeights(network, _o.EarlyStoppingPatience, laterWinsTies: false);
-        if (_o.EarlyStoppingPatience > 0) callbacks.Add(best);
-        var fingerprint = Fingerprint(_model, _o, vocabularySize, classes);
-        var checkpoint = new EpochCheckpoint(_o, fingerprint, network, optimizer, schedule, best, gradientNorms,
-            () => new SequenceNetwork(_model, vocabularySize, 0, classes));
-        if (_o.CheckpointDirectory is not null) callbacks.Add(checkpoint);
-        callbacks.Add(new Hooks
-        {
-            StepEnd = (s, lossSum, correct, seen) =>
-            {
-                if (progress is not null && (s.EpochStep % 20 == 0 || s.EpochStep == stepsPerEpoch))
-                    progress.Report(new TrainingProgress(s.Epoch + 1, _o.Epochs, s.EpochStep, stepsPerEpoch, lossSum / seen, (double)correct / seen, null));
-            },
-            EpochEnd = (s, metrics) =>
-            {
-                progress?.Report(new TrainingProgress(s.Epoch + 1, _o.Epochs, stepsPerEpoch, stepsPerEpoch, metrics.TrainLoss, metrics.TrainAccuracy, metrics)
-                {
-                    GradientNorms = _o.DiagnoseGradients ? gradientNorms.PerEpoch[^1] : null,
-                });
-                EpochEnded?.Invoke(metrics);
-            },
-        });
-
-        if (_o.Resume && _o.CheckpointDirectory is not null) checkpoint.Resume(state);
+        using var standard = new StandardCallbacks(_o, network, optimizer, schedule, Fingerprint(_model, _o, vocabularySize, classes),
+            () => new SequenceNetwork(_model, vocabularySize, 0, classes), progress, stepsPerEpoch, (_, metrics) => EpochEnded?.Invoke(metrics));
+        var gradientNorms = standard.GradientNorms;
+        standard.ResumeIfAsked(state);
         try
         {
             new TrainingLoop
@@ -126,7 +102,7 @@ public sealed class SequenceClassifierTrainer
                 },
                 Batches = _ => Batches(fit, yTrain, generator!),
                 Validate = () => held is not null ? Evaluate(network, held) : null,
-                Callbacks = callbacks,
+                Callbacks = standard.All,
                 Cancellation = cancellationToken,
             }.Run(state);
         }
