@@ -142,4 +142,59 @@ public sealed class ImportanceTests
         // Constant targets offer nothing to split on.
         Assert.Equal(-1, RegressionTree.BestSplit(x, [2, 2, 2, 2, 2, 2], rows, [0, 1], minLeaf: 1).Feature);
     }
+
+    [Fact]
+    public void The_smallest_valid_options_are_accepted_and_bad_ones_are_refused_by_evaluate_itself()
+    {
+        new ImportanceOptions { Trees = 1, MinLeaf = 1, MaxDepth = 1, Repeats = 1 }.Validate();
+        var trials = Run(10, t => t.SuggestFloat("x", 0, 1));
+
+        var ex = Assert.Throws<Core.UsageException>(() => ParameterImportance.Evaluate(trials, new ImportanceOptions { Trees = 0 }));
+        Assert.StartsWith("importance options: Trees", ex.Message, StringComparison.Ordinal);
+        Assert.Single(ParameterImportance.Evaluate(trials, new ImportanceOptions { Trees = 1, Repeats = 1 }));
+    }
+
+    [Fact]
+    public void Four_trials_are_enough_and_a_parameter_missing_from_some_trials_is_left_out()
+    {
+        var study = Study.Create(new StudyOptions { Sampler = new RandomSampler(2) });
+        study.Optimize(t =>
+        {
+            var x = t.SuggestFloat("x", 0, 1);
+            // A conditional parameter: only the even trials have it.
+            if (t.Number % 2 == 0) t.SuggestFloat("sometimes", 0, 1);
+            return x;
+        }, trials: 4);
+
+        var importance = ParameterImportance.Evaluate(study.Trials);
+
+        Assert.Equal(["x"], importance.Keys);
+    }
+
+    [Fact]
+    public void Leaves_respect_their_minimum_size_depth_is_capped_and_ties_go_to_the_first_feature()
+    {
+        // Two identical columns: the split is equally good on both, and the first one listed takes it.
+        double[,] x = { { 0.1, 0.1 }, { 0.2, 0.2 }, { 0.3, 0.3 }, { 0.6, 0.6 }, { 0.7, 0.7 }, { 0.9, 0.9 } };
+        double[] y = [1, 1, 1, 5, 5, 5];
+        int[] rows = [0, 1, 2, 3, 4, 5];
+
+        var (feature, threshold) = RegressionTree.BestSplit(x, y, rows, [0, 1], minLeaf: 3);
+        Assert.Equal(0, feature);
+        Assert.Equal(1, RegressionTree.BestSplit(x, y, rows, [1, 0], minLeaf: 3).Feature);
+        // Three rows per side is allowed with minLeaf 3, and the tree uses it.
+        Assert.Equal(3, RegressionTree.Fit(x, y, rows, [0], minLeaf: 3, maxDepth: 8).NodeCount);
+        // A value exactly at the threshold goes left.
+        Assert.Equal(1.0, RegressionTree.Fit(x, y, rows, [0], minLeaf: 1, maxDepth: 8).Predict([threshold, 0]));
+
+        // A staircase of four levels needs depth 2 (7 nodes); depth 1 stops at one split (3 nodes).
+        double[,] stairs = { { 1 }, { 2 }, { 3 }, { 4 }, { 5 }, { 6 }, { 7 }, { 8 } };
+        double[] levels = [0, 0, 10, 10, 20, 20, 30, 30];
+        int[] all = [0, 1, 2, 3, 4, 5, 6, 7];
+        Assert.Equal(3, RegressionTree.Fit(stairs, levels, all, [0], minLeaf: 1, maxDepth: 1).NodeCount);
+        Assert.Equal(7, RegressionTree.Fit(stairs, levels, all, [0], minLeaf: 1, maxDepth: 2).NodeCount);
+        var deep = RegressionTree.Fit(stairs, levels, all, [0], minLeaf: 1, maxDepth: 8);
+        Assert.Equal(7, deep.NodeCount);
+        Assert.Equal(20.0, deep.Predict([5.5]));
+    }
 }
