@@ -67,52 +67,32 @@ public sealed class ImageClassifierTrainer
         var stepsPerEpoch = (n + _o.BatchSize - 1) / _o.BatchSize;
         var schedule = new LearningRateSchedule(_o, stepsPerEpoch);
         var state = new LoopState { Module = module };
-        Generator? generator = null;
-
-        GradientNorms? norms = null;
+        using var seeding = new EpochSeeding(_o.Seed);
         using var standard = new StandardCallbacks(_o, module, optimizer, schedule, Checkpoint.Fingerprint(_spec, _o),
-            () => Networks.Build(_spec, 1, train.Height, train.Width, train.ClassCount), progress, stepsPerEpoch, (s, metrics) =>
+            () => Networks.Build(_spec, 1, train.Height, train.Width, train.ClassCount), progress, stepsPerEpoch, (s, metrics, norms) =>
             {
                 if (EpochEnded is not { } callback) return;
-                var view = new ImageClassifier(_spec, module, norm, train.Height, train.Width, train.ClassNames, s.History, norms!.PerEpoch, s.TrainSeconds, ownsModule: false);
+                var view = new ImageClassifier(_spec, module, norm, train.Height, train.Width, train.ClassNames, s.History, norms.PerEpoch, s.TrainSeconds, ownsModule: false);
                 callback(metrics, view);
             });
-        var gradientNorms = norms = standard.GradientNorms;
         standard.ResumeIfAsked(state);
-        try
+        new TrainingLoop
         {
-            new TrainingLoop
-            {
-                Module = module,
-                Forward = module.call,
-                Loss = nll ? (output, target) => nn.functional.nll_loss(output, target) : (output, target) => nn.functional.cross_entropy(output, target),
-                Optimizer = optimizer,
-                Schedule = schedule,
-                Epochs = _o.Epochs,
-                // Seeding from (seed, epoch) makes each epoch's shuffle, augmentation and dropout independent of what ran
-                // before, so a resumed run retraces an uninterrupted one exactly.
-                BeginEpoch = epoch =>
-                {
-                    var epochSeed = TrainingPieces.EpochSeed(_o.Seed, epoch);
-                    torch.manual_seed(epochSeed);
-                    generator?.Dispose();
-                    generator = new Generator((ulong)epochSeed + 1);
-                },
-                Batches = epoch => Batches(xTrain, yTrain, norm, generator!),
-                Validate = () => xVal is not null && yVal is not null ? Evaluate(module, xVal, yVal, nll) : null,
-                Callbacks = standard.All,
-                Cancellation = cancellationToken,
-            }.Run(state);
-        }
-        finally
-        {
-            generator?.Dispose();
-        }
+            Module = module,
+            Forward = module.call,
+            Loss = nll ? (output, target) => nn.functional.nll_loss(output, target) : (output, target) => nn.functional.cross_entropy(output, target),
+            Optimizer = optimizer,
+            Schedule = schedule,
+            Epochs = _o.Epochs,
+            BeginEpoch = seeding.Begin,
+            Batches = _ => Batches(xTrain, yTrain, norm, seeding.Generator),
+            Validate = () => xVal is not null && yVal is not null ? Evaluate(module, xVal, yVal, nll) : null,
+            Callbacks = standard.All,
+            Cancellation = cancellationToken,
+        }.Run(state);
 
-        module.eval();
-        scope.MoveToOuter(module.parameters().Cast<Tensor>());
-        scope.MoveToOuter(module.buffers());
-        return new ImageClassifier(_spec, module, norm, train.Height, train.Width, train.ClassNames, state.History, gradientNorms.PerEpoch, state.TrainSeconds);
+        TrainingPieces.KeepTrained(scope, module);
+        return new ImageClassifier(_spec, module, norm, train.Height, train.Width, train.ClassNames, state.History, standard.GradientNorms.PerEpoch, state.TrainSeconds);
     }
 
     // One epoch's batches: a permutation from the epoch's generator, each batch augmented (same generator) and normalised.

@@ -75,46 +75,28 @@ public sealed class SequenceClassifierTrainer
         var stepsPerEpoch = (n + _o.BatchSize - 1) / _o.BatchSize;
         var schedule = new LearningRateSchedule(_o, stepsPerEpoch);
         var state = new LoopState { Module = network };
-        Generator? generator = null;
-
+        using var seeding = new EpochSeeding(_o.Seed);
         using var standard = new StandardCallbacks(_o, network, optimizer, schedule, Fingerprint(_model, _o, vocabularySize, classes),
-            () => new SequenceNetwork(_model, vocabularySize, 0, classes), progress, stepsPerEpoch, (_, metrics) => EpochEnded?.Invoke(metrics));
-        var gradientNorms = standard.GradientNorms;
+            () => new SequenceNetwork(_model, vocabularySize, 0, classes), progress, stepsPerEpoch, (_, metrics, _) => EpochEnded?.Invoke(metrics));
         standard.ResumeIfAsked(state);
-        try
+        new TrainingLoop
         {
-            new TrainingLoop
-            {
-                Module = network,
-                Forward = network.call,
-                ForwardPadded = network.Forward,
-                Loss = (output, target) => nn.functional.cross_entropy(output, target),
-                Optimizer = optimizer,
-                Schedule = schedule,
-                Epochs = _o.Epochs,
-                // Seeded from (seed, epoch), as image training is: a resumed run retraces an uninterrupted one exactly.
-                BeginEpoch = epoch =>
-                {
-                    var epochSeed = TrainingPieces.EpochSeed(_o.Seed, epoch);
-                    torch.manual_seed(epochSeed);
-                    generator?.Dispose();
-                    generator = new Generator((ulong)epochSeed + 1);
-                },
-                Batches = _ => Batches(fit, yTrain, generator!),
-                Validate = () => held is not null ? Evaluate(network, held) : null,
-                Callbacks = standard.All,
-                Cancellation = cancellationToken,
-            }.Run(state);
-        }
-        finally
-        {
-            generator?.Dispose();
-        }
+            Module = network,
+            Forward = network.call,
+            ForwardPadded = network.Forward,
+            Loss = (output, target) => nn.functional.cross_entropy(output, target),
+            Optimizer = optimizer,
+            Schedule = schedule,
+            Epochs = _o.Epochs,
+            BeginEpoch = seeding.Begin,
+            Batches = _ => Batches(fit, yTrain, seeding.Generator),
+            Validate = () => held is not null ? Evaluate(network, held) : null,
+            Callbacks = standard.All,
+            Cancellation = cancellationToken,
+        }.Run(state);
 
-        network.eval();
-        scope.MoveToOuter(network.parameters().Cast<Tensor>());
-        scope.MoveToOuter(network.buffers());
-        return new SequenceClassifier(network, train.ClassNames, state.History, gradientNorms.PerEpoch, state.TrainSeconds);
+        TrainingPieces.KeepTrained(scope, network);
+        return new SequenceClassifier(network, train.ClassNames, state.History, standard.GradientNorms.PerEpoch, state.TrainSeconds);
     }
 
     private IEnumerable<TrainingBatch> Batches(SequenceSet fit, Tensor yTrain, Generator generator)

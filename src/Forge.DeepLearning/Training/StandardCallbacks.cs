@@ -14,7 +14,7 @@ internal sealed class StandardCallbacks : IDisposable
     private readonly TrainerOptions _o;
 
     public StandardCallbacks(TrainerOptions o, Module module, OptimizerHelper optimizer, LearningRateSchedule schedule, string fingerprint,
-        Func<Module> build, IProgress<TrainingProgress>? progress, long stepsPerEpoch, Action<LoopState, EpochMetrics>? epochEnded)
+        Func<Module> build, IProgress<TrainingProgress>? progress, long stepsPerEpoch, Action<LoopState, EpochMetrics, GradientNorms>? epochEnded)
     {
         _o = o;
         GradientNorms = new GradientNorms(module);
@@ -37,7 +37,7 @@ internal sealed class StandardCallbacks : IDisposable
                 {
                     GradientNorms = o.DiagnoseGradients ? GradientNorms.PerEpoch[^1] : null,
                 });
-                epochEnded?.Invoke(s, metrics);
+                epochEnded?.Invoke(s, metrics, GradientNorms);
             },
         });
     }

@@ -25,11 +25,43 @@ internal static class TrainingPieces
         };
     }
 
+    /// <summary>Puts a trained module in eval mode and moves its weights out of the training's dispose scope, so they outlive it.</summary>
+    public static void KeepTrained(DisposeScope scope, Module module)
+    {
+        module.eval();
+        scope.MoveToOuter(module.parameters().Cast<Tensor>());
+        scope.MoveToOuter(module.buffers());
+    }
+
     public static byte[] RngState()
     {
         using var state = torch.get_rng_state();
         return state.bytes.ToArray();
     }
+}
+
+/// <summary>
+/// Seeds each epoch from (seed, epoch) and owns that epoch's shuffle/augmentation generator: each epoch's shuffle,
+/// augmentation and dropout are then independent of what ran before, so a resumed run retraces an uninterrupted one
+/// exactly.
+/// </summary>
+internal sealed class EpochSeeding(int seed) : IDisposable
+{
+    /// <summary>The current epoch's generator; set by <see cref="Begin"/>.</summary>
+    public Generator Generator => _generator ?? throw new InvalidOperationException("no epoch has begun");
+
+    private Generator? _generator;
+
+    /// <summary>The loop's BeginEpoch: reseeds torch and replaces the generator.</summary>
+    public void Begin(int epoch)
+    {
+        var epochSeed = TrainingPieces.EpochSeed(seed, epoch);
+        torch.manual_seed(epochSeed);
+        _generator?.Dispose();
+        _generator = new Generator((ulong)epochSeed + 1);
+    }
+
+    public void Dispose() => _generator?.Dispose();
 }
 
 /// <summary>Writes a checkpoint after every epoch and restores one for a resume: weights, optimiser, schedule, best weights, diagnostics.</summary>
