@@ -183,27 +183,15 @@ public sealed class ImageClassifier : IConcurrentPredictor
     public static ImageClassifier Load(ModelBundle bundle)
     {
         ArgumentNullException.ThrowIfNull(bundle);
-        var m = bundle.Manifest;
-        var manifestPath = Path.Combine(bundle.Directory, ModelBundle.ManifestFileName);
-        if (m.Flavor != Flavor) throw new BundleException(manifestPath, $"flavor '{m.Flavor}' is not '{Flavor}'");
-        if (m.Model is null) throw new BundleException(manifestPath, "the 'model' section (architecture) is missing");
-        var p = m.Preprocessing;
+        var model = TorchBundles.ModelSection(bundle, Flavor);
+        var manifestPath = TorchBundles.ManifestPath(bundle);
+        var p = bundle.Manifest.Preprocessing;
         int height = (int?)p["height"] ?? throw new BundleException(manifestPath, "preprocessing.height is missing");
         int width = (int?)p["width"] ?? throw new BundleException(manifestPath, "preprocessing.width is missing");
         var norm = new ImageNormalization((double?)p["mean"] ?? 0, (double?)p["std"] ?? 1);
-        var spec = ModelSpec.FromJson(m.Model);
-        var labels = m.Signature.Labels;
-        var module = Networks.Build(spec, 1, height, width, labels.Count);
-        var weights = bundle.GetPath(WeightsFile);
-        try
-        {
-            module.load(weights);
-        }
-        catch (Exception e) when (e is not ForgeException)
-        {
-            module.Dispose();
-            throw new BundleException(weights, "the weights do not match the architecture in forge-model.json: " + e.Message, e);
-        }
+        var spec = ModelSpec.FromJson(model);
+        var labels = bundle.Manifest.Signature.Labels;
+        var module = TorchBundles.LoadWeights(Networks.Build(spec, 1, height, width, labels.Count), bundle, WeightsFile, "the architecture in forge-model.json");
         return new ImageClassifier(spec, module, norm, height, width, labels, [], [], 0);
     }
 

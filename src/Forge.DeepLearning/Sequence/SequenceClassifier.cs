@@ -106,24 +106,12 @@ public sealed class SequenceClassifier : IDisposable
     public static SequenceClassifier Load(ModelBundle bundle)
     {
         ArgumentNullException.ThrowIfNull(bundle);
-        var m = bundle.Manifest;
-        var manifestPath = Path.Combine(bundle.Directory, ModelBundle.ManifestFileName);
-        if (m.Flavor != Flavor) throw new BundleException(manifestPath, $"flavor '{m.Flavor}' is not '{Flavor}'");
-        if (m.Model is null) throw new BundleException(manifestPath, "the 'model' section (architecture) is missing");
-        var options = SequenceModelOptions.FromJson(m.Model);
-        int vocabulary = (int?)m.Model["vocabularySize"] ?? throw new BundleException(manifestPath, "model.vocabularySize is missing");
-        var network = new SequenceNetwork(options, vocabulary, 0, m.Signature.Labels.Count);
-        var weights = bundle.GetPath(WeightsFile);
-        try
-        {
-            network.load(weights);
-        }
-        catch (Exception e) when (e is not ForgeException)
-        {
-            network.Dispose();
-            throw new BundleException(weights, "the weights do not match the architecture in forge-model.json: " + e.Message, e);
-        }
-        return new SequenceClassifier(network, m.Signature.Labels, [], [], 0);
+        var model = TorchBundles.ModelSection(bundle, Flavor);
+        var options = SequenceModelOptions.FromJson(model);
+        int vocabulary = (int?)model["vocabularySize"] ?? throw new BundleException(TorchBundles.ManifestPath(bundle), "model.vocabularySize is missing");
+        var labels = bundle.Manifest.Signature.Labels;
+        var network = TorchBundles.LoadWeights(new SequenceNetwork(options, vocabulary, 0, labels.Count), bundle, WeightsFile, "the architecture in forge-model.json");
+        return new SequenceClassifier(network, labels, [], [], 0);
     }
 
     /// <inheritdoc />

@@ -212,18 +212,8 @@ public sealed class TransferClassifier : IPredictor
         var dropout = (double?)m.Model!["headDropout"] ?? 0;
         var backbone = (string?)m.Model["backbone"] ?? "resnet18";
         var net = TransferNetwork.FromFiles(backbone, bundle.GetPath(GraphFile), bundle.GetPath(PreprocessFile), m.Signature.Labels.Count, dropout);
-        var weights = bundle.GetPath(WeightsFile);
-        try
-        {
-            net.load(weights);
-            // The constructor's probe pass folded the file's original weights for inference; fold the trained ones instead.
-            net.Backbone.InvalidateInferencePlan();
-        }
-        catch (Exception e) when (e is not ForgeException)
-        {
-            net.Dispose();
-            throw new BundleException(weights, "the weights do not match the backbone graph in the bundle: " + e.Message, e);
-        }
+        // The constructor's probe pass folded the file's original weights for inference; fold the trained ones instead.
+        TorchBundles.LoadWeights(net, bundle, WeightsFile, "the backbone graph in the bundle", n => n.Backbone.InvalidateInferencePlan());
         var mode = TransferOptions.ParseMode((string?)m.Model["mode"] ?? "fine-tune");
         var flip = (bool?)m.Model["flipAveraging"] ?? false;
         var options = TransferOptions.For(mode) with { ImageSize = size, StoreSize = store, HeadDropout = dropout, FlipAveraging = flip };
