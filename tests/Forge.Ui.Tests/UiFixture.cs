@@ -62,7 +62,7 @@ public sealed class UiFixture : IAsyncLifetime
     private string? _digitPng;
 
     /// <summary>One MNIST test digit as a PNG file; the test using it fails when MNIST is missing (it runs without it only off CI, skipped).</summary>
-    public string DigitPng => _digitPng ?? throw new InvalidOperationException($"no image model is served: {SharedData.Mnist} was not read");
+    public string DigitPng => _digitPng ?? throw new InvalidOperationException("no image model is served: MNIST was not found at ../shared/data/mnist next to the repository");
 
     /// <summary>The true label of <see cref="DigitPng"/>.</summary>
     public string DigitLabel { get; private set; } = "";

@@ -570,16 +570,23 @@
           h('section', { class: 'card' }, h('h2', {}, 'Optimisation history'), h('figure', { id: 'study-history' }, history.svg),
             h('div', { class: 'legend' }, attrs(h('span', {}, 'trial value'), {}), attrs(h('span', {}, 'best so far'), {}))),
           h('section', { class: 'card' }, h('h2', {}, 'Parameter importance'),
+            study.importancePending ? h('p', { class: 'muted', id: 'importance-pending' }, importance.length
+              ? `Updating for the latest ${num(study.importanceTrials)} completed trials…` : `Computing over the latest ${num(study.importanceTrials)} completed trials…`) : null,
             importance.length ? h('figure', { id: 'study-importance' }, barChart(importance.map(([k, v]) => ({ label: k, value: v })), { label: 'Parameter importance' }),
               h('figcaption', { class: 'muted' }, `How much a random forest fitted to ${study.importanceTrials < complete.length ? 'the latest ' + num(study.importanceTrials) + ' of the' : 'the'} completed trials loses when the parameter is shuffled (shares summing to 1), as forge tune report computes it.`)) :
-              h('p', { class: 'muted' }, 'Needs at least 4 completed trials with varied parameters.'))),
+              study.importancePending ? null : h('p', { class: 'muted' }, 'Needs at least 4 completed trials with varied parameters.'))),
         h('section', { class: 'card' }, h('h2', {}, 'Parallel coordinates'), parallel(study, complete)),
         h('h2', {}, 'Trials'), trialsTable(study, state));
       body.querySelectorAll('.legend span').forEach((el, i) => el.style.setProperty('--c', COLORS[i % COLORS.length]));
     };
+    const mine = generation;
     const load = async () => {
       const study = await api('/api/ui/studies/' + encodeURIComponent(name));
+      if (mine !== generation) return study;
       draw(study);
+      // The server fits the importance forest in the background for a large study; ask again until it is in (a running
+      // study is reloaded every 3 s anyway).
+      if (study.importancePending && !study.running) setTimeout(() => { if (mine === generation) load().catch((e) => showError(e.message)); }, 1000);
       return study;
     };
     const first = await load();
