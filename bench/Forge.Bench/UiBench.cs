@@ -64,10 +64,19 @@ internal static class UiBench
                     });
                     Out(Row(label, ms, "≤ 300 ms"));
                 }
-                // The first answer fits the importance forest; later ones reuse it until another trial completes.
+                // The first answer starts the importance fit in the background and goes out without it (after waiting up to
+                // 250 ms); the page asks again each second until it is in. Later answers reuse it until another trial completes.
                 var cold = Stopwatch.StartNew();
-                http.GetByteArrayAsync("/api/ui/studies/bench-study").GetAwaiter().GetResult();
-                Out(string.Create(inv, $"| study of {o.ScaleTrials:N0} trials, first answer (importance forest fitted on the latest 2,000) | {Format(cold.Elapsed.TotalMilliseconds)} | | | — |"));
+                var pending = StudyPending(http);
+                var firstAnswer = cold.Elapsed.TotalMilliseconds;
+                while (pending)
+                {
+                    // Asked each second, as the page does: asking faster would take CPU from the fit it waits for.
+                    Thread.Sleep(1000);
+                    pending = StudyPending(http);
+                }
+                Out(string.Create(inv, $"| study of {o.ScaleTrials:N0} trials, first answer (without importance; the forest is fitted in the background) | {Format(firstAnswer)} | | | — |"));
+                Out(string.Create(inv, $"| study of {o.ScaleTrials:N0} trials, importance in (forest on the latest 2,000; asked each second, as the page does) | {Format(cold.Elapsed.TotalMilliseconds)} | | | — |"));
                 var study = Time(rounds, () => http.GetByteArrayAsync("/api/ui/studies/bench-study").GetAwaiter().GetResult());
                 Out(Row(string.Create(inv, $"study of {o.ScaleTrials:N0} trials: `GET /api/ui/studies/NAME` (every trial; importance kept)"), study, "—"));
 
@@ -108,6 +117,9 @@ internal static class UiBench
             }
         }
     }
+
+    private static bool StudyPending(HttpClient http) =>
+        System.Text.Json.Nodes.JsonNode.Parse(http.GetStringAsync("/api/ui/studies/bench-study").GetAwaiter().GetResult())!["importancePending"]!.GetValue<bool>();
 
     private static IEnumerable<(string Label, string Path)> Queries(int runs)
     {

@@ -64,6 +64,14 @@ internal static class ExplainApi
                 {
                     var instance = row!.DeepClone().AsObject();
                     instance.Remove("row");
+                    // Words and image regions point at features by index, and names do not say which: a word can
+                    // repeat, a pixel's name is prose. ToJson without top lists every feature in order, so the
+                    // position is that index; giving it explicitly keeps clients from relying on the order.
+                    foreach (var output in instance["outputs"]!.AsArray())
+                    {
+                        var index = 0;
+                        foreach (var attribution in output!["attributions"]!.AsArray()) attribution!["index"] = index++;
+                    }
                     foreach (var key in new[] { "text", "tokens", "height", "width", "regions" })
                     {
                         if (json[key] is { } value) instance[key] = value.DeepClone();

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Forge.Serving.Ui;
+using Forge.Tuning;
 
 namespace Forge.Ui.Tests;
 
@@ -16,6 +18,45 @@ public sealed class ApiTests(UiFixture ui)
 
     private async Task<int> AliasVersionAsync(string alias) =>
         (await GetAsync(ui.UiUrl + "/api/ui/models/churn")).Body!["aliases"]![alias]!.GetValue<int>();
+
+    [Fact]
+    public async Task A_study_answer_does_not_wait_for_its_importance_and_later_ones_carry_it()
+    {
+        var study = Study.Create(new StudyOptions { Name = "wide-study", Storage = ui.Studies, Sampler = new RandomSampler(5) });
+        study.Optimize(t => (3 * t.SuggestFloat("a", 0, 1)) + (0.1 * t.SuggestFloat("b", 0, 1)), 200);
+        var wait = WebUi.ImportanceWait;
+        // No wait at all: the first answer goes out while the forest is still being fitted.
+        WebUi.ImportanceWait = TimeSpan.Zero;
+        try
+        {
+            var first = (await GetAsync(ui.UiUrl + "/api/ui/studies/wide-study")).Body!;
+            Assert.True(first["importancePending"]!.GetValue<bool>());
+            Assert.Empty(first["importance"]!.AsObject());
+            Assert.Equal(200, first["trials"]!.AsArray().Count);
+
+            JsonNode later;
+            var tries = 0;
+            do
+            {
+                await Task.Delay(100);
+                later = (await GetAsync(ui.UiUrl + "/api/ui/studies/wide-study")).Body!;
+            }
+            while (later["importancePending"]!.GetValue<bool>() && ++tries < 600);
+            Assert.False(later["importancePending"]!.GetValue<bool>());
+            Assert.Equal(["a", "b"], later["importance"]!.AsObject().Select(kv => kv.Key));
+            Assert.Equal(200, later["importanceTrials"]!.GetValue<int>());
+
+            // Another completed trial: the last importance is sent, marked pending, while the new fit runs.
+            study.Optimize(t => (3 * t.SuggestFloat("a", 0, 1)) + (0.1 * t.SuggestFloat("b", 0, 1)), 1);
+            var updating = (await GetAsync(ui.UiUrl + "/api/ui/studies/wide-study")).Body!;
+            Assert.True(updating["importancePending"]!.GetValue<bool>());
+            Assert.Equal(["a", "b"], updating["importance"]!.AsObject().Select(kv => kv.Key));
+        }
+        finally
+        {
+            WebUi.ImportanceWait = wait;
+        }
+    }
 
     [Fact]
     public async Task Runs_are_paged_sorted_and_filtered_by_the_server()

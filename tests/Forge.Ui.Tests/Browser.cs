@@ -17,6 +17,18 @@ public sealed class ChromiumFactAttribute : FactAttribute
     {
         if (!SharedData.IsCi && !File.Exists(Path)) Skip = $"{Path} is not installed (apt-get install chromium, as .ci/setup does); set CI=true to make this a failure";
     }
+
+    /// <summary>The test also needs the shared MNIST copy (the served image model is trained on it); skipped without it, failing under CI.</summary>
+    public bool NeedsMnist
+    {
+        get;
+        set
+        {
+            field = value;
+            if (value && Skip is null && !SharedData.IsCi && SharedData.MnistOrNull is null)
+                Skip = "MNIST (../shared/data/mnist next to the repository) is not present; set CI=true to make this a failure";
+        }
+    }
 }
 
 /// <summary>

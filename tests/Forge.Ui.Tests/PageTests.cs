@@ -133,6 +133,30 @@ public sealed class PageTests(UiFixture ui, Browser browser, ITestOutputHelper o
     }
 
     [ChromiumFact]
+    public async Task A_study_page_shows_the_importance_once_it_is_computed_in_the_background()
+    {
+        var study = Forge.Tuning.Study.Create(new Forge.Tuning.StudyOptions { Name = "wide-study-page", Storage = ui.Studies, Sampler = new Forge.Tuning.RandomSampler(6) });
+        study.Optimize(t => t.SuggestFloat("x", 0, 1) + (0.1 * t.SuggestFloat("y", 0, 1)), 100);
+        var wait = Forge.Serving.Ui.WebUi.ImportanceWait;
+        // The first answer surely comes without importance, so the chart can only appear if the page asks again.
+        Forge.Serving.Ui.WebUi.ImportanceWait = TimeSpan.Zero;
+        try
+        {
+            await using var p = await browser.OpenAsync(output);
+            await p.GoAsync(ui.UiUrl + "/#/studies/wide-study-page", "studies");
+            await p.Page.WaitForSelectorAsync("#study-importance rect", new() { Timeout = 60_000 });
+            Assert.Equal(2, await CountAsync(p, "#study-importance rect"));
+            Assert.Equal(0, await CountAsync(p, "#importance-pending"));
+            Assert.Equal(100, await CountAsync(p, "#study-history circle"));
+            Assert.Empty(p.Errors);
+        }
+        finally
+        {
+            Forge.Serving.Ui.WebUi.ImportanceWait = wait;
+        }
+    }
+
+    [ChromiumFact]
     public async Task A_running_study_updates_live()
     {
         await using var p = await browser.OpenAsync(output);

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Forge.Core;
+using Forge.Data;
+using Forge.DeepLearning;
 using Forge.Monitoring;
 using Forge.Serving;
 using Forge.Tabular;
@@ -17,8 +19,9 @@ namespace Forge.Ui.Tests;
 /// One small tracking store seeded with what every page shows: runs (with metric histories, params, tags, an artifact,
 /// a parent and child, and a run named like a script tag), a registered tabular model with two versions, aliases and a
 /// reference profile, a finished study and one with a trial still running. Two real servers on 127.0.0.1 read it:
-/// <c>forge serve</c> (the registry model, a text model for the chat page, drift windows filled by traffic) and
-/// <c>forge ui</c> (the store alone).
+/// <c>forge serve</c> (the registry model, a text model for the chat and explain pages, a small MNIST CNN for the
+/// image explanation when the shared MNIST copy is there, drift windows filled by traffic) and <c>forge ui</c> (the store
+/// alone).
 /// </summary>
 public sealed class UiFixture : IAsyncLifetime
 {
@@ -50,6 +53,20 @@ public sealed class UiFixture : IAsyncLifetime
 
     public SqlStudyStorage Studies { get; private set; } = null!;
 
+    /// <summary>The served MNIST model's name.</summary>
+    public const string ImageModel = "mnist";
+
+    /// <summary>The served text model's name.</summary>
+    public const string TextModel = "sentiment";
+
+    private string? _digitPng;
+
+    /// <summary>One MNIST test digit as a PNG file; the test using it fails when MNIST is missing (it runs without it only off CI, skipped).</summary>
+    public string DigitPng => _digitPng ?? throw new InvalidOperationException("no image model is served: MNIST was not found at ../shared/data/mnist next to the repository");
+
+    /// <summary>The true label of <see cref="DigitPng"/>.</summary>
+    public string DigitLabel { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
         using (var store = TrackingStore.Open(Database, new TrackingStoreOptions { ArtifactRoot = Artifacts }))
@@ -67,9 +84,12 @@ public sealed class UiFixture : IAsyncLifetime
         SeedStudies(Studies);
 
         var textBundle = FakeTextLoader.WriteBundle(_temp.Combine("sentiment-stub"));
+        List<ModelSource> models = [ModelSource.FromRegistry("churn@champion"), ModelSource.FromBundle(textBundle)];
+        // Without MNIST the other pages are still tested off CI; the image test is then skipped (and fails under CI=true).
+        if (SharedData.MnistOrNull is not null) models.Add(ModelSource.FromBundle(TrainDigits()));
         Serve = ForgeServer.Build(new ServerOptions
         {
-            Models = [ModelSource.FromRegistry("churn@champion"), ModelSource.FromBundle(textBundle)],
+            Models = models,
             TrackingUri = Database,
             ArtifactRoot = Artifacts,
             Host = "127.0.0.1",
@@ -165,6 +185,28 @@ public sealed class UiFixture : IAsyncLifetime
         }).Bundle.Directory;
     }
 
+    /// <summary>
+    /// A tiny CNN (4 and 8 channels) trained for one epoch on 1,000 MNIST images, seconds on one thread: Integrated
+    /// Gradients needs a Forge CNN, not a good one. Also writes the first test digit as a PNG for the upload.
+    /// </summary>
+    private string TrainDigits()
+    {
+        TorchRuntime.SetThreads(1);
+        var train = MnistFormat.Load(SharedData.Mnist, "train").Take(1000);
+        var test = MnistFormat.Load(SharedData.Mnist, "test").Take(1);
+        var directory = _temp.Combine("mnist-bundle");
+        using (var model = new ImageClassifierTrainer(ModelSpec.Cnn() with { Channels = [4, 8] },
+            new TrainerOptions { Epochs = 1, BatchSize = 32, Augment = false, Threads = 1, Seed = 0 }).Fit(train))
+        using (var writer = ModelBundle.Create(directory))
+        {
+            writer.Commit(model.WriteTo(writer, ImageModel));
+        }
+        _digitPng = _temp.Combine("digit.png");
+        DigitImage.SavePng(test.GetImage(0).ToArray(), test.Width, test.Height, _digitPng);
+        DigitLabel = test.ClassNames[test.Labels[0]];
+        return directory;
+    }
+
     private void SeedStudies(SqlStudyStorage storage)
     {
         var study = Study.Create(new StudyOptions { Name = "tune-churn", Storage = storage, Sampler = new RandomSampler(3), Direction = StudyDirection.Minimize });
@@ -247,7 +289,7 @@ internal sealed class FakeTextLoader : IModelLoader
     {
         using var writer = ModelBundle.Create(directory);
         File.WriteAllText(writer.PathFor("weights/none.txt"), "no weights");
-        writer.Commit(new ModelManifest { Name = "sentiment", Flavor = FlavorName, Signature = Signature });
+        writer.Commit(new ModelManifest { Name = UiFixture.TextModel, Flavor = FlavorName, Signature = Signature });
         return directory;
     }
 

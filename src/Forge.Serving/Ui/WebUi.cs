@@ -355,6 +355,7 @@ internal static class WebUi
                 _ => new JsonObject { ["kind"] = "other" },
             };
         }
+        var (importance, pending) = Importance(study, complete);
         var rows = new JsonArray();
         foreach (var t in trials.OrderBy(t => t.Number))
         {
@@ -370,8 +371,9 @@ internal static class WebUi
             ["created"] = study.Created,
             ["params"] = Strings(names),
             ["distributions"] = distributions,
-            ["importance"] = Importance(study, complete),
+            ["importance"] = importance ?? new JsonObject(),
             ["importanceTrials"] = Math.Min(complete.Count, ImportanceTrials),
+            ["importancePending"] = pending,
             ["trials"] = rows,
             ["running"] = trials.Count(t => t.State == TrialState.Running),
         };
@@ -380,22 +382,73 @@ internal static class WebUi
     /// <summary>The most completed trials the importance forest is fitted to: the latest ones, so a live study's page stays quick.</summary>
     private const int ImportanceTrials = 2000;
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Complete, long LastTrial, JsonObject Importance)> ImportanceCache = new(StringComparer.Ordinal);
+    /// <summary>
+    /// How long a study answer waits for an importance fit before it goes without: a few hundred trials fit within it,
+    /// 2,000 take seconds on a small machine, and the page should not wait for them (it asks again until they are in).
+    /// Settable by the tests.
+    /// </summary>
+    internal static TimeSpan ImportanceWait { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, ImportanceState> ImportanceCache = new(StringComparer.Ordinal);
+
+    /// <summary>One study's importance: the last finished fit and the one running, each for (completed count, last trial id).</summary>
+    private sealed class ImportanceState
+    {
+        public (int Complete, long LastTrial, JsonObject Value)? Done;
+        public (int Complete, long LastTrial, Task<JsonObject> Task)? Running;
+    }
 
     /// <summary>
     /// The study's parameter importance as <c>forge tune report</c> computes it (ParameterImportance: a surrogate forest's
-    /// permutation importance), over the latest completed trials; kept until another trial completes, since a live page asks every few seconds.
+    /// permutation importance), over the latest completed trials; kept until another trial completes, since a live page
+    /// asks every few seconds. The fit runs in the background, one at a time per study: an answer waits for it up to
+    /// <see cref="ImportanceWait"/>, else carries the last finished importance (or none) and <c>pending</c>.
     /// </summary>
-    private static JsonObject Importance(StudyInfo study, List<FrozenTrial> complete)
+    private static (JsonObject? Importance, bool Pending) Importance(StudyInfo study, List<FrozenTrial> complete)
     {
         var key = $"{study.Id}\u0001{study.Name}";
-        var last = complete.Count == 0 ? -1 : complete.Max(t => t.TrialId);
-        if (ImportanceCache.TryGetValue(key, out var cached) && cached.Complete == complete.Count && cached.LastTrial == last)
-            return (JsonObject)cached.Importance.DeepClone();
-        var latest = complete.OrderByDescending(t => t.Number).Take(ImportanceTrials).ToList();
-        var importance = new JsonObject(ParameterImportance.Evaluate(latest).OrderByDescending(x => x.Value).Select(x => KeyValuePair.Create(x.Key, UiJson.Num(x.Value))));
-        ImportanceCache[key] = (complete.Count, last, importance);
-        return (JsonObject)importance.DeepClone();
+        var count = complete.Count;
+        var last = count == 0 ? -1 : complete.Max(t => t.TrialId);
+        var state = ImportanceCache.GetOrAdd(key, _ => new ImportanceState());
+        Task<JsonObject> task;
+        lock (state)
+        {
+            Collect(state);
+            if (state.Done is { } done && done.Complete == count && done.LastTrial == last) return ((JsonObject)done.Value.DeepClone(), false);
+            // A fit for an older trial set keeps running rather than being joined by a second one; the next answer after
+            // it finishes starts the fit for the trials then.
+            if (state.Running is null)
+            {
+                var latest = complete.OrderByDescending(t => t.Number).Take(ImportanceTrials).ToList();
+                var fit = Task.Run(() => new JsonObject(ParameterImportance.Evaluate(latest)
+                    .OrderByDescending(x => x.Value).Select(x => KeyValuePair.Create(x.Key, UiJson.Num(x.Value)))));
+                state.Running = (count, last, fit);
+            }
+            task = state.Running.Value.Task;
+        }
+        try
+        {
+            task.Wait(ImportanceWait);
+        }
+        catch (AggregateException e) when (e.InnerException is not null)
+        {
+            lock (state) Collect(state);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+        }
+        lock (state)
+        {
+            Collect(state);
+            if (state.Done is { } done && done.Complete == count && done.LastTrial == last) return ((JsonObject)done.Value.DeepClone(), false);
+            return (state.Done is { } stale ? (JsonObject)stale.Value.DeepClone() : null, true);
+        }
+    }
+
+    /// <summary>Moves a finished fit to Done (a failed one is dropped, so the next answer tries again). Call under the lock.</summary>
+    private static void Collect(ImportanceState state)
+    {
+        if (state.Running is not { } running || !running.Task.IsCompleted) return;
+        state.Running = null;
+        if (running.Task.IsCompletedSuccessfully) state.Done = (running.Complete, running.LastTrial, running.Task.Result);
     }
 
     private static JsonArray Strings(IEnumerable<string> values) => new([.. values.Select(v => (JsonNode?)v)]);

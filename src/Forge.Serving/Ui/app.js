@@ -570,16 +570,23 @@
           h('section', { class: 'card' }, h('h2', {}, 'Optimisation history'), h('figure', { id: 'study-history' }, history.svg),
             h('div', { class: 'legend' }, attrs(h('span', {}, 'trial value'), {}), attrs(h('span', {}, 'best so far'), {}))),
           h('section', { class: 'card' }, h('h2', {}, 'Parameter importance'),
+            study.importancePending ? h('p', { class: 'muted', id: 'importance-pending' }, importance.length
+              ? `Updating for the latest ${num(study.importanceTrials)} completed trials…` : `Computing over the latest ${num(study.importanceTrials)} completed trials…`) : null,
             importance.length ? h('figure', { id: 'study-importance' }, barChart(importance.map(([k, v]) => ({ label: k, value: v })), { label: 'Parameter importance' }),
               h('figcaption', { class: 'muted' }, `How much a random forest fitted to ${study.importanceTrials < complete.length ? 'the latest ' + num(study.importanceTrials) + ' of the' : 'the'} completed trials loses when the parameter is shuffled (shares summing to 1), as forge tune report computes it.`)) :
-              h('p', { class: 'muted' }, 'Needs at least 4 completed trials with varied parameters.'))),
+              study.importancePending ? null : h('p', { class: 'muted' }, 'Needs at least 4 completed trials with varied parameters.'))),
         h('section', { class: 'card' }, h('h2', {}, 'Parallel coordinates'), parallel(study, complete)),
         h('h2', {}, 'Trials'), trialsTable(study, state));
       body.querySelectorAll('.legend span').forEach((el, i) => el.style.setProperty('--c', COLORS[i % COLORS.length]));
     };
+    const mine = generation;
     const load = async () => {
       const study = await api('/api/ui/studies/' + encodeURIComponent(name));
+      if (mine !== generation) return study;
       draw(study);
+      // The server fits the importance forest in the background for a large study; ask again until it is in (a running
+      // study is reloaded every 3 s anyway).
+      if (study.importancePending && !study.running) setTimeout(() => { if (mine === generation) load().catch((e) => showError(e.message)); }, 1000);
       return study;
     };
     const first = await load();
@@ -787,16 +794,23 @@
     return h('figure', {}, svg, h('figcaption', { class: 'muted' }, 'From the base value (the average output over the background data) each feature pushes the output up (red) or down (blue) to the prediction.'));
   }
 
+  // Attributions by feature index: tokens and image regions refer to features by index, not by name (a word can
+  // repeat; a pixel's name is prose).
+  function byIndex(o) {
+    const values = [];
+    o.attributions.forEach((a, i) => { values[a.index ?? i] = a.value; });
+    return values;
+  }
+
   function tokensView(inst, o) {
-    const byFeature = {};
-    for (const a of o.attributions) byFeature[a.feature] = a.value;
+    const values = byIndex(o);
     const max = Math.max(1e-12, ...o.attributions.map((a) => Math.abs(a.value)));
     const text = inst.text || '';
     const box = h('p', { class: 'tokens', id: 'explain-tokens' });
     let pos = 0;
     for (const t of inst.tokens || []) {
       if (t.start > pos) box.append(document.createTextNode(text.slice(pos, t.start)));
-      const v = byFeature[t.feature] ?? 0;
+      const v = values[t.feature] ?? 0;
       const span = h('span', { title: `${t.word}: ${num(v, 3)}`, 'data-value': v }, t.word);
       const alpha = Math.min(1, Math.abs(v) / max) * 0.75;
       span.style.backgroundColor = v >= 0 ? `rgba(214, 39, 40, ${alpha})` : `rgba(31, 119, 180, ${alpha})`;
@@ -813,15 +827,14 @@
     const scale = Math.max(1, Math.floor(280 / Math.max(width, height)));
     canvas.style.width = width * scale + 'px';
     canvas.style.height = height * scale + 'px';
-    const values = {};
-    for (const a of o.attributions) values[a.feature] = a.value;
+    const values = byIndex(o);
     const max = Math.max(1e-12, ...o.attributions.map((a) => Math.abs(a.value)));
     const ctx = canvas.getContext('2d');
     const img = ctx.createImageData(width, height);
     for (let i = 0; i < width * height; i++) {
       // Regions map each pixel to its segment (LIME); without them each pixel is its own feature.
       const key = inst.regions ? inst.regions[i] : i;
-      const v = (values[key] ?? values[String(key)] ?? 0) / max;
+      const v = (values[key] ?? 0) / max;
       img.data[i * 4] = v > 0 ? 214 : 31;
       img.data[i * 4 + 1] = v > 0 ? 39 : 119;
       img.data[i * 4 + 2] = v > 0 ? 40 : 180;
