@@ -7,6 +7,7 @@ using Forge.DeepLearning;
 using Forge.Monitoring;
 using Forge.Serving;
 using Forge.Tabular;
+using Forge.Text;
 using Forge.Tests.Shared;
 using Forge.Tracking;
 using Forge.Tuning;
@@ -83,7 +84,7 @@ public sealed class UiFixture : IAsyncLifetime
         Studies = SqlStudyStorage.Open(Database);
         SeedStudies(Studies);
 
-        var textBundle = FakeTextLoader.WriteBundle(_temp.Combine("sentiment-stub"));
+        var textBundle = TrainSentiment();
         List<ModelSource> models = [ModelSource.FromRegistry("churn@champion"), ModelSource.FromBundle(textBundle)];
         // Without MNIST the other pages are still tested off CI; the image test is then skipped (and fails under CI=true).
         if (SharedData.MnistOrNull is not null) models.Add(ModelSource.FromBundle(TrainDigits()));
@@ -96,7 +97,6 @@ public sealed class UiFixture : IAsyncLifetime
             Port = 0,
             ApiKey = ApiKey,
             WatchInterval = TimeSpan.Zero,
-            Loaders = ModelLoaderRegistry.CreateDefault().Add(new FakeTextLoader()),
             BatchJobs = new BatchJobOptions { Directory = _temp.Combine("jobs") },
             Drift = new DriftServingOptions { WindowRows = 400, EvaluateEveryRows = 100, MinRows = 100, EvaluateEvery = null },
             ConfigureLogging = b => b.ClearProviders(),
@@ -189,6 +189,21 @@ public sealed class UiFixture : IAsyncLifetime
     /// A tiny CNN (4 and 8 channels) trained for one epoch on 1,000 MNIST images, seconds on one thread: Integrated
     /// Gradients needs a Forge CNN, not a good one. Also writes the first test digit as a PNG for the upload.
     /// </summary>
+    /// <summary>
+    /// A real text model for the chat and explain pages: the TF-IDF baseline on the UCI sentences trains in seconds, where
+    /// the MiniLM model would spend most of the fixture's time encoding.
+    /// </summary>
+    private string TrainSentiment()
+    {
+        var directory = _temp.Combine("sentiment-tfidf");
+        SentimentTraining.Run(new SentimentTrainingRequest
+        {
+            DataDir = SharedData.Dir("sentiment-labelled-sentences"), Baseline = true, Folds = 3, CGrid = [10, 30],
+            OutputDirectory = directory, Name = TextModel, Seed = 1,
+        }).Model.Dispose();
+        return directory;
+    }
+
     private string TrainDigits()
     {
         TorchRuntime.SetThreads(1);
@@ -264,55 +279,4 @@ public sealed class UiFixture : IAsyncLifetime
 public sealed class UiCollection : ICollectionFixture<UiFixture>
 {
     public const string Name = "web UI";
-}
-
-/// <summary>
-/// A stand-in text classifier for the chat page: "positive" when the text has more of good/great/thanks than of
-/// bad/broken/angry. The UI tests need a served text model, not a good one.
-/// </summary>
-internal sealed class FakeTextLoader : IModelLoader
-{
-    public const string FlavorName = "test-text";
-
-    private static readonly ModelSignature Signature = new(
-        [new TensorSpec("text", "string", [-1])],
-        [new TensorSpec("probabilities", "float32", [-1, 2])],
-        ["negative", "positive"]);
-
-    public string Flavor => FlavorName;
-
-    public bool CanLoad(ModelManifest manifest) => true;
-
-    public ServableModel Load(ModelBundle bundle) => new(new Predictor(), new TextInstanceDecoder(Signature.Inputs[0]));
-
-    public static string WriteBundle(string directory)
-    {
-        using var writer = ModelBundle.Create(directory);
-        File.WriteAllText(writer.PathFor("weights/none.txt"), "no weights");
-        writer.Commit(new ModelManifest { Name = UiFixture.TextModel, Flavor = FlavorName, Signature = Signature });
-        return directory;
-    }
-
-    private sealed class Predictor : IPredictor
-    {
-        public ModelSignature Signature => FakeTextLoader.Signature;
-
-        public Prediction Predict(Table batch)
-        {
-            var texts = (StringColumn)batch.Columns[0];
-            var rows = new float[texts.Length][];
-            for (var i = 0; i < texts.Length; i++)
-            {
-                var t = (texts[i] ?? "").ToLowerInvariant();
-                var score = new[] { "good", "great", "thanks" }.Count(t.Contains) - new[] { "bad", "broken", "angry" }.Count(t.Contains);
-                var p = (float)(1 / (1 + Math.Exp(-2.0 * score)));
-                rows[i] = [1 - p, p];
-            }
-            return Prediction.Classes(Signature.Labels, rows);
-        }
-
-        public void Dispose()
-        {
-        }
-    }
 }
