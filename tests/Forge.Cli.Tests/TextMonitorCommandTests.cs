@@ -4,6 +4,7 @@ using Forge.Core;
 using Forge.Data;
 using Forge.Monitoring;
 using Forge.Tests.Shared;
+using Xunit.Abstractions;
 using Forge.Text;
 
 namespace Forge.Cli.Tests;
@@ -13,7 +14,7 @@ namespace Forge.Cli.Tests;
 /// prediction distribution), and forge monitor flags airline tweets and much longer texts against a model trained on
 /// the UCI sentences, while more UCI sentences pass.
 /// </summary>
-public sealed class TextMonitorCommandTests(ForgeHomeFixture home) : IClassFixture<ForgeHomeFixture>, IDisposable
+public sealed class TextMonitorCommandTests(ForgeHomeFixture home, ITestOutputHelper output) : IClassFixture<ForgeHomeFixture>, IDisposable
 {
     private readonly TempDir _temp = new("forge-cli-text-monitor-");
 
@@ -35,6 +36,16 @@ public sealed class TextMonitorCommandTests(ForgeHomeFixture home) : IClassFixtu
 
     private static JsonElement Column(JsonElement report, string name) =>
         report.GetProperty("columns").EnumerateArray().Concat(report.GetProperty("predictions").EnumerateArray()).Single(c => c.Text("name") == name);
+
+    // The numbers docs/monitoring.md quotes, printed with --logger "console;verbosity=detailed".
+    private void Print(string what, JsonElement report)
+    {
+        foreach (var c in report.GetProperty("columns").EnumerateArray().Concat(report.GetProperty("predictions").EnumerateArray()))
+        {
+            var p = c.TryGetProperty("pValue", out var pv) && pv.ValueKind == JsonValueKind.Number ? $"p={pv.GetDouble():G4}" : "";
+            output.WriteLine($"{what}: {c.Text("name")} {c.Text("test")} statistic={c.Number("statistic"):G4} {p} drifted={c.GetProperty("drifted").GetBoolean()}");
+        }
+    }
 
     [SharedDataFact(TextBundleFixture.Uci, TextBundleFixture.Tweets)]
     public void A_tfidf_bundle_gets_a_text_profile_and_forge_monitor_flags_tweets_and_long_texts_but_not_more_sentences()
@@ -68,6 +79,7 @@ public sealed class TextMonitorCommandTests(ForgeHomeFixture home) : IClassFixtu
         var likeReport = Cli.Run("monitor", dir, "--current", like, "--json");
         Assert.True(likeReport.ExitCode == 0, likeReport.ToString());
         var likeJson = likeReport.Json();
+        Print("unseen UCI sentences", likeJson);
         Assert.False(likeJson.GetProperty("datasetDrift").GetBoolean(), likeReport.Out);
         Assert.Equal("ks", Column(likeJson, "text").Text("test"));
         Assert.False(Column(likeJson, "text").GetProperty("drifted").GetBoolean(), likeReport.Out);
@@ -78,6 +90,7 @@ public sealed class TextMonitorCommandTests(ForgeHomeFixture home) : IClassFixtu
         var tweetReport = Cli.Run("monitor", dir, "--current", tweets, "--json");
         Assert.True(tweetReport.ExitCode == 0, tweetReport.ToString());
         var tweetJson = tweetReport.Json();
+        Print("airline tweets", tweetJson);
         Assert.True(tweetJson.GetProperty("datasetDrift").GetBoolean(), tweetReport.Out);
         Assert.True(Column(tweetJson, "text").GetProperty("drifted").GetBoolean(), tweetReport.Out);
         Assert.True(tweetJson.GetProperty("predictionDrift").GetBoolean(), tweetReport.Out);
@@ -85,6 +98,7 @@ public sealed class TextMonitorCommandTests(ForgeHomeFixture home) : IClassFixtu
         // Three UCI sentences run together: the same words, three times the length.
         var joined = unseen.Where((_, i) => i % 7 == 3).Chunk(3).Select(c => string.Join(" ", c));
         var longReport = Cli.Run("monitor", dir, "--current", Texts("long.csv", joined), "--out", _temp.Combine("long.html"));
+        output.WriteLine(longReport.Out);
         Assert.True(longReport.ExitCode == 0, longReport.ToString());
         Assert.Contains("dataset drift: YES", longReport.Out, StringComparison.Ordinal);
         Assert.Contains("DRIFT text", longReport.Out, StringComparison.Ordinal);

@@ -5,6 +5,7 @@ using Forge.Data;
 using Forge.DeepLearning;
 using Forge.Monitoring;
 using Forge.Tests.Shared;
+using Xunit.Abstractions;
 
 namespace Forge.Serving.Tests;
 
@@ -14,7 +15,7 @@ namespace Forge.Serving.Tests;
 /// More MNIST digits pass; inverted digits (white background) drift on both summaries and on the predictions.
 /// </summary>
 [Collection(MnistServerCollection.Name)]
-public sealed class ImageDriftServingTests : IDisposable
+public sealed class ImageDriftServingTests(ITestOutputHelper output) : IDisposable
 {
     private const int Window = 400;
     private readonly TempDir _temp = new("forge-serving-image-drift-");
@@ -37,6 +38,13 @@ public sealed class ImageDriftServingTests : IDisposable
         var (response, body) = await server.GetAsync("/v1/models/digits/drift?refresh=true");
         Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
         return body!;
+    }
+
+    // The numbers docs/monitoring.md quotes, printed with --logger "console;verbosity=detailed".
+    private void Print(string what, JsonNode drift)
+    {
+        foreach (var c in drift["columns"]!.AsArray().Concat(drift["predictions"]!.AsArray()))
+            output.WriteLine($"{what}: {c!["name"]} {c["test"]} statistic={(double)c["statistic"]!:G4} drifted={c["drifted"]}");
     }
 
     private static bool Drifted(JsonNode drift, string column) =>
@@ -73,12 +81,14 @@ public sealed class ImageDriftServingTests : IDisposable
         // run of consecutive images would be a real shift).
         await SendAsync(server, Enumerable.Range(0, Window).Select(i => Row((24 * i) + 1, invert: false)));
         var like = await DriftAsync(server);
+        Print("MNIST digits", like);
         Assert.False((bool)like["datasetDrift"]!, like.ToJsonString());
         Assert.False(Drifted(like, $"{input}.mean"), like.ToJsonString());
         Assert.False(Drifted(like, $"{input}.std"), like.ToJsonString());
 
         await SendAsync(server, Enumerable.Range(0, Window).Select(i => Row((24 * i) + 1, invert: true)));
         var inverted = await DriftAsync(server);
+        Print("inverted digits", inverted);
         Assert.True((bool)inverted["datasetDrift"]!, inverted.ToJsonString());
         Assert.True(Drifted(inverted, $"{input}.mean"), inverted.ToJsonString());
         Assert.True((bool)inverted["predictionDrift"]!, inverted.ToJsonString());

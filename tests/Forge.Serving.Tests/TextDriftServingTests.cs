@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Forge.Data;
 using Forge.Monitoring;
 using Forge.Tests.Shared;
+using Xunit.Abstractions;
 
 namespace Forge.Serving.Tests;
 
@@ -12,7 +13,7 @@ namespace Forge.Serving.Tests;
 /// airline tweets flip it (length, and for MiniLM the embedding distance), and the drift endpoint and gauges say so.
 /// </summary>
 [Collection(SentimentServerCollection.Name)]
-public sealed class TextDriftServingTests(SentimentServerFixture fixture)
+public sealed class TextDriftServingTests(SentimentServerFixture fixture, ITestOutputHelper output)
 {
     private const string Folder = SentimentServerFixture.Folder;
     private const string Tweets = "twitter-airline-sentiment";
@@ -44,6 +45,13 @@ public sealed class TextDriftServingTests(SentimentServerFixture fixture)
     private static JsonNode Column(JsonNode drift, string name) =>
         drift["columns"]!.AsArray().Concat(drift["predictions"]!.AsArray()).Single(c => (string)c!["name"]! == name)!;
 
+    // The numbers docs/monitoring.md quotes, printed with --logger "console;verbosity=detailed".
+    private void Print(string what, JsonNode drift)
+    {
+        foreach (var c in drift["columns"]!.AsArray().Concat(drift["predictions"]!.AsArray()))
+            output.WriteLine($"{what} {drift["model"]}: {c!["name"]} {c["test"]} statistic={(double)c["statistic"]!:G4} p={c["pValue"]?.ToJsonString() ?? "-"} drifted={c["drifted"]}");
+    }
+
     [SharedDataFact(Folder, Tweets)]
     public async Task Tweets_served_to_models_trained_on_sentences_drift_on_the_text_column_and_sentences_do_not()
     {
@@ -55,12 +63,14 @@ public sealed class TextDriftServingTests(SentimentServerFixture fixture)
         await SendAsync(server, "sentiment", uci);
         await SendAsync(server, "sentiment-tfidf", uci);
         var minilm = await DriftAsync(server, "sentiment");
+        Print("UCI sentences", minilm);
         Assert.Equal(["text", "text.length"], minilm["columns"]!.AsArray().Select(c => (string)c!["name"]!).ToArray());
         Assert.Equal("embedding_distance", (string)Column(minilm, "text")["test"]!);
         Assert.Equal("ks", (string)Column(minilm, "text.length")["test"]!);
         Assert.False((bool)minilm["datasetDrift"]!, minilm.ToJsonString());
         Assert.InRange((double)Column(minilm, "text")["statistic"]!, 0, 0.2);
         var tfidf = await DriftAsync(server, "sentiment-tfidf");
+        Print("UCI sentences", tfidf);
         Assert.Equal(["text"], tfidf["columns"]!.AsArray().Select(c => (string)c!["name"]!).ToArray());
         Assert.Equal("ks", (string)Column(tfidf, "text")["test"]!);
         Assert.Equal("tested on the text length in characters", (string)Column(tfidf, "text")["note"]!);
@@ -71,10 +81,12 @@ public sealed class TextDriftServingTests(SentimentServerFixture fixture)
         await SendAsync(server, "sentiment", tweets);
         await SendAsync(server, "sentiment-tfidf", tweets);
         minilm = await DriftAsync(server, "sentiment");
+        Print("airline tweets", minilm);
         Assert.True((bool)minilm["datasetDrift"]!, minilm.ToJsonString());
         Assert.True((bool)Column(minilm, "text")["drifted"]!, minilm.ToJsonString());
         Assert.True((bool)Column(minilm, "text.length")["drifted"]!, minilm.ToJsonString());
         tfidf = await DriftAsync(server, "sentiment-tfidf");
+        Print("airline tweets", tfidf);
         Assert.True((bool)tfidf["datasetDrift"]!, tfidf.ToJsonString());
         Assert.True((bool)Column(tfidf, "text")["drifted"]!, tfidf.ToJsonString());
         Assert.True((bool)tfidf["predictionDrift"]!, tfidf.ToJsonString());
