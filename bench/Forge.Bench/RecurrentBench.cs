@@ -99,7 +99,7 @@ internal static partial class RecurrentBench
         var options = new SequenceModelOptions { Cell = SequenceModelOptions.ParseCell(cell), HiddenSize = Hidden, EmbeddingSize = 128 };
         var network = new SequenceNetwork(options, Vocabulary, 0, 2);
         var trainer = new TrainerOptions { Optimizer = OptimizerKind.Adam, LearningRate = 1e-3, WeightDecay = 0, Schedule = LearningRateScheduleKind.None, Epochs = 2, Augment = false };
-        using var optimizer = SequenceTraining.CreateOptimizer(network, trainer);
+        using var optimizer = TrainingPieces.CreateOptimizer(network, trainer);
         // Token 0 is padding (its embedding row is fixed at zero), so ids are drawn from 1.
         var x = torch.randint(1, Vocabulary, [Batch, Sequence]);
         var y = torch.randint(0, 2, [Batch]);
