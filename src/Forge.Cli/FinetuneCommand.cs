@@ -98,7 +98,7 @@ internal static class FinetuneCommand
         using var bar = ctx.Progress("finetune");
         using var cancel = new SignalCancellation();
         var inv = CultureInfo.InvariantCulture;
-        var result = TransferTraining.Run(request, new BarProgress(bar), e =>
+        var result = TransferTraining.Run(request with { ReferenceWriter = Forge.Monitoring.BundleProfile.WriteImages }, new BarProgress(bar), e =>
         {
             // Head epochs on cached features take milliseconds each; print every one only when they are real epochs.
             if (e.Seconds > 1 || e.Epoch % 10 == 0)

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using Forge.Core;
 using Forge.Monitoring;
 using Forge.Reporting;
-using Forge.Tabular;
 
 namespace Forge.Cli;
 
@@ -17,15 +16,15 @@ internal static class MonitorCommand
 {
     public static Command Create(TextWriter output, TextWriter error, bool terminal)
     {
-        var bundleArg = new Argument<string>("bundle") { Description = "A tabular bundle directory (or .forge file)" };
-        var current = new Option<string?>("--current") { Description = "CSV of the data to check (a header line; the model's columns, others ignored)" };
+        var bundleArg = new Argument<string>("bundle") { Description = "A tabular or text bundle directory (or .forge file)" };
+        var current = new Option<string?>("--current") { Description = "CSV of the data to check (a header line; the model's columns, or a 'text' column for a text model; others ignored)" };
         var reference = new Option<string?>("--reference") { Description = "CSV to compare with instead of the bundle's reference/profile.json (e.g. the training file)" };
         var outFile = new Option<string?>("--out") { Description = "The HTML report to write (replaced atomically)" };
         var share = new Option<double>("--drift-share") { Description = "Dataset drift when at least this share of the features drifted", DefaultValueFactory = _ => 0.5 };
         var selection = new Option<string>("--tests") { Description = "evidently (KS/chi-squared/Z for references up to 1000 rows, Wasserstein/Jensen-Shannon distances above) or significance (KS/chi-squared/Z at every size)", DefaultValueFactory = _ => "evidently" };
         selection.AcceptOnlyFromAmong("evidently", "significance");
         var cmd = new Command("monitor", """
-            Check new data for drift against a tabular model's training data: per column the test, statistic, p-value or
+            Check new data for drift against a tabular or text model's training data: per column the test, statistic, p-value or
             distance and verdict, the dataset verdict (drifted when at least --drift-share of the features drifted) and
             the drift of the model's predictions. Tests follow Evidently's choice (docs/monitoring.md).
 
@@ -33,6 +32,7 @@ internal static class MonitorCommand
               forge monitor models/bikes --current june.csv --out june-drift.html
               forge monitor models/bikes --current june.csv --reference train.csv --json
               forge monitor profile models/old-bikes --data train.csv
+              forge monitor models/sentiment --current tweets.csv --json     (a text model: a 'text' column)
             """)
         {
             bundleArg, current, reference, outFile, share, selection,
@@ -49,9 +49,9 @@ internal static class MonitorCommand
 
     private static Command CreateProfile(TextWriter output, TextWriter error, bool terminal)
     {
-        var bundleArg = new Argument<string>("bundle") { Description = "A tabular bundle directory" };
+        var bundleArg = new Argument<string>("bundle") { Description = "A tabular or text bundle directory" };
         var data = new Option<string?>("--data") { Description = "CSV of the rows the model was trained on" };
-        var cmd = new Command("profile", "Add reference/profile.json (per-column statistics of the training rows and of the model's predictions on them) to an existing tabular bundle. The bundle is rewritten beside itself and swapped in, so an error leaves it unchanged.")
+        var cmd = new Command("profile", "Add reference/profile.json (per-column statistics of the training rows, or texts, and of the model's predictions on them) to an existing tabular or text bundle. The bundle is rewritten beside itself and swapped in, so an error leaves it unchanged.")
         {
             bundleArg, data,
         };
@@ -71,16 +71,15 @@ internal static class MonitorCommand
         if (!(driftShare is > 0 and <= 1)) problems.Add($"--drift-share must be in (0, 1], got {driftShare.ToString(CultureInfo.InvariantCulture)}");
         if (problems.Count > 0) throw new UsageException(string.Join("; ", problems));
         var bundle = ModelBundle.Load(bundlePath);
-        RequireTabular(bundle);
-        using var model = TabularBundle.Load(bundle);
+        using var source = MonitorSource.Open(bundle);
         var options = new DriftOptions { DriftShareThreshold = driftShare, Selection = selection };
         // Everything is read and checked before anything is written, so bad input leaves one error line and no report.
-        var currentColumns = Columns(bundle, model, currentPath!);
+        var currentColumns = source.Columns(currentPath!);
         DriftResult result;
         string referenceSource;
         if (referencePath is not null)
         {
-            result = DataDrift.Compare(Columns(bundle, model, referencePath), currentColumns, options);
+            result = DataDrift.Compare(source.Columns(referencePath), currentColumns, options);
             referenceSource = referencePath;
         }
         else
@@ -126,14 +125,9 @@ internal static class MonitorCommand
         if (File.Exists(bundlePath))
             throw new UsageException($"{bundlePath} is a packed .forge file; add the profile to the bundle directory, then pack it again");
         var bundle = ModelBundle.Load(bundlePath);
-        RequireTabular(bundle);
         ModelBundle updated;
         ReferenceProfile profile;
-        using (var model = TabularBundle.Load(bundle))
-        {
-            var data = TabularCsv.ReadFor(dataPath, model.Features, TabularBundle.CsvOptions(bundle.Manifest, withLabel: false));
-            profile = ModelColumns.Profile(data.Features, model.Predict(data.Features));
-        }
+        using (var source = MonitorSource.Open(bundle)) profile = ReferenceProfile.Build(source.Columns(dataPath));
         updated = BundleProfile.Add(bundle, profile);
         var file = updated.GetPath(BundleProfile.FileName);
         var bytes = new FileInfo(file).Length;
@@ -151,19 +145,6 @@ internal static class MonitorCommand
         }
         ctx.Say(string.Create(CultureInfo.InvariantCulture, $"profiled {profile.Rows:N0} rows of {profile.Columns.Count} columns into {file} ({bytes / 1024.0:0.#} KB)"));
         return 0;
-    }
-
-    private static void RequireTabular(ModelBundle bundle)
-    {
-        if (!TabularBundle.IsTabular(bundle.Manifest))
-            throw new UsageException($"{bundle.Manifest.Name} is a {bundle.Manifest.Flavor} bundle; forge monitor checks tabular ({ModelFlavors.MlNetTabular}) models");
-    }
-
-    // The model's columns read from a CSV, with the model's predictions on them, as monitoring sees them.
-    private static ColumnSet Columns(ModelBundle bundle, TabularModel model, string path)
-    {
-        var data = TabularCsv.ReadFor(path, model.Features, TabularBundle.CsvOptions(bundle.Manifest, withLabel: false));
-        return ModelColumns.From(data.Features, model.Predict(data.Features));
     }
 
     private static DriftResult WithoutHistograms(DriftResult r) => r with

@@ -120,7 +120,7 @@ internal static class RecurrentCli
         using (var bar = ctx.Progress("train"))
         using (var cancel = new SignalCancellation())
         {
-            result = SequenceTextTraining.Run(request with { Observer = observer }, new EpochProgress(bar), cancel.Token);
+            result = SequenceTextTraining.Run(request with { Observer = observer, ReferenceWriter = Forge.Monitoring.BundleProfile.WriteText }, new EpochProgress(bar), cancel.Token);
         }
         if (explicitCheckpoint is null && Directory.Exists(request.Options.CheckpointDirectory)) Directory.Delete(request.Options.CheckpointDirectory!, true);
         var cell = request.Model.Cell.ToString().ToLowerInvariant();

@@ -41,7 +41,7 @@ internal static class TextTrainingCli
         SentimentTrainingResult result;
         using (var bar = ctx.Progress("train"))
         using (var cancel = new SignalCancellation())
-            result = SentimentTraining.Run(request with { Observer = observer }, new Progress(bar), cancellationToken: cancel.Token);
+            result = SentimentTraining.Run(request with { Observer = observer, ReferenceWriter = Forge.Monitoring.BundleProfile.WriteText }, new Progress(bar), cancellationToken: cancel.Token);
         using (result.Model) Report(ctx, request, result, observer.RunId);
         return 0;
     }

@@ -178,7 +178,7 @@ internal static class Training
     {
         using var bar = ctx.Progress("train");
         using var cancel = new SignalCancellation();
-        return ImageTraining.Run(request, new Progress(bar), (writer, model, report) =>
+        return ImageTraining.Run(request with { ReferenceWriter = Forge.Monitoring.BundleProfile.WriteImages }, new Progress(bar), (writer, model, report) =>
         {
             if (model.History.Count > 0)
                 TrainingPlots.TrainingCurves(model.History, writer.PathFor("plots/training-curves.png"), $"{request.Dataset} {request.Spec.Kind}: training curves");

@@ -156,6 +156,21 @@ public sealed class Prediction
     /// <summary>Per row, the predicted value; null for a classifier.</summary>
     public double[]? Values { get; }
 
+    /// <summary>
+    /// Per row, the sentence embedding a text model computed on its way to the answer (null for models without one).
+    /// Carried so drift monitoring can summarise what the model saw without encoding the texts a second time.
+    /// </summary>
+    public float[][]? Embeddings { get; private init; }
+
+    /// <summary>The same answer carrying the embedding of each row (one per row, all of one dimension).</summary>
+    public Prediction WithEmbeddings(float[][] embeddings)
+    {
+        ArgumentNullException.ThrowIfNull(embeddings);
+        if (embeddings.Length != RowCount)
+            throw new ArgumentException($"{embeddings.Length} embeddings for a prediction of {RowCount} rows", nameof(embeddings));
+        return new Prediction(Labels, Probabilities, Values) { Embeddings = embeddings };
+    }
+
     /// <summary>The most probable label of <paramref name="row"/> (the first of equals); a regression has none.</summary>
     public string PredictedLabel(int row) =>
         Probabilities is { } p ? Labels[ClassificationMetrics.ArgMax(p[row])] : throw new InvalidOperationException("a regression predicts values, not labels");
@@ -165,7 +180,10 @@ public sealed class Prediction
     {
         if (start < 0 || count < 0 || start > RowCount - count)
             throw new ArgumentOutOfRangeException(nameof(start), $"rows {start}..{start + count} are outside a prediction of {RowCount} rows");
-        return Probabilities is { } p ? new Prediction(Labels, p[start..(start + count)], null) : new Prediction(Labels, null, Values![start..(start + count)]);
+        var embeddings = Embeddings?[start..(start + count)];
+        return Probabilities is { } p
+            ? new Prediction(Labels, p[start..(start + count)], null) { Embeddings = embeddings }
+            : new Prediction(Labels, null, Values![start..(start + count)]) { Embeddings = embeddings };
     }
 }
 

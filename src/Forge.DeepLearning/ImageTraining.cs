@@ -35,6 +35,14 @@ public sealed record ImageTrainingRequest
 
     /// <summary>Follows the run: start, epochs, bundle and outcome (Forge.Tracking's observer records it as a tracked run).</summary>
     public ITrainingObserver Observer { get; init; } = TrainingObservers.None;
+
+    /// <summary>
+    /// Writes the drift reference into the bundle from test images (at most <see cref="ImageTraining.ReferenceImages"/>,
+    /// evenly spaced, as the served input: pixels in 0–1) and the model's predictions on them — images it never trained
+    /// on, so its confidence on them is what new images like them get (Forge.Monitoring's
+    /// <c>BundleProfile.WriteImages</c>, which the CLI passes; Forge.DeepLearning may not reference Forge.Monitoring); null writes none.
+    /// </summary>
+    public Action<BundleWriter, Table, Prediction>? ReferenceWriter { get; init; }
 }
 
 /// <summary>The outcome of <see cref="ImageTraining.Run"/>.</summary>
@@ -76,6 +84,25 @@ public static class ImageTraining
             metrics["trainSeconds"] = result.TrainSeconds;
             return new TrainingEnd(RunStatus.Finished, metrics, result.History.Count) { BundlePath = result.Bundle.Directory };
         });
+    }
+
+    /// <summary>Most images a drift reference profiles: enough for stable per-image summaries, a few seconds of inference.</summary>
+    public const int ReferenceImages = 5000;
+
+    /// <summary>Up to <see cref="ReferenceImages"/> images, evenly spaced, as the model's input table (pixels in 0–1, as served).</summary>
+    internal static Table ReferenceInputs(ImageSet images, TensorSpec input)
+    {
+        var count = Math.Min(ReferenceImages, images.Count);
+        var per = images.Height * images.Width;
+        var rows = new float[count][];
+        for (var i = 0; i < count; i++)
+        {
+            var image = images.GetImage((int)((long)i * images.Count / count));
+            var row = new float[per];
+            for (var p = 0; p < per; p++) row[p] = image[p] / 255f;
+            rows[i] = row;
+        }
+        return new Table(Column.Tensor(input.Name, input.CellShape(), rows));
     }
 
     /// <summary>Every hyperparameter of a request, as its manifest and tracked run record them.</summary>
@@ -121,6 +148,11 @@ public static class ImageTraining
             DurationSeconds = model.TrainSeconds,
             Epochs = model.History.Count,
         };
+        if (request.ReferenceWriter is { } reference)
+        {
+            var inputs = ReferenceInputs(test, model.Signature.Inputs[0]);
+            reference(writer, inputs, model.Predict(inputs));
+        }
         addArtifacts?.Invoke(writer, model, report);
         var bundle = writer.Commit(manifest);
         return new ImageTrainingResult(bundle, report, model.History, model.TrainSeconds, total.Elapsed.TotalSeconds,

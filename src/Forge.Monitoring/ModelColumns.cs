@@ -22,15 +22,19 @@ public static class ModelColumns
     /// <summary>
     /// The monitored columns of a batch: every scalar input (numbers as numeric, strings and booleans as categorical;
     /// missing as NaN or null), then the prediction columns when <paramref name="prediction"/> is given, then the
-    /// target when <paramref name="target"/> is. Tensor inputs (images) are not profiled column by column and are skipped.
+    /// target when <paramref name="target"/> is. Tensor inputs (images) are not profiled column by column and are skipped,
+    /// unless <paramref name="mapping"/> summarises them; string inputs it names as text become text columns.
     /// </summary>
-    public static ColumnSet From(Table inputs, Prediction? prediction = null, IReadOnlyList<string>? target = null)
+    public static ColumnSet From(Table inputs, Prediction? prediction = null, IReadOnlyList<string>? target = null, InputMapping? mapping = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        mapping ??= InputMapping.Tabular;
         var columns = new List<DataColumn>();
         foreach (var c in inputs.Columns)
         {
-            if (Feature(c) is { } column) columns.Add(column);
+            if (c is StringColumn text && mapping.IsText(c.Name)) columns.AddRange(InputMapping.TextColumn(text, prediction));
+            else if (c is TensorColumn tensor && mapping.SummariseTensors) columns.AddRange(InputMapping.TensorSummaries(tensor));
+            else if (Feature(c) is { } column) columns.Add(column);
         }
         var names = columns.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var reserved in new[] { PredictionColumn, ConfidenceColumn, TargetColumn })
@@ -77,12 +81,12 @@ public static class ModelColumns
     }
 
     /// <summary>The profile of a model's training rows and its predictions on them: what a bundle carries as its reference.</summary>
-    public static ReferenceProfile Profile(Table inputs, Prediction prediction, ProfileOptions? options = null)
+    public static ReferenceProfile Profile(Table inputs, Prediction prediction, ProfileOptions? options = null, InputMapping? mapping = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(prediction);
         if (inputs.RowCount == 0) throw new DriftException("no rows to profile: a reference needs at least one row");
-        return ReferenceProfile.Build(From(inputs, prediction), options);
+        return ReferenceProfile.Build(From(inputs, prediction, mapping: mapping), options);
     }
 
     private static DataColumn? Feature(Column c)
@@ -125,6 +129,23 @@ public static class BundleProfile
     {
         ArgumentNullException.ThrowIfNull(writer);
         ModelColumns.Profile(inputs, prediction).Save(writer.PathFor(FileName));
+    }
+
+    /// <summary>
+    /// Profiles a text model's inputs into a bundle being written: every string input as free text (length, and the
+    /// embeddings when <paramref name="prediction"/> carries them), plus the prediction columns.
+    /// </summary>
+    public static void WriteText(BundleWriter writer, Table inputs, Prediction prediction)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ModelColumns.Profile(inputs, prediction, mapping: InputMapping.Text).Save(writer.PathFor(FileName));
+    }
+
+    /// <summary>Profiles an image model's inputs into a bundle being written: per image its mean intensity and contrast, plus the prediction columns.</summary>
+    public static void WriteImages(BundleWriter writer, Table inputs, Prediction prediction)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ModelColumns.Profile(inputs, prediction, mapping: InputMapping.Images).Save(writer.PathFor(FileName));
     }
 
     /// <summary>The bundle's profile, or null when it has none.</summary>

@@ -234,9 +234,11 @@ internal sealed class ModelBatcher : IDisposable
     private static Prediction Join(Prediction[] parts)
     {
         if (parts.Length == 1) return parts[0];
-        return parts[0].Probabilities is not null
+        var joined = parts[0].Probabilities is not null
             ? Prediction.Classes(parts[0].Labels, [.. parts.SelectMany(p => p.Probabilities!)])
             : Prediction.Regression([.. parts.SelectMany(p => p.Values!)]);
+        // A text model's embeddings go on to drift monitoring with the answer.
+        return parts.All(p => p.Embeddings is not null) ? joined.WithEmbeddings([.. parts.SelectMany(p => p.Embeddings!)]) : joined;
     }
 
     /// <summary>Stops taking requests, lets the workers finish every queued one, and waits for them.</summary>

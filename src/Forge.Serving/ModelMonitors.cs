@@ -89,7 +89,7 @@ internal sealed class ModelMonitors : IDisposable
             monitored = For(served);
             if (monitored is null) return;
             Remember(context.TraceIdentifier, monitored, prediction);
-            monitored.Monitor.Observe(ModelColumns.From(rows, prediction));
+            monitored.Monitor.Observe(ModelColumns.From(rows, prediction, mapping: monitored.Mapping));
             if (prediction.Probabilities is { } p)
                 monitored.Monitor.ObserveProbabilities([.. p.Select(row => row.Select(x => (double)x).ToArray())]);
         }
@@ -173,7 +173,7 @@ internal sealed class ModelMonitors : IDisposable
         var cbpe = regression ? null : Cbpe.Uncalibrated(served.Model.Signature.Labels.Count);
         var monitor = new DriftMonitor(profile, monitorOptions, cbpe);
         var monitored = new MonitoredModel(served.Name, served.Version, monitor, served.Model.Signature.Labels, regression,
-            regression ? Tolerance(served, profile) : 0, o.FeedbackWindow);
+            regression ? Tolerance(served, profile) : 0, o.FeedbackWindow) { Mapping = InputMapping.Of(profile) };
         monitor.DriftDetected += (_, e) => OnDrift(monitored, e);
         _logger.LogInformation("monitoring drift of {Model} version {Version} against its reference profile ({Rows} rows, {Columns} columns)",
             served.Name, served.Version, profile.Rows, profile.Columns.Count);
@@ -242,6 +242,9 @@ internal sealed class MonitoredModel(string name, string version, DriftMonitor m
     public string Version { get; } = version;
 
     public DriftMonitor Monitor { get; } = monitor;
+
+    /// <summary>How served inputs become the profile's columns (text columns, image summaries), read from the profile itself.</summary>
+    public InputMapping Mapping { get; init; } = InputMapping.Tabular;
 
     public IReadOnlyList<string> Labels { get; } = labels;
 

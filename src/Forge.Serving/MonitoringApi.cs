@@ -169,7 +169,10 @@ internal static class MonitoringApi
             return (null, new ApiError(409, "Monitoring off", "drift monitoring is turned off on this server"));
         return monitors.For(served) is { } m
             ? (m, null)
-            : (null, new ApiError(409, "No reference profile", $"model '{served.Name}' version {served.Version} has no {BundleProfile.FileName}, so its drift is not monitored; add one with 'forge monitor profile BUNDLE --data TRAIN.csv'"));
+            : (null, new ApiError(409, "No reference profile", $"model '{served.Name}' version {served.Version} has no {BundleProfile.FileName}, so its drift is not monitored; "
+                + (served.Manifest.Flavor == ModelFlavors.TorchImage
+                    ? "image bundles get one when trained (forge train, forge finetune): retrain it to monitor it"
+                    : "add one with 'forge monitor profile BUNDLE --data TRAIN.csv' (tabular columns, or a 'text' column for a text model)")));
     }
 }
 

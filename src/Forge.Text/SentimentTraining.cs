@@ -52,6 +52,15 @@ public sealed record SentimentTrainingRequest
     /// <summary>How the encoder uses the machine.</summary>
     public SentenceEncoderOptions? EncoderOptions { get; init; }
 
+    /// <summary>
+    /// Writes the drift reference into the bundle from the held-out test texts (a one-column table, <c>text</c>) and the
+    /// model's answers on them, which carry the sentence embeddings computed for the evaluation (Forge.Monitoring's
+    /// <c>BundleProfile.WriteText</c>, which the CLI passes; Forge.Text may not reference Forge.Monitoring); null writes
+    /// none. Test texts, not training texts: the model is over-confident on texts it was fitted on, so their answers would
+    /// make new texts like them look like prediction drift.
+    /// </summary>
+    public Action<BundleWriter, Table, Prediction>? ReferenceWriter { get; init; }
+
     /// <summary>All dataset names trained on, main first.</summary>
     public IReadOnlyList<string> AllDatasets => [Dataset, .. Include];
 }
@@ -204,12 +213,17 @@ public static class SentimentTraining
         try
         {
             progress?.Report(new TextTrainingProgress("evaluate", 0, $"evaluating on {test.Count:N0} test texts"));
-            var report = model.Evaluate(test.Texts, test.Labels, Counter("evaluate", test.Count, progress), cancellationToken);
+            // One pass over the test texts gives the metrics and, with its embeddings, the drift reference.
+            var answers = model.Answer(test.Texts, Counter("evaluate", test.Count, progress), cancellationToken);
+            var report = model.Evaluate(answers.Probabilities!, test.Labels);
             ModelBundle? bundle = null;
             if (request.OutputDirectory is { } output)
             {
                 progress?.Report(new TextTrainingProgress("write", 0, $"writing {output}"));
-                bundle = WriteBundle(request, runId, model, report, cv, train.Count, trainClock.Elapsed.TotalSeconds);
+                Action<BundleWriter>? reference = null;
+                if (request.ReferenceWriter is { } writeProfile)
+                    reference = w => writeProfile(w, new Table(Column.String(model.Signature.Inputs[0].Name, [.. test.Texts])), answers);
+                bundle = WriteBundle(request, runId, model, report, cv, train.Count, trainClock.Elapsed.TotalSeconds, reference);
             }
             return new SentimentTrainingResult(model, bundle, report, model.C, cv, trainClock.Elapsed.TotalSeconds, total.Elapsed.TotalSeconds,
                 train.Count, test.Count, set.ClassNames);
@@ -318,11 +332,12 @@ public static class SentimentTraining
     private static string FeaturiserKind(SentimentTrainingRequest request) => request.Baseline ? "tfidf-logreg" : "minilm-logreg";
 
     private static ModelBundle WriteBundle(SentimentTrainingRequest request, string? runId, TextClassifier model, ClassificationReport report,
-        IReadOnlyDictionary<double, double> cv, int trainCount, double trainSeconds)
+        IReadOnlyDictionary<double, double> cv, int trainCount, double trainSeconds, Action<BundleWriter>? writeReference)
     {
         using var writer = ModelBundle.Create(request.OutputDirectory!, request.Overwrite);
         var datasets = request.AllDatasets.Select(DatasetCatalog.Get).ToArray();
         var manifest = model.WriteTo(writer, ModelName(request));
+        writeReference?.Invoke(writer);
         foreach (var (key, value) in report.ToMetrics("test")) manifest.Metrics[key] = value;
         manifest.Metrics["cvAccuracy"] = cv[model.C];
         var featurizer = request.Baseline ? "TF-IDF (word 1-2-grams)" : $"{MiniLmFiles.EncoderName} sentence embeddings";

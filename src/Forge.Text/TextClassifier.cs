@@ -126,8 +126,7 @@ public sealed class TextClassifier : IPredictor
     {
         ArgumentNullException.ThrowIfNull(texts);
         if (Tfidf is not null) return Tfidf.Transform(texts);
-        var vectors = _cache is null ? _encoder!.Encode(texts, progress, cancellationToken) : _cache.Encode(_encoder!, texts, progress, cancellationToken);
-        return FeatureMatrix.Dense(vectors, SentenceEncoder.Dimension);
+        return FeatureMatrix.Dense(Encode(texts, progress, cancellationToken), SentenceEncoder.Dimension);
     }
 
     /// <summary>Probabilities over <see cref="Labels"/> for each text.</summary>
@@ -141,8 +140,23 @@ public sealed class TextClassifier : IPredictor
         var column = ModelInputs.Text(batch, Signature.Inputs[0]);
         var texts = new string[column.Length];
         for (var i = 0; i < texts.Length; i++) texts[i] = column[i]!;
-        return Prediction.Classes(Labels, PredictProbabilities(texts));
+        return Answer(texts);
     }
+
+    /// <summary>
+    /// Probabilities for each text; on sentence embeddings the answer also carries each text's embedding, so drift
+    /// monitoring summarises what the model saw without a second encoder run.
+    /// </summary>
+    public Prediction Answer(IReadOnlyList<string> texts, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        if (Tfidf is not null) return Prediction.Classes(Labels, Head.PredictProbabilities(Tfidf.Transform(texts)));
+        var vectors = Encode(texts, progress, cancellationToken);
+        return Prediction.Classes(Labels, Head.PredictProbabilities(FeatureMatrix.Dense(vectors, SentenceEncoder.Dimension))).WithEmbeddings(vectors);
+    }
+
+    private float[][] Encode(IReadOnlyList<string> texts, IProgress<int>? progress, CancellationToken cancellationToken) =>
+        _cache is null ? _encoder!.Encode(texts, progress, cancellationToken) : _cache.Encode(_encoder!, texts, progress, cancellationToken);
 
     /// <summary>The label and probabilities of each text.</summary>
     public IReadOnlyList<TextPrediction> Predict(IReadOnlyList<string> texts)
@@ -154,7 +168,13 @@ public sealed class TextClassifier : IPredictor
     /// <summary>Accuracy, macro-F1 and the rest on labelled texts (labels index <see cref="Labels"/>).</summary>
     public ClassificationReport Evaluate(IReadOnlyList<string> texts, IReadOnlyList<int> labels, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
-        var probabilities = PredictProbabilities(texts, progress, cancellationToken);
+        return Evaluate(PredictProbabilities(texts, progress, cancellationToken), labels);
+    }
+
+    /// <summary>Accuracy, macro-F1 and the rest of probabilities already predicted for labelled texts.</summary>
+    public ClassificationReport Evaluate(float[][] probabilities, IReadOnlyList<int> labels)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
         var predicted = probabilities.Select(p => ClassificationMetrics.ArgMax(p)).ToArray();
         return ClassificationMetrics.Evaluate(labels, predicted, Labels, probabilities);
     }

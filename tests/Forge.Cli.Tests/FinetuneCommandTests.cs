@@ -1,3 +1,4 @@
+using Forge.Core;
 using Forge.Tests.Shared;
 
 namespace Forge.Cli.Tests;
@@ -21,6 +22,11 @@ public sealed class FinetuneCommandTests : IClassFixture<ForgeHomeFixture>, IDis
         Assert.InRange(json.Number("testAccuracy"), 0, 1);
         Assert.True(json.Number("trainSeconds") > 0);
         Assert.Equal(32, json.Number("trainImages") + json.Number("validationImages"));
+        // The drift reference: each test image's mean intensity and contrast as served, and the model's answers on them.
+        var input = ModelBundle.Load(bundle).Manifest.Signature.Inputs[0].Name;
+        var profile = Forge.Monitoring.BundleProfile.TryLoad(ModelBundle.Load(bundle))!;
+        Assert.Equal([$"{input}.mean", $"{input}.std", "prediction", "prediction_confidence"], profile.Columns.Select(c => c.Name).ToArray());
+        Assert.InRange(profile.Column($"{input}.mean").Numeric!.Mean, 0.05, 0.95);
 
         var image = Directory.EnumerateFiles(Path.Combine(SharedData.Dir("plantvillage-subset"), "images", "Potato___healthy")).Order(StringComparer.Ordinal).First();
         var predict = Cli.Run("predict", bundle, image, "--json");

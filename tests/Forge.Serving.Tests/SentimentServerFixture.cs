@@ -13,7 +13,7 @@ public sealed class SentimentServerCollection : ICollectionFixture<SentimentServ
 
 /// <summary>
 /// Trains two real sentiment bundles on the UCI sentences: MiniLM + softmax regression on a stratified sample (a few
-/// seconds of encoding) and the TF-IDF baseline on all 3,000. Serves them as "sentiment" (default batching),
+/// seconds of encoding) and the TF-IDF baseline on all 3,000, each with its reference profile. Serves them as "sentiment" (default batching),
 /// "sentiment-batched" (a long batching window, so concurrent requests surely coalesce) and "sentiment-tfidf".
 /// </summary>
 public sealed class SentimentServerFixture : IAsyncLifetime
@@ -64,12 +64,14 @@ public sealed class SentimentServerFixture : IAsyncLifetime
             var request = new SentimentTrainingRequest
             {
                 DataDir = data, Limit = 1200, Folds = 3, CGrid = [10, 30, 100], OutputDirectory = BundleDirectory, Name = "sentiment", Seed = 1,
+                ReferenceWriter = Forge.Monitoring.BundleProfile.WriteText,
             };
             SentimentTraining.Run(request, encoder: encoder).Model.Dispose();
         }
         SentimentTraining.Run(new SentimentTrainingRequest
         {
             DataDir = data, Baseline = true, Folds = 3, CGrid = [10, 30], OutputDirectory = TfidfDirectory, Name = "sentiment-tfidf", Seed = 1,
+            ReferenceWriter = Forge.Monitoring.BundleProfile.WriteText,
         }).Model.Dispose();
         _reference = TextClassifier.Load(ModelBundle.Load(BundleDirectory));
         _server = await RunningServer.StartAsync(new ServerOptions

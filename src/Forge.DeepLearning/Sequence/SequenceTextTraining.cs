@@ -46,6 +46,14 @@ public sealed record SequenceTextRequest
 
     /// <summary>Follows the run (Forge.Tracking's observer records it as a tracked run).</summary>
     public ITrainingObserver Observer { get; init; } = TrainingObservers.None;
+
+    /// <summary>
+    /// Writes the drift reference into the bundle from the held-out test texts (a one-column table, <c>text</c>) and the
+    /// model's predictions on them: texts it never trained on, as served texts are, so its confidence on them is the
+    /// baseline rather than its over-confidence on the training texts (Forge.Monitoring's <c>BundleProfile.WriteText</c>, which the CLI passes;
+    /// Forge.DeepLearning may not reference Forge.Monitoring); null writes none.
+    /// </summary>
+    public Action<BundleWriter, Table, Prediction>? ReferenceWriter { get; init; }
 }
 
 /// <summary>The outcome of <see cref="SequenceTextTraining.Run"/>.</summary>
@@ -166,6 +174,10 @@ public static class SequenceTextTraining
         {
             using var writer = ModelBundle.Create(output, request.Overwrite);
             var manifest = model.WriteTo(writer, ModelName(request));
+            // A recurrent model has no cross-validation to give out-of-fold answers, so its reference is the test split,
+            // already predicted above.
+            request.ReferenceWriter?.Invoke(writer, new Table(Column.String(model.Signature.Inputs[0].Name, [.. test.Texts])),
+                Prediction.Classes(model.Labels, probabilities));
             foreach (var (key, value) in report.ToMetrics("test")) manifest.Metrics[key] = value;
             if (classifier.History.Count > 0 && classifier.History[^1].ValidationAccuracy is { } va) manifest.Metrics["validationAccuracy"] = va;
             manifest.Description = string.Create(CultureInfo.InvariantCulture,

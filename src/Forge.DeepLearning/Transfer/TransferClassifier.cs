@@ -115,9 +115,14 @@ public sealed class TransferClassifier : IPredictor
     /// </summary>
     public float[] EncodeImage(byte[] bytes, string source)
     {
+        return CentreCrop(RgbImageSet.DecodeBytes(bytes, source, Options.StoreSize));
+    }
+
+    /// <summary>One stored image (StoreSize² RGB bytes, as <see cref="RgbImageSet"/> keeps them) as an input row: centre-cropped, channels first, in 0–1.</summary>
+    internal float[] CentreCrop(ReadOnlySpan<byte> rgb)
+    {
         var store = Options.StoreSize;
         var s = Options.ImageSize;
-        var rgb = RgbImageSet.DecodeBytes(bytes, source, store);
         var offset = (store - s) / 2;
         var row = new float[3 * s * s];
         for (var y = 0; y < s; y++)

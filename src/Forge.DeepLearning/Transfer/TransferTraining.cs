@@ -39,6 +39,14 @@ public sealed record TransferRequest
 
     /// <summary>Share of the images used as the test split when the dataset has no split column.</summary>
     public double TestFraction { get; init; } = 0.2;
+
+    /// <summary>
+    /// Writes the drift reference into the bundle from test images (at most <see cref="TransferTraining.ReferenceImages"/>,
+    /// evenly spaced, as the served input: centre-cropped RGB in 0–1) and the model's predictions on them
+    /// (Forge.Monitoring's <c>BundleProfile.WriteImages</c>, which the CLI passes; Forge.DeepLearning may not reference
+    /// Forge.Monitoring); null writes none.
+    /// </summary>
+    public Action<BundleWriter, Table, Prediction>? ReferenceWriter { get; init; }
 }
 
 /// <summary>The outcome of a transfer-learning run.</summary>
@@ -178,11 +186,33 @@ public static class TransferTraining
             DurationSeconds = model.TrainSeconds,
             Epochs = model.History.Count,
         };
+        if (request.ReferenceWriter is { } reference)
+        {
+            var inputs = ReferenceInputs(model, test);
+            reference(writer, inputs, model.Predict(inputs));
+        }
         addArtifacts?.Invoke(writer, model, report);
         var bundle = writer.Commit(manifest);
         var trainable = model.Network.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
         return new TransferResult(bundle, report, model.History, model.TrainSeconds, total.Elapsed.TotalSeconds, model.TrainCount, model.ValidationCount,
             model.ValidationAccuracy, [.. skippedTrain, .. skippedTest], model.ParameterCount, trainable, imagesPerSecond);
+    }
+
+    /// <summary>Most test images a drift reference profiles: a network input is 3×224×224 floats, so a few hundred keep it small and quick.</summary>
+    public const int ReferenceImages = 200;
+
+    private static Table ReferenceInputs(TransferClassifier model, RgbImageSet images)
+    {
+        var count = Math.Min(ReferenceImages, images.Count);
+        var per = images.Size * images.Size * 3;
+        var rows = new float[count][];
+        for (var i = 0; i < count; i++)
+        {
+            var index = (int)((long)i * images.Count / count);
+            rows[i] = model.CentreCrop(images.Pixels.AsSpan(index * per, per));
+        }
+        var input = model.Signature.Inputs[0];
+        return new Table(Column.Tensor(input.Name, input.CellShape(), rows));
     }
 
     /// <summary>Classifies a labelled image set and scores it; also returns images classified per second.</summary>
