@@ -243,10 +243,16 @@ public sealed class Eddm : IConceptDriftDetector
         var delta = distance - _mean;
         _mean += delta / _errors;
         _m2 += delta * (distance - _mean);
-        var std = Math.Sqrt(_m2 / _errors);
-        var level = _mean + 2 * std;
-        if (level > _max) _max = level;
         if (_errors < _options.MinErrors) return State = DetectorState.Stable;
+        // The maximum is only taken from MinErrors errors on (MOA and river start it after 30 inputs, a handful of
+        // errors): the mean and std of a few distances are noisy, a wide early spread sets a maximum the settled level
+        // never comes back to, and the ratio then drifts below the threshold: a false alarm after every restart.
+        var level = _mean + 2 * Math.Sqrt(_m2 / _errors);
+        if (level >= _max)
+        {
+            _max = level;
+            return State = DetectorState.Stable;
+        }
         var ratio = level / _max;
         if (ratio < _options.DriftRatio)
         {

@@ -140,6 +140,24 @@ public sealed class DetectorTests
     }
 
     [Fact]
+    public void Eddm_takes_its_maximum_only_once_it_has_its_minimum_of_errors()
+    {
+        // One error in ten on average, as gaps 5, 30, 5, 5, 5 over and over: the long-run mean + 2·std of the gaps is
+        // 10 + 2·10 = 30, but after the first two gaps (5, 30) it is 17.5 + 2·12.5 = 42.5. A maximum taken that early
+        // puts every later error at 30 / 42.5 ≈ 0.71 of it, a drift at the 30th error and again after each restart.
+        int[] gaps = [5, 30, 5, 5, 5];
+        var stream = Enumerable.Range(0, 120).SelectMany(k => Enumerable.Repeat(0.0, gaps[k % 5] - 1).Append(1.0)).ToArray();
+        var d = new Eddm(EddmOptions.Published);
+
+        var (warning, drift) = Feed(d, stream);
+
+        Assert.Equal(-1, drift);
+        Assert.Equal(-1, warning);
+        Assert.Equal(0, d.Detections);
+        Assert.Equal(1200, d.Seen);
+    }
+
+    [Fact]
     public void Adwin_shrinks_its_window_to_the_new_level()
     {
         var d = new Adwin();
