@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The drift benchmark: power and false alarms of the drift tests, concept-drift detector delays and false alarms,
 # and the speed/memory of profiling and drift, with scipy as the reference.
-# Usage: bash bench/run-drift.sh [--only power,calibrate,concept,speed] [--limit N] [--skip-reference] [--report FILE]
+# Usage: bash bench/run-drift.sh [--only power,calibrate,concept,speed] (calibrate=EDDM: one detector) [--limit N] [--skip-reference] [--report FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! /usr/bin/python3 -c "import scipy, numpy" 2>/dev/null; then

@@ -26,7 +26,9 @@ internal static class DriftBench
         Out("");
         var parts = (o.Only ?? "power,calibrate,concept,speed").Split(',');
         if (parts.Contains("power")) Power(Out, trials);
-        if (parts.Contains("calibrate")) Calibrate(Out, o.Limit ?? 100);
+        // "calibrate=EDDM" calibrates only the detectors whose group name starts with EDDM.
+        foreach (var part in parts.Where(p => p == "calibrate" || p.StartsWith("calibrate=", StringComparison.Ordinal)))
+            Calibrate(Out, o.Limit ?? 100, part.Length > "calibrate=".Length ? part["calibrate=".Length..] : "");
         if (parts.Contains("concept")) Concept(Out, o.Limit ?? 100);
         if (parts.Contains("speed")) Speed(Out, o);
         Out("");
@@ -170,11 +172,11 @@ internal static class DriftBench
     private static readonly (string Name, Func<IConceptDriftDetector> Create)[] Detectors =
     [
         ("DDM (1,000 inputs first, drift 4, warning 3)", () => new Ddm()),
-        ("EDDM (published: 30 errors, drift 0.90, warning 0.95)", () => new Eddm()),
+        (string.Create(Inv, $"EDDM ({new EddmOptions().MinErrors:N0} errors first, drift {new EddmOptions().DriftRatio}, warning {new EddmOptions().WarningRatio})"), () => new Eddm()),
         ("ADWIN (δ = 0.002)", () => new Adwin()),
         ("Page–Hinkley (λ = 150)", () => new PageHinkley()),
         ("DDM, published (30 inputs first, drift 3, warning 2), not the default", () => new Ddm(DdmOptions.Published)),
-        ("EDDM (300 errors, drift 0.5, warning 0.55), not the default", () => new Eddm(new EddmOptions { MinErrors = 300, DriftRatio = 0.5, WarningRatio = 0.55 })),
+        ("EDDM, published (30 errors first, drift 0.9, warning 0.95), not the default", () => new Eddm(EddmOptions.Published)),
         ("Page–Hinkley, river's λ = 50, not the default", () => new PageHinkley(PageHinkleyOptions.Published)),
         ("ADWIN (δ = 0.002), checking every 32 inputs as MOA does, not the default", () => new Adwin(new AdwinOptions { CheckEvery = 32 })),
     ];
@@ -189,13 +191,13 @@ internal static class DriftBench
     [
         .. new[] { 30, 300, 1000 }.SelectMany(m => new[] { 3.0, 3.5, 4.0, 5.0, 6.0 }.Select(k => ($"DDM, {m} inputs first", string.Create(Inv, $"drift level {k}, warning {k - 1}"),
             (Func<IConceptDriftDetector>)(() => new Ddm(new DdmOptions { MinInstances = m, DriftLevel = k, WarningLevel = k - 1 }))))),
-        .. new[] { 30, 300, 1000 }.SelectMany(m => new[] { 0.9, 0.8, 0.7, 0.6, 0.5 }.Select(r => ($"EDDM, min errors {m}", string.Create(Inv, $"drift ratio {r}, warning {r + 0.05:0.00}"),
+        .. new[] { 30, 100, 300, 1000 }.SelectMany(m => new[] { 0.9, 0.85, 0.8, 0.75, 0.7, 0.6 }.Select(r => ($"EDDM, min errors {m}", string.Create(Inv, $"drift ratio {r}, warning {r + 0.05:0.00}"),
             (Func<IConceptDriftDetector>)(() => new Eddm(new EddmOptions { MinErrors = m, DriftRatio = r, WarningRatio = r + 0.05 }))))),
         .. new[] { 50.0, 75, 100, 125, 150, 200, 250 }.Select(l => ("Page–Hinkley", $"λ = {l}",
             (Func<IConceptDriftDetector>)(() => new PageHinkley(new PageHinkleyOptions { Threshold = l })))),
     ];
 
-    private static void Calibrate(Action<string> Out, int seeds)
+    private static void Calibrate(Action<string> Out, int seeds, string only)
     {
         const int stationary = 100_000, before = 5000, after = 5000;
         double[] rates = [0.05, 0.1, 0.2, 0.3];
@@ -205,11 +207,12 @@ internal static class DriftBench
             "(seeds 20,000+). Delay: median inputs to the first signal after an abrupt 0.1 → 0.3 jump (seeds 30,000+). " +
             "Settings go from the most sensitive to the most conservative; the chosen one is the first from which on no setting has more than one false alarm on its worst stream.");
         Out("");
-        Out("| detector | setting | worst stationary stream (false alarms) | abrupt delay median (p10–p90) | chosen |");
-        Out("|---|---|---:|---:|---|");
-        foreach (var group in Candidates.GroupBy(c => c.Detector))
+        Out("| detector | setting | worst stationary stream (false alarms) | abrupt delay median (p10–p90) | abrupt misses | chosen |");
+        Out("|---|---|---:|---:|---:|---|");
+        foreach (var group in Candidates.Where(c => c.Detector.StartsWith(only, StringComparison.OrdinalIgnoreCase)).GroupBy(c => c.Detector))
         {
-            var rows = new List<(string Setting, int Worst, int Median, string Delay)>();
+            var sw = Stopwatch.StartNew();
+            var rows = new List<(string Setting, int Worst, int Misses, string Delay)>();
             foreach (var (_, setting, create) in group)
             {
                 var worst = 0;
@@ -222,19 +225,21 @@ internal static class DriftBench
                         worst = Math.Max(worst, (int)detector.Detections);
                     }
                 var delays = new List<int>();
+                var misses = 0;
                 for (var s = 0; s < seeds; s++)
                 {
                     var (d, _) = Delay(create(), before, i => i < before ? 0.1 : 0.3, before + after, 30_000 + s);
-                    delays.Add(d < 0 ? int.MaxValue : d);
+                    if (d < 0) misses++;
+                    else delays.Add(d);
                 }
-                delays.Sort();
-                rows.Add((setting, worst, delays[delays.Count / 2], Quantiles([.. delays.Where(d => d != int.MaxValue)])));
+                rows.Add((setting, worst, misses, Quantiles(delays)));
             }
             var from = rows.Count;
             while (from > 0 && rows[from - 1].Worst <= 1) from--;
             var chosen = from < rows.Count ? rows[from].Setting : null;
             foreach (var r in rows)
-                Out(string.Create(Inv, $"| {group.Key} | {r.Setting} | {r.Worst} | {r.Delay} | {(r.Setting == chosen ? "**chosen**" : "")} |"));
+                Out(string.Create(Inv, $"| {group.Key} | {r.Setting} | {r.Worst} | {r.Delay} | {r.Misses} | {(r.Setting == chosen ? "**chosen**" : "")} |"));
+            Console.Error.WriteLine($"[bench] {group.Key} calibrated in {sw.Elapsed.TotalSeconds:F0} s");
         }
         Out("");
     }
