@@ -72,4 +72,31 @@ public sealed class SequenceTextServingTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, blank.StatusCode);
         Assert.Contains("the text is empty", (string?)blankBody!["detail"], StringComparison.Ordinal);
     }
+
+    [SharedDataFact(Folder)]
+    public async Task A_recurrent_text_model_is_explained_word_by_word_by_lime_and_kernel_shap_and_refuses_tree_shap()
+    {
+        var server = _server!;
+        const string text = "Great phone but the battery died";
+        foreach (var method in new[] { "lime", "kernel" })
+        {
+            var (response, body) = await server.PostAsync($"/v1/models/sentiment-gru/explain?method={method}", new JsonObject { ["text"] = text });
+            Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
+            Assert.Equal("text", (string)body!["kind"]!);
+            Assert.Equal(method, (string)body["method"]!);
+            var outputs = Assert.Single(body["instances"]!.AsArray())!["outputs"]!.AsArray();
+            Assert.Equal(2, outputs.Count);
+            foreach (var output in outputs)
+            {
+                // One attribution per word of the message, each a finite number.
+                var attributions = output!["attributions"]!.AsArray();
+                Assert.Equal(text.Split(' ').Order(StringComparer.Ordinal), attributions.Select(a => (string)a!["feature"]!).Order(StringComparer.Ordinal));
+                Assert.All(attributions, a => Assert.True(double.IsFinite((double)a!["value"]!)));
+            }
+        }
+
+        var (tree, treeBody) = await server.PostAsync("/v1/models/sentiment-gru/explain?method=tree", new JsonObject { ["text"] = text });
+        Assert.Equal(HttpStatusCode.BadRequest, tree.StatusCode);
+        Assert.Contains("lime", treeBody!.ToJsonString(), StringComparison.Ordinal);
+    }
 }
