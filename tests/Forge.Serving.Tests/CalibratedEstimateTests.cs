@@ -85,10 +85,11 @@ public sealed class CalibratedEstimateTests(AdultCalibratedFixture adult, ITestO
         var prediction = model.Predict(test.Features);
         var truth = Enumerable.Range(0, test.RowCount).Average(i => prediction.PredictedLabel(i) == test.Labels![i] ? 1.0 : 0);
         var rows = Widen(prediction);
-        var calibrated = BundleCalibration.TryLoad(adult.Result.Bundle)!.Estimate(rows).ExpectedAccuracy;
+        var cbpe = BundleCalibration.TryLoad(adult.Result.Bundle)!;
+        var calibrated = cbpe.Estimate(rows).ExpectedAccuracy;
         var uncalibrated = Cbpe.Uncalibrated(2).Estimate(rows).ExpectedAccuracy;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"adult test split: {test.RowCount} rows; true accuracy {truth:F4}; calibrated estimate {calibrated:F4} (fitted on {adult.Result.ValidationRows} validation rows); uncalibrated (mean confidence) {uncalibrated:F4}"));
+            $"adult test split: {test.RowCount} rows; true accuracy {truth:F4}; calibrated estimate {calibrated:F4} (fitted on {cbpe.ReferenceRows} held-out rows); uncalibrated (mean confidence) {uncalibrated:F4}"));
 
         // The true accuracy of 6,512 rows near 0.87 has a standard error of sqrt(0.87·0.13/6512) ≈ 0.004, and the
         // calibration's mean, fitted on ~2,600 validation rows, about sqrt(0.87·0.13/2600) ≈ 0.007: 0.02 is ~2.5 of the
