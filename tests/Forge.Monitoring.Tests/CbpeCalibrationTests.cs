@@ -119,6 +119,81 @@ public sealed class CbpeCalibrationTests
         Assert.Equal([0.1 / 0.6, 0.5 / 0.6], cbpe.Calibrate([0.2, 0.8]), new ToleranceComparer(1e-15));
     }
 
+    [Fact]
+    public void The_bundle_calibration_is_written_read_checked_against_the_model_labels_and_kept_when_the_profile_is_replaced()
+    {
+        var dir = Directory.CreateTempSubdirectory("forge-bundle-cbpe-").FullName;
+        try
+        {
+            var target = Path.Combine(dir, "model");
+            var (rows, labels) = Overconfident(600, 5);
+            string[] names = ["a", "b", "c"];
+            var prediction = Prediction.Classes(names, [.. rows.Select(r => r.Select(x => (float)x).ToArray())]);
+            var truth = labels.Select(l => names[l]).ToArray();
+            var inputs = new Table(Column.Float32("x", [.. Enumerable.Range(0, 600).Select(i => (float)i)]));
+            ModelBundle bundle;
+            using (var writer = ModelBundle.Create(target))
+            {
+                BundleProfile.Write(writer, inputs, prediction);
+                BundleCalibration.Write(writer, prediction, truth);
+                bundle = writer.Commit(new ModelManifest
+                {
+                    Name = "calibrated",
+                    Flavor = "onnx",
+                    Task = "classification",
+                    Signature = new ModelSignature([new TensorSpec("x", "float32", [-1])], [new TensorSpec("p", "float32", [-1, 3])], names),
+                    Versions = new RuntimeVersions("", null, null),
+                });
+            }
+            var cbpe = BundleCalibration.TryLoad(bundle, names)!;
+            Assert.True(cbpe.Calibrated);
+            Assert.Equal(600, cbpe.ReferenceRows);
+            Assert.Equal(names, cbpe.Labels!);
+            // The curves see the served (float, widened) scores: the same as a fit on them directly.
+            var direct = Cbpe.Fit([.. rows.Select(r => r.Select(x => (double)(float)x).ToArray())], labels).WithLabels(names);
+            Assert.Equal(direct.ToJson(), cbpe.ToJson());
+            Assert.Equal(direct.ToJson(), File.ReadAllText(bundle.GetPath(BundleCalibration.FileName)));
+
+            var e = Assert.Throws<DataFormatException>(() => BundleCalibration.TryLoad(bundle, ["a", "b"]));
+            Assert.Contains("3 classes but the model has 2 labels", e.Message, StringComparison.Ordinal);
+            Assert.Contains(BundleCalibration.FileName.Replace('/', Path.DirectorySeparatorChar), e.Message, StringComparison.Ordinal);
+            e = Assert.Throws<DataFormatException>(() => BundleCalibration.TryLoad(bundle, ["a", "c", "b"]));
+            Assert.Contains("labels (a, b, c) are not the model's (a, c, b)", e.Message, StringComparison.Ordinal);
+
+            var replaced = BundleProfile.Add(ModelBundle.Load(target), ModelColumns.Profile(inputs.Slice(0, 100), prediction.Slice(0, 100)));
+            Assert.Equal(cbpe.ToJson(), BundleCalibration.TryLoad(replaced, names)!.ToJson());
+
+            using (var writer = ModelBundle.Create(Path.Combine(dir, "plain")))
+            {
+                BundleProfile.Write(writer, inputs, prediction);
+                bundle = writer.Commit(new ModelManifest
+                {
+                    Name = "plain", Flavor = "onnx", Task = "classification",
+                    Signature = new ModelSignature([new TensorSpec("x", "float32", [-1])], [new TensorSpec("p", "float32", [-1, 3])], names),
+                    Versions = new RuntimeVersions("", null, null),
+                });
+            }
+            Assert.Null(BundleCalibration.TryLoad(bundle, names));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Fitting_refuses_a_regression_a_count_mismatch_and_an_unknown_label()
+    {
+        var p = Prediction.Classes(["no", "yes"], [[0.8f, 0.2f], [0.3f, 0.7f]]);
+        Assert.Contains("regression", Assert.Throws<UsageException>(() => BundleCalibration.Fit(Prediction.Regression([1, 2]), ["1", "2"])).Message, StringComparison.Ordinal);
+        Assert.Contains("1 true labels for 2 predictions", Assert.Throws<UsageException>(() => BundleCalibration.Fit(p, ["no"])).Message, StringComparison.Ordinal);
+        var e = Assert.Throws<UsageException>(() => BundleCalibration.Fit(p, ["no", "maybe"]));
+        Assert.Contains("'maybe' of held-out row 1 is not one of the model's labels (no, yes)", e.Message, StringComparison.Ordinal);
+        var fitted = BundleCalibration.Fit(p, ["no", "yes"]);
+        Assert.Equal(2, fitted.ReferenceRows);
+        Assert.Equal(["no", "yes"], fitted.Labels!);
+    }
+
     private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
     {
         public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
