@@ -194,6 +194,18 @@ public sealed class CbpeCalibrationTests
         Assert.Equal(["no", "yes"], fitted.Labels!);
     }
 
+    [Fact]
+    public void Null_arguments_are_refused_by_name()
+    {
+        var p = Prediction.Classes(["no", "yes"], [[0.8f, 0.2f]]);
+        Assert.Equal("writer", Assert.Throws<ArgumentNullException>(() => BundleCalibration.Write(null!, p, ["no"])).ParamName);
+        Assert.Equal("heldOut", Assert.Throws<ArgumentNullException>(() => BundleCalibration.Fit(null!, ["no"])).ParamName);
+        Assert.Equal("labels", Assert.Throws<ArgumentNullException>(() => BundleCalibration.Fit(p, null!)).ParamName);
+        Assert.Equal("bundle", Assert.Throws<ArgumentNullException>(() => BundleCalibration.TryLoad(null!)).ParamName);
+        Assert.Equal("json", Assert.Throws<ArgumentNullException>(() => Cbpe.FromJson(null!)).ParamName);
+        Assert.Equal("labels", Assert.Throws<ArgumentNullException>(() => Cbpe.Uncalibrated(2).WithLabels(null!)).ParamName);
+    }
+
     private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
     {
         public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
