@@ -98,7 +98,7 @@ internal static class TabularCli
         using (var cancel = new SignalCancellation())
         {
             var progress = new SyncProgress<TabularProgress>(s => bar.Update(s.Fraction, s.Stage));
-            result = TabularTraining.Run(request with { Observer = observer, ReferenceWriter = Forge.Monitoring.BundleProfile.Write }, progress, AddPlots(dataset), cancel.Token);
+            result = TabularTraining.Run(request with { Observer = observer, ReferenceWriter = Forge.Monitoring.BundleProfile.Write, CalibrationWriter = Forge.Monitoring.BundleCalibration.Write }, progress, AddPlots(dataset), cancel.Token);
         }
         ReportTraining(ctx, request, result, observer.RunId);
         return 0;

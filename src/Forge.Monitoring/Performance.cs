@@ -1,3 +1,6 @@
+using System.Text.Json;
+using Forge.Core;
+
 namespace Forge.Monitoring;
 
 /// <summary>
@@ -112,14 +115,30 @@ public sealed class Cbpe
 {
     private readonly IsotonicCurve[]? _curves;
 
-    private Cbpe(int classes, IsotonicCurve[]? curves)
+    private Cbpe(int classes, IsotonicCurve[]? curves, int referenceRows = 0, IReadOnlyList<string>? labels = null)
     {
         Classes = classes;
         _curves = curves;
+        ReferenceRows = referenceRows;
+        Labels = labels;
     }
 
     /// <summary>Number of classes.</summary>
     public int Classes { get; }
+
+    /// <summary>Labelled rows the recalibration was fitted on (0 when uncalibrated).</summary>
+    public int ReferenceRows { get; }
+
+    /// <summary>The class names, in probability order, when known (a bundle's calibration records them); else null.</summary>
+    public IReadOnlyList<string>? Labels { get; }
+
+    /// <summary>The same estimator naming its classes (so a loaded calibration can be checked against the model's labels).</summary>
+    public Cbpe WithLabels(IReadOnlyList<string> labels)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        if (labels.Count != Classes) throw new ArgumentException($"{labels.Count} labels for {Classes} classes", nameof(labels));
+        return new Cbpe(Classes, _curves, ReferenceRows, [.. labels]);
+    }
 
     /// <summary>Whether probabilities are recalibrated before estimating.</summary>
     public bool Calibrated => _curves is not null;
@@ -147,8 +166,62 @@ public sealed class Cbpe
             var kk = k;
             curves[k] = IsotonicCurve.Fit(probabilities.Select(r => r[kk]).ToArray(), labels.Select(l => l == kk ? 1.0 : 0.0).ToArray());
         }
-        return new Cbpe(classes, curves);
+        return new Cbpe(classes, curves, probabilities.Count);
     }
+
+    /// <summary>
+    /// The fitted recalibration as JSON: per class, the isotonic curve's knots (scores and calibrated probabilities,
+    /// written in round-trip precision so <see cref="FromJson"/> restores the same estimator exactly).
+    /// </summary>
+    public string ToJson()
+    {
+        if (_curves is null) throw new InvalidOperationException("an uncalibrated estimator has no recalibration to save");
+        var dto = new CbpeJson(CurrentFormatVersion, Classes, ReferenceRows, Labels?.ToArray(),
+            [.. _curves.Select(c => new CurveJson(c.Knots.ToArray(), c.Values.ToArray()))]);
+        return JsonSerializer.Serialize(dto, JsonOptions);
+    }
+
+    /// <summary>Reads a recalibration written by <see cref="ToJson"/>, refusing a newer format or inconsistent curves; errors name <paramref name="source"/>.</summary>
+    public static Cbpe FromJson(string json, string source = "cbpe.json")
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        CbpeJson? dto;
+        try
+        {
+            dto = JsonSerializer.Deserialize<CbpeJson>(json, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new DataFormatException(source, $"not a valid CBPE calibration: {e.Message}", e);
+        }
+        if (dto is null) throw new DataFormatException(source, "the CBPE calibration is empty");
+        if (dto.FormatVersion is < 1 or > CurrentFormatVersion)
+            throw new DataFormatException(source, $"CBPE calibration format {dto.FormatVersion} is not one this Forge reads (1 to {CurrentFormatVersion}); upgrade Forge");
+        if (dto.Classes < 2) throw new DataFormatException(source, $"classes is {dto.Classes}; a classifier has at least 2");
+        if (dto.ReferenceRows < 1) throw new DataFormatException(source, $"referenceRows is {dto.ReferenceRows}; a calibration is fitted on at least one row");
+        if (dto.Curves is null || dto.Curves.Length != dto.Classes)
+            throw new DataFormatException(source, $"{dto.Curves?.Length ?? 0} curves for {dto.Classes} classes; there must be one per class");
+        if (dto.Labels is { } labels && (labels.Length != dto.Classes || labels.Any(l => l is null) || labels.Distinct(StringComparer.Ordinal).Count() != labels.Length))
+            throw new DataFormatException(source, $"labels must be {dto.Classes} distinct names, one per class");
+        var curves = new IsotonicCurve[dto.Classes];
+        for (var k = 0; k < dto.Classes; k++)
+        {
+            var c = dto.Curves[k];
+            var problem = c is null ? "is missing" : IsotonicCurve.Problem(c.X, c.Y);
+            if (problem is not null) throw new DataFormatException(source, $"curve {k}{(dto.Labels is { } l ? $" (class '{l[k]}')" : "")} {problem}");
+            curves[k] = IsotonicCurve.FromKnots(c!.X!, c.Y!);
+        }
+        return new Cbpe(dto.Classes, curves, dto.ReferenceRows, dto.Labels);
+    }
+
+    /// <summary>The newest calibration format this version writes and reads.</summary>
+    public const int CurrentFormatVersion = 1;
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    private sealed record CbpeJson(int FormatVersion, int Classes, int ReferenceRows, string[]? Labels, CurveJson?[]? Curves);
+
+    private sealed record CurveJson(double[]? X, double[]? Y);
 
     private static int CheckRows(IReadOnlyList<double[]> rows)
     {
@@ -237,6 +310,28 @@ internal sealed class IsotonicCurve
         _x = x;
         _y = y;
     }
+
+    /// <summary>The scores at which the curve's blocks sit (strictly increasing).</summary>
+    internal IReadOnlyList<double> Knots => _x;
+
+    /// <summary>The calibrated probability at each knot (non-decreasing).</summary>
+    internal IReadOnlyList<double> Values => _y;
+
+    /// <summary>Why knots read from a file cannot be a curve, or null when they can.</summary>
+    internal static string? Problem(double[]? x, double[]? y)
+    {
+        if (x is null || y is null || x.Length == 0) return "has no knots";
+        if (x.Length != y.Length) return $"has {x.Length} scores but {y.Length} values";
+        for (var i = 0; i < x.Length; i++)
+        {
+            if (!(x[i] is >= 0 and <= 1) || !(y[i] is >= 0 and <= 1)) return $"knot {i} is outside [0, 1]";
+            if (i > 0 && !(x[i] > x[i - 1])) return $"scores are not strictly increasing at knot {i}";
+            if (i > 0 && !(y[i] >= y[i - 1])) return $"values decrease at knot {i}";
+        }
+        return null;
+    }
+
+    internal static IsotonicCurve FromKnots(double[] x, double[] y) => new((double[])x.Clone(), (double[])y.Clone());
 
     internal static IsotonicCurve Fit(double[] scores, double[] targets)
     {

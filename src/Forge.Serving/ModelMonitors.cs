@@ -51,11 +51,13 @@ internal sealed class ModelMonitors : IDisposable
         var concept = NewGauge(f, "forge_concept_drift_state",
             "Concept-drift detector state on the error stream of labelled feedback: 0 stable, 1 warning, 2 drift (held for a feedback window after a detection).",
             "model", "version", "detector");
-        var estimated = NewGauge(f, "forge_estimated_accuracy", "Confidence-based estimate of accuracy over the latest predictions (classifiers; no labels needed).", "model", "version");
+        var estimated = NewGauge(f, "forge_estimated_accuracy", "Confidence-based (CBPE) estimate of accuracy over the latest predictions (classifiers; no labels needed): calibrated when forge_estimated_accuracy_calibrated is 1.", "model", "version");
         var accuracy = NewGauge(f, "forge_feedback_accuracy", "Accuracy over the latest labelled predictions (classifiers).", "model", "version");
         var f1 = NewGauge(f, "forge_feedback_macro_f1", "Macro F1 over the latest labelled predictions (classifiers).", "model", "version");
         var mae = NewGauge(f, "forge_feedback_mae", "Mean absolute error over the latest predictions given their true value (regressions).", "model", "version");
         var rmse = NewGauge(f, "forge_feedback_rmse", "Root mean squared error over the latest predictions given their true value (regressions).", "model", "version");
+        var calibrated = NewGauge(f, "forge_estimated_accuracy_calibrated",
+            "1 when forge_estimated_accuracy uses the bundle's CBPE recalibration (fitted on held-out rows at training time), 0 when it is the model's own mean confidence.", "model", "version");
         var window = NewGauge(f, "forge_drift_window_rows", "Served rows in the rolling drift window.", "model", "version");
         metrics.ScrapeGauge(featureScore, () => Each((m, s) => s.Latest?.Columns.Concat(s.Latest.Predictions).Select(c => (L(m, c.Name), c.Score)) ?? []));
         metrics.ScrapeGauge(featureDrifted, () => Each((m, s) => s.Latest?.Columns.Concat(s.Latest.Predictions).Select(c => (L(m, c.Name), c.Drifted ? 1.0 : 0)) ?? []));
@@ -63,6 +65,7 @@ internal sealed class ModelMonitors : IDisposable
         metrics.ScrapeGauge(dataset, () => Each((m, s) => s.Latest is { } r ? [(L(m), r.DatasetDrift ? 1.0 : 0)] : []));
         metrics.ScrapeGauge(concept, () => Each((m, s) => s.Detectors.Select(d => (L(m, d.Name), (double)m.HeldState(d)))));
         metrics.ScrapeGauge(estimated, () => Each((m, s) => s.EstimatedAccuracy is { } v ? [(L(m), v)] : []));
+        metrics.ScrapeGauge(calibrated, () => Each((m, _) => m.Estimator is { } e ? [(L(m), e == "calibrated" ? 1.0 : 0)] : []));
         metrics.ScrapeGauge(accuracy, () => Each((m, s) => s.Accuracy is { } v && !m.Regression ? [(L(m), v)] : []));
         metrics.ScrapeGauge(f1, () => Each((m, s) => s.MacroF1 is { } v && !m.Regression ? [(L(m), v)] : []));
         metrics.ScrapeGauge(mae, () => Each((m, _) => m.Errors.Mae is { } v ? [(L(m), v)] : []));
@@ -170,14 +173,43 @@ internal sealed class ModelMonitors : IDisposable
             FeedbackWindow = o.FeedbackWindow,
             EstimateWindow = o.FeedbackWindow,
         };
-        var cbpe = regression ? null : Cbpe.Uncalibrated(served.Model.Signature.Labels.Count);
+        var cbpe = regression ? null : Estimator(served);
         var monitor = new DriftMonitor(profile, monitorOptions, cbpe);
         var monitored = new MonitoredModel(served.Name, served.Version, monitor, served.Model.Signature.Labels, regression,
-            regression ? Tolerance(served, profile) : 0, o.FeedbackWindow) { Mapping = InputMapping.Of(profile) };
+            regression ? Tolerance(served, profile) : 0, o.FeedbackWindow)
+        {
+            Mapping = InputMapping.Of(profile),
+            Estimator = cbpe is null ? null : cbpe.Calibrated ? "calibrated" : "uncalibrated",
+        };
         monitor.DriftDetected += (_, e) => OnDrift(monitored, e);
         _logger.LogInformation("monitoring drift of {Model} version {Version} against its reference profile ({Rows} rows, {Columns} columns)",
             served.Name, served.Version, profile.Rows, profile.Columns.Count);
         return monitored;
+    }
+
+    /// <summary>
+    /// The bundle's fitted CBPE recalibration (reference/cbpe.json, written at training time from held-out rows), or the
+    /// uncalibrated estimator — the model's own mean confidence — when it has none or it cannot be used.
+    /// </summary>
+    private Cbpe Estimator(ServedModel served)
+    {
+        var labels = served.Model.Signature.Labels;
+        try
+        {
+            if (BundleCalibration.TryLoad(served.Resolved.Bundle, labels) is { } fitted)
+            {
+                _logger.LogInformation("estimating the accuracy of {Model} version {Version} with its CBPE calibration ({Rows} held-out rows)",
+                    served.Name, served.Version, fitted.ReferenceRows);
+                return fitted;
+            }
+        }
+        catch (ForgeException e)
+        {
+            // A bad calibration must not stop the monitoring: the estimate falls back to the model's own confidence.
+            _logger.LogWarning("the CBPE calibration of {Model} version {Version} is not used, the estimated accuracy is uncalibrated: {Error}",
+                served.Name, served.Version, e.Message);
+        }
+        return Cbpe.Uncalibrated(labels.Count);
     }
 
     private double Tolerance(ServedModel served, ReferenceProfile profile)
@@ -249,6 +281,9 @@ internal sealed class MonitoredModel(string name, string version, DriftMonitor m
     public IReadOnlyList<string> Labels { get; } = labels;
 
     public bool Regression { get; } = regression;
+
+    /// <summary>How accuracy is estimated without labels: "calibrated" (the bundle's CBPE recalibration), "uncalibrated" (mean confidence); null for a regression.</summary>
+    public string? Estimator { get; init; }
 
     /// <summary>A regression's absolute error above this is a miss for the concept-drift detectors.</summary>
     public double Tolerance { get; } = tolerance;

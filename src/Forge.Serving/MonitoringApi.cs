@@ -61,6 +61,7 @@ internal static class MonitoringApi
             s.EstimatedAccuracy)
         {
             Note = r is null ? $"drift is computed once the window has {options.MinRows} rows (it has {s.WindowRows})" : null,
+            Estimator = m.Estimator,
         };
     }
 
@@ -184,6 +185,9 @@ internal sealed record DriftStatus(
 {
     /// <summary>Why there is no verdict yet, when there is none.</summary>
     public string? Note { get; init; }
+
+    /// <summary>What <see cref="EstimatedAccuracy"/> is: "calibrated" (CBPE with the bundle's recalibration) or "uncalibrated" (the model's mean confidence); null for a regression.</summary>
+    public string? Estimator { get; init; }
 }
 
 /// <summary>What feedback has shown: accuracy and F1 (classifiers) or MAE and RMSE (regressions) over the latest labelled predictions.</summary>

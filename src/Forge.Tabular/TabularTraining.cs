@@ -48,6 +48,14 @@ public sealed record TabularTrainingRequest
     /// (Forge.Monitoring's <c>BundleProfile.Write</c>, which the CLI passes); null writes none.
     /// </summary>
     public Action<BundleWriter, Table, Prediction>? ReferenceWriter { get; init; }
+
+    /// <summary>
+    /// Classifiers only: writes the confidence-based performance estimator's recalibration into the bundle from the
+    /// model's predictions on held-out rows and their true labels — the validation rows, or the test rows when none are
+    /// held out for validation; never the rows it was fitted on, where it is over-confident (Forge.Monitoring's
+    /// <c>BundleCalibration.Write</c>, which the CLI passes); null writes none.
+    /// </summary>
+    public Action<BundleWriter, Prediction, IReadOnlyList<string>>? CalibrationWriter { get; init; }
 }
 
 /// <summary>What a tabular training run produced.</summary>
@@ -236,6 +244,8 @@ public static class TabularTraining
             model.SaveWeights(writer.PathFor(WeightsFile));
             WriteBackground(writer.PathFor(BackgroundFile), fit, options.Seed);
             request.ReferenceWriter?.Invoke(writer, fit.Features, model.Predict(fit.Features));
+            if (request.CalibrationWriter is { } calibrate && task != TabularTask.Regression && (validation ?? test) is { Labels: { } heldOutLabels } heldOut)
+                calibrate(writer, model.Predict(heldOut.Features), heldOutLabels);
             addFiles?.Invoke(writer, model, testScore);
             var manifest = new ModelManifest
             {

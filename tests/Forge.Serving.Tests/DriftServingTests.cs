@@ -129,6 +129,9 @@ public sealed class DriftServingTests(DriftBundlesFixture bundles) : IClassFixtu
         // A classifier's confidence gives an accuracy estimate without labels.
         var estimate = Metric(metrics, "forge_estimated_accuracy{model=\"drift-classifier\",version=\"1\"}");
         Assert.InRange(estimate!.Value, 0.5, 1.0);
+        // The bundle has no reference/cbpe.json, so the estimate is the model's own mean confidence, and says so.
+        Assert.Equal(0, Metric(metrics, "forge_estimated_accuracy_calibrated{model=\"drift-classifier\",version=\"1\"}"));
+        Assert.Null(Metric(metrics, "forge_estimated_accuracy_calibrated{model=\"drift-regression\",version=\"1\"}"));
         // Nothing drifted for a model that was sent nothing, and a model without a profile has no series at all.
         Assert.Null(Metric(metrics, "forge_dataset_drift_share{model=\"drift-regression\",version=\"1\"}"));
         Assert.DoesNotContain("model=\"plain-classifier\",version=\"1\",feature=", metrics, StringComparison.Ordinal);
@@ -149,6 +152,7 @@ public sealed class DriftServingTests(DriftBundlesFixture bundles) : IClassFixtu
         Assert.True((bool)body!["datasetDrift"]!);
         Assert.Equal(1.0, (double)body["driftShare"]!, 9);
         Assert.Equal(Window, (long)body["windowRows"]!);
+        Assert.Equal("uncalibrated", (string)body["estimator"]!);
         var columns = body["columns"]!.AsArray();
         Assert.Equal(["x1", "x2", "colour", "size"], columns.Select(c => (string)c!["name"]!).ToArray());
         Assert.All(columns, c => Assert.True((bool)c!["drifted"]!, c!.ToJsonString()));
