@@ -123,25 +123,17 @@ public sealed class DetectorKnownAnswerTests
 
     public static TheoryData<string> Names() => ["ddm", "eddm", "adwin", "page-hinkley"];
 
-    private static IConceptDriftDetector Published(string name) => name switch
-    {
-        "ddm" => new Ddm(DdmOptions.Published),
-        "eddm" => new Eddm(EddmOptions.Published),
-        "adwin" => new Adwin(),
-        _ => new PageHinkley(PageHinkleyOptions.Published),
-    };
-
     [Theory]
     [MemberData(nameof(Names))]
     public void After_reset_a_detector_answers_exactly_as_a_new_one(string name)
     {
         var stream = Every(10, 2000).Concat(Every(2, 1000)).ToArray();
-        var used = Published(name);
+        var used = DetectorTests.Published(name);
         foreach (var x in Enumerable.Repeat(1.0, 300)) used.Update(x);
 
         used.Reset();
 
-        Assert.Equal(States(Published(name), stream), States(used, stream));
+        Assert.Equal(States(DetectorTests.Published(name), stream), States(used, stream));
     }
 
     [Fact]

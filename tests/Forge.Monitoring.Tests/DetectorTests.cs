@@ -31,7 +31,7 @@ public sealed class DetectorTests
     };
 
     // The algorithms' mechanics are checked at their published settings, which react quickly enough for short streams.
-    private static IConceptDriftDetector Published(string name) => name switch
+    internal static IConceptDriftDetector Published(string name) => name switch
     {
         "ddm" => new Ddm(DdmOptions.Published),
         "eddm" => new Eddm(EddmOptions.Published),
