@@ -31,20 +31,7 @@ internal sealed partial class SqlTrackingStore
                 where.Add("r.experiment_id = @experiment");
                 parameters.Add(("experiment", Convert.ToInt64(id, CultureInfo.InvariantCulture)));
             }
-            for (var i = 0; i < clauses.Count; i++)
-            {
-                var clause = clauses[i];
-                var value = clause.Value is double d && clause.Entity is { Kind: EntityKind.Attribute } ? (object)(long)d : clause.Value;
-                parameters.Add(($"fv{i}", value));
-                if (clause.Entity.Kind == EntityKind.Attribute)
-                {
-                    where.Add(Compare($"r.{clause.Entity.Key}", clause.Operator, $"@fv{i}"));
-                    continue;
-                }
-                // IN (subquery) rather than EXISTS: the database can read the matching runs from the (key, value) index once.
-                parameters.Add(($"fk{i}", clause.Entity.Key));
-                where.Add($"r.run_id IN (SELECT f{i}.run_id FROM {TableOf(clause.Entity.Kind)} f{i} WHERE f{i}.key = @fk{i} AND {Compare($"f{i}.value", clause.Operator, $"@fv{i}")})");
-            }
+            AddFilterConditions(clauses, where, parameters);
             var filter = string.Join(" AND ", where);
             var args = parameters.ToArray();
             var total = Convert.ToInt64(Scalar(c, null, $"SELECT COUNT(*) FROM runs r WHERE {filter}", args), CultureInfo.InvariantCulture);
