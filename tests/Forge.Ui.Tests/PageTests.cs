@@ -77,6 +77,8 @@ public sealed class PageTests(UiFixture ui, Browser browser, ITestOutputHelper o
         Assert.Contains("tune-churn", await TextAsync(p, "#studies-table"));
         await p.GoAsync(url + "/#/studies/tune-churn", "studies");
         Assert.Equal(40, await CountAsync(p, "#study-history circle"));
+        // The importance forest is fitted in the background; under load the page draws it on a later poll.
+        await p.Page.WaitForSelectorAsync("#study-importance rect", new() { Timeout = 120_000 });
         Assert.Equal(3, await CountAsync(p, "#study-importance rect"));
         Assert.Equal(40, await CountAsync(p, "#study-parallel g path"));
         Assert.Equal(40, await CountAsync(p, "#trials-table tbody tr"));
