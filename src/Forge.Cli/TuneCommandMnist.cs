@@ -142,7 +142,9 @@ internal static class TuneMnist
             if (s.Completed is not { } epoch || epoch.ValidationAccuracy is not { } accuracy) return;
             last = accuracy;
             trial.Report(epoch.Epoch, accuracy);
-            if (trial.ShouldPrune())
+            // After the last epoch there is nothing left to save: a trial that trained in full is complete, so its value
+            // counts (and the sampler learns from it as such) instead of being thrown away by a rung at the last step.
+            if (epoch.Epoch < options.Epochs && trial.ShouldPrune())
             {
                 pruned = true;
                 // The loop checks its token between steps: the cleanest way to stop a trainer that is not ours.
@@ -157,7 +159,6 @@ internal static class TuneMnist
         {
             throw new TrialPrunedException($"pruned after epoch {trial.Snapshot.LastStep}");
         }
-        if (pruned) throw new TrialPrunedException($"pruned after its last epoch {trial.Snapshot.LastStep}");
         return last ?? throw new ForgeException("training reported no validation accuracy");
     }
 

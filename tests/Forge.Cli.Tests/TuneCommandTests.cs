@@ -271,6 +271,25 @@ public sealed class TuneCommandTests(ForgeHomeFixture home) : IClassFixture<Forg
     }
 
     [Fact]
+    public void Hyperband_on_mnist_prunes_only_before_the_last_epoch_so_every_fully_trained_trial_counts()
+    {
+        using var dir = new TempDir("forge-tune-");
+        var result = Cli.Run("tune", "mnist", "--model", "mlp", "--trials", "10", "--limit", "600", "--max-epochs", "3", "--fixed-epochs",
+            "--pruner", "hyperband", "--seed", "2", "--threads", "1", "--storage", "sqlite:///" + dir.Combine("s.db"), "--study", "hb", "--no-track", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var trials = Trials(result.Json());
+        Assert.Equal(10, trials.Length);
+        var steps = trials.Select(t => t.GetProperty("intermediateValues").EnumerateObject().Count()).ToArray();
+        var states = trials.Select(t => t.GetProperty("state").GetString()).ToArray();
+        // Hyperband's rung at the last epoch would prune a trial that already trained in full: nothing saved, a value lost.
+        for (var i = 0; i < trials.Length; i++)
+            Assert.Equal(steps[i] == 3 ? "COMPLETE" : "PRUNED", states[i]);
+        Assert.Contains("PRUNED", states);
+        Assert.Equal(steps.Sum(), result.Json().GetProperty("epochsTrained").GetInt32());
+    }
+
+    [Fact]
     public void Tune_table_scores_trials_on_validation_rows_starts_from_the_default_recipe_and_writes_the_refitted_bundle()
     {
         using var dir = new TempDir("forge-tune-");
