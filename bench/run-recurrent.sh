@@ -2,8 +2,10 @@
 # Recurrent networks against the unchanged PyTorch reference ../shared/reference/torch_lstm.py: speed (training ms/step
 # and inference sequences/s for LSTM, GRU and RNN) and the adding problem (T=100, seeds 1,2,3, up to 5,000 steps).
 # The full run is long (hours of CPU: the PyTorch RNN alone trains 5,000 steps per seed); run parts with
-# --only speed,lstm or --only adding,lstm --seeds 1 --limit 500.
-# Usage: bash bench/run-recurrent.sh [--only speed,adding,lstm,gru,rnn] [--seeds 1,2,3] [--limit STEPS] [--length T] [--threads N] [--report FILE]
+# --only speed,lstm or --only adding,lstm --seeds 1 --limit 500. --only transfer (run only when named) builds the
+# transfer-vs-scratch table: MiniLM + head, TF-IDF + linear and the best of LSTM/GRU from scratch, 10/30/100 % of the
+# training texts, UCI sentences and airline tweets, seeds 1,2,3 (about an hour of CPU on an idle 2-core machine).
+# Usage: bash bench/run-recurrent.sh [--only speed,adding,transfer,lstm,gru,rnn] [--seeds 1,2,3] [--limit STEPS] [--length T] [--threads N] [--report FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Debian's PyTorch is ~10x slower without the threaded OpenBLAS.

@@ -41,7 +41,8 @@ if (o is null)
            timing runs (at least 3), --seeds the KernelSHAP seeds (default 1,2,3), --report defaults to bench/results/explain.md)
           (drift: --only power,calibrate,concept,speed picks parts, --limit N sets the trials (power, default 200) and
            seeds (calibrate and concept, default 100), --skip-reference skips scipy, --report defaults to bench/results/drift.md)
-          (recurrent: --only speed,adding,lstm,gru,rnn picks parts and cells, --seeds the adding seeds (default 1,2,3),
+          (recurrent: --only speed,adding,transfer,lstm,gru,rnn picks parts and cells (transfer: MiniLM vs TF-IDF vs
+           the best of LSTM/GRU from scratch at 10/30/100 % of the training texts, run only when named), --seeds the adding seeds (default 1,2,3),
            --limit N the adding step budget (default 5000), --length T (default 100), --skip-reference skips
            torch_lstm.py, --report defaults to bench/results/recurrent.md)
           (drift-walkthrough: bike sharing trained on the first --limit months (default 6), the rest replayed through

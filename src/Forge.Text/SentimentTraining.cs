@@ -34,6 +34,12 @@ public sealed record SentimentTrainingRequest
     /// <summary>Use a stratified sample of this many texts (before the split), for quick runs.</summary>
     public int? Limit { get; init; }
 
+    /// <summary>
+    /// Train on this stratified share of the training part (default 1; the test part stays whole). The sample is drawn as
+    /// the recurrent text trainer draws it, so at the same split seed and share both learn from the same texts.
+    /// </summary>
+    public double TrainShare { get; init; } = 1;
+
     /// <summary>A folder holding the dataset folders (or the one dataset's folder); resolved as <c>--data-dir</c>.</summary>
     public string? DataDir { get; init; }
 
@@ -108,6 +114,7 @@ public static class SentimentTraining
         if (request.Folds < 2) problems.Add($"folds must be at least 2 (got {request.Folds})");
         if (request.CGrid.Count == 0 || request.CGrid.Any(c => !(c > 0) || double.IsInfinity(c))) problems.Add("the C grid needs one or more positive numbers");
         if (request.Limit is < 20) problems.Add($"--limit must be at least 20 (got {request.Limit})");
+        if (request.TrainShare is <= 0 or > 1 || double.IsNaN(request.TrainShare)) problems.Add($"the training share must be in (0, 1] (got {request.TrainShare})");
         if (request.OutputDirectory is { } output)
         {
             if (File.Exists(output)) problems.Add($"{output} is a file; --out names a bundle directory");
@@ -180,6 +187,11 @@ public static class SentimentTraining
         var (trainIdx, testIdx) = DataSplits.Stratified(set.Labels, set.ClassNames.Count, request.TestFraction, request.Seed);
         var train = set.Select(trainIdx);
         var test = set.Select(testIdx);
+        if (request.TrainShare < 1)
+        {
+            var (_, sample) = DataSplits.Stratified(train.Labels, train.ClassNames.Count, request.TrainShare, request.Seed);
+            train = train.Select(sample);
+        }
         progress?.Report(new TextTrainingProgress("load", 1, string.Create(CultureInfo.InvariantCulture,
             $"{set.Count:N0} texts ({TextDatasets.Describe(set)}): {train.Count:N0} train, {test.Count:N0} test")));
 
@@ -385,6 +397,7 @@ public static class SentimentTraining
             ["folds"] = request.Folds.ToString(inv),
             ["cGrid"] = string.Join(",", request.CGrid.Select(c => c.ToString("R", inv))),
             ["limit"] = request.Limit?.ToString(inv) ?? "all",
+            ["trainShare"] = request.TrainShare.ToString("R", inv),
         };
         if (chosenC is { } c) h["c"] = c.ToString("R", inv);
         return h;

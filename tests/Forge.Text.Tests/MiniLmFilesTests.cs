@@ -32,11 +32,14 @@ public sealed class MiniLmFilesTests : IDisposable
     [Fact]
     public void Training_requests_report_every_problem_at_once()
     {
-        var request = new SentimentTrainingRequest { Dataset = "mnist", Include = ["sentiment"], Folds = 1, Limit = 5, CGrid = [0] };
+        var request = new SentimentTrainingRequest { Dataset = "mnist", Include = ["sentiment"], Folds = 1, Limit = 5, CGrid = [0], TrainShare = 0 };
 
         var e = Assert.Throws<UsageException>(() => SentimentTraining.Validate(request));
 
-        foreach (var part in new[] { "dataset 'mnist' is not a text dataset", "--include sentiment", "folds must be at least 2", "C grid", "--limit must be at least 20" })
+        foreach (var part in new[] { "dataset 'mnist' is not a text dataset", "--include sentiment", "folds must be at least 2", "C grid", "--limit must be at least 20", "training share must be in (0, 1] (got 0)" })
             Assert.Contains(part, e.Message, StringComparison.Ordinal);
+        foreach (var share in new[] { 1.5, double.NaN, -0.1 })
+            Assert.Contains("training share", Assert.Throws<UsageException>(() => SentimentTraining.Validate(new SentimentTrainingRequest { TrainShare = share })).Message, StringComparison.Ordinal);
+        SentimentTraining.Validate(new SentimentTrainingRequest { TrainShare = 1 });
     }
 }

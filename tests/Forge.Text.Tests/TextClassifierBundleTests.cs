@@ -15,6 +15,28 @@ public sealed class TextClassifierBundleTests(EncoderFixture fixture) : IDisposa
     private static string DataRoot => Path.GetDirectoryName(SharedData.Dir(Uci.Folder))!;
 
     [SharedDataFact(Uci.Folder)]
+    public void A_training_share_trains_on_a_stratified_sample_of_the_training_part_and_tests_on_the_whole_test_part()
+    {
+        var full = new SentimentTrainingRequest { Baseline = true, DataDir = DataRoot, CGrid = [1], Folds = 2, Seed = 4 };
+        var set = SentimentTraining.Load(full);
+        var (trainIdx, testIdx) = Forge.Data.DataSplits.Stratified(set.Labels, set.ClassNames.Count, full.TestFraction, full.Seed);
+        var trainLabels = trainIdx.Select(i => set.Labels[i]).ToArray();
+        var (_, sample) = Forge.Data.DataSplits.Stratified(trainLabels, set.ClassNames.Count, 0.3, full.Seed);
+
+        var all = SentimentTraining.Run(full);
+        var part = SentimentTraining.Run(full with { TrainShare = 0.3 });
+        using var a = all.Model;
+        using var b = part.Model;
+
+        Assert.Equal(trainIdx.Length, all.TrainCount);
+        Assert.Equal(sample.Length, part.TrainCount);
+        Assert.InRange(part.TrainCount, (int)(0.29 * trainIdx.Length), (int)(0.31 * trainIdx.Length));
+        Assert.Equal(testIdx.Length, part.TestCount);
+        Assert.Equal(all.TestCount, part.TestCount);
+        Assert.Equal("0.3", SentimentTraining.Hyperparameters(full with { TrainShare = 0.3 })["trainShare"]);
+    }
+
+    [SharedDataFact(Uci.Folder)]
     public void An_encoder_bundle_loads_back_with_the_same_probabilities()
     {
         var dir = _temp.Combine("minilm");
