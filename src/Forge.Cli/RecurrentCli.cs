@@ -15,7 +15,7 @@ internal static class RecurrentCli
     private static readonly Option<int?> Layers = new("--layers") { Description = "Recurrent text models (--model rnn|lstm|gru): stacked recurrent layers (default 1)" };
     private static readonly Option<bool> Bidirectional = new("--bidirectional") { Description = "Recurrent text models: read each text both ways" };
     private static readonly Option<int?> EmbeddingSize = new("--embedding-size") { Description = "Recurrent text models: word embedding width (default 128)" };
-    private static readonly Option<double?> TrainFraction = new("--train-fraction") { Description = "Recurrent text models: train on this stratified share of the training split (default 1; the test split stays whole)" };
+    private static readonly Option<double?> TrainFraction = new("--train-fraction") { Description = "Text models (MiniLM, TF-IDF and recurrent): train on this stratified share of the training split (default 1; the test split stays whole)" };
 
     // The options of 'forge train' a recurrent text model takes.
     private static readonly HashSet<string> TextAllowed = new(StringComparer.Ordinal)
@@ -161,6 +161,9 @@ internal static class RecurrentCli
         return 0;
     }
 
+    /// <summary>The share of the training split a text model trains on (<c>--train-fraction</c>, default 1).</summary>
+    public static double TrainShare(ParseResult p) => p.GetValue(TrainFraction) ?? 1;
+
     public static bool IsAddingProblem(string dataset) => dataset.Trim().Equals(AddingProblem.DatasetName, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Refuses the adding-problem options on a real dataset.</summary>
@@ -168,7 +171,8 @@ internal static class RecurrentCli
     {
         var given = new[] { Length.Name, MaxSteps.Name }.Where(n => Given(p, n)).ToArray();
         if (given.Length > 0) throw new UsageException($"{string.Join(", ", given)} {(given.Length == 1 ? "applies" : "apply")} to 'forge train adding-problem' only, not to '{dataset}'");
-        var recurrent = new[] { Layers.Name, Bidirectional.Name, EmbeddingSize.Name, TrainFraction.Name }.Where(n => Given(p, n)).ToArray();
+        string[] recurrentOnly = TextTrainingCli.IsTextDataset(dataset) ? [Layers.Name, Bidirectional.Name, EmbeddingSize.Name] : [Layers.Name, Bidirectional.Name, EmbeddingSize.Name, TrainFraction.Name];
+        var recurrent = recurrentOnly.Where(n => Given(p, n)).ToArray();
         if (recurrent.Length > 0) throw new UsageException($"{string.Join(", ", recurrent)} {(recurrent.Length == 1 ? "applies" : "apply")} to recurrent text models only (forge train sentiment|airline-tweets --model rnn|lstm|gru), not to '{dataset}'");
     }
 

@@ -82,6 +82,7 @@ internal static class TrainCommand
                         Baseline = p.GetValue(baseline),
                         Seed = p.GetValue(seed) ?? 0,
                         Limit = p.GetValue(limit),
+                        TrainShare = RecurrentCli.TrainShare(p),
                         DataDir = p.GetValue(dataDir),
                         OutputDirectory = p.GetValue(outDir)!,
                         Overwrite = p.GetValue(overwrite),

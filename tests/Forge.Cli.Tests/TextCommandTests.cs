@@ -165,12 +165,22 @@ public sealed class TextCommandTests(ForgeHomeFixture home, TextBundleFixture tr
             "--data-dir", TextBundleFixture.DataRoot, "--out", _temp.Combine("both"), "--no-track", "--json");
         var three = Cli.Run("train", "airline-tweets", "--baseline", "--limit", "300",
             "--data-dir", TextBundleFixture.DataRoot, "--out", _temp.Combine("tweets"), "--no-track", "--json");
+        var half = Cli.Run("train", "airline-tweets", "--baseline", "--limit", "300", "--train-fraction", "0.5",
+            "--data-dir", TextBundleFixture.DataRoot, "--out", _temp.Combine("tweets-half"), "--no-track", "--json");
+        var refused = Cli.Run("train", "airline-tweets", "--baseline", "--limit", "300", "--bidirectional", "--out", _temp.Combine("never"));
 
         Assert.True(binary.ExitCode == 0, binary.ToString());
         Assert.True(three.ExitCode == 0, three.ToString());
         Assert.Equal(["airline-tweets"], binary.Json().GetProperty("include").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(["negative", "neutral", "positive"], three.Json().GetProperty("labels").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(JsonValueKind.Null, three.Json().GetProperty("runId").ValueKind);
+        // --train-fraction samples the training part only; the test texts stay the same.
+        Assert.True(half.ExitCode == 0, half.ToString());
+        var all = three.Json().GetProperty("trainTexts").GetInt32();
+        Assert.InRange(all, 235, 245);
+        Assert.InRange(half.Json().GetProperty("trainTexts").GetInt32(), (all / 2) - 3, (all / 2) + 3);
+        Assert.Equal(three.Json().GetProperty("testTexts").GetInt32(), half.Json().GetProperty("testTexts").GetInt32());
+        Cli.AssertFailed(refused, "--bidirectional applies to recurrent text models only");
         Assert.Contains("CC BY-NC-SA 4.0", File.ReadAllText(_temp.Combine("both", "MODEL_CARD.md")), StringComparison.Ordinal);
     }
 }
