@@ -121,6 +121,40 @@ public sealed record ForecastSpec
             $"the window {HourlySeries.Format(series.HourAt(end - Window + 1))} to {HourlySeries.Format(series.HourAt(end))} has {filled.Count} missing (filled) hours, more than the {MaxFilledHours} allowed: {shown}");
     }
 
+    /// <summary>
+    /// The network input of one served window: exactly <see cref="Window"/> consecutive hours, oldest first, a missing
+    /// hour sent filled by the fill rule and marked <see cref="HourlyObservation.Filled"/>, at most
+    /// <see cref="MaxFilledHours"/> of them. Any other window is a <see cref="UsageException"/> naming the length, the
+    /// missing hour or the filled hours.
+    /// </summary>
+    public float[] WindowInput(IReadOnlyList<HourlyObservation> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count != Window)
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"{rows.Count} hours; the model reads a window of exactly {Window} consecutive hours, oldest first"));
+        for (var i = 1; i < rows.Count; i++)
+        {
+            var expected = rows[i - 1].Hour.AddHours(1);
+            if (rows[i].Hour == expected) continue;
+            throw new UsageException(rows[i].Hour > expected
+                ? $"hour {HourlySeries.Format(expected)} is missing (row {i + 1} is {HourlySeries.Format(rows[i].Hour)}, after {HourlySeries.Format(rows[i - 1].Hour)}); send every hour of the window, a missing one filled (cnt of the same hour one week earlier, the weather of the hour before) and marked \"filled\": 1"
+                : $"row {i + 1} ({HourlySeries.Format(rows[i].Hour)}) is not after row {i} ({HourlySeries.Format(rows[i - 1].Hour)}); send the hours oldest first, each once");
+        }
+        HourlySeries series;
+        try
+        {
+            series = HourlySeries.Build(rows, "window");
+        }
+        catch (DataFormatException e)
+        {
+            throw new UsageException(e.Message.StartsWith("window: ", StringComparison.Ordinal) ? e.Message["window: ".Length..] : e.Message);
+        }
+        if (!Accepts(series, Window - 1)) throw new UsageException(DescribeRefusal(series, Window - 1));
+        var x = new float[Window * Features];
+        Fill(series, Window - 1, x);
+        return x;
+    }
+
     /// <summary>Writes the [window, features] input of the window ending at series index <paramref name="end"/> into <paramref name="into"/>.</summary>
     internal void Fill(HourlySeries series, int end, Span<float> into)
     {

@@ -15,7 +15,7 @@ namespace Forge.DeepLearning;
 /// one-value head) and the <see cref="ForecastSpec"/> that builds its inputs. Bundles are of flavor
 /// <c>torch-sequence</c> (the same weights format as recurrent text models) with preprocessing kind <c>hourly-forecast</c>.
 /// </summary>
-public sealed class HourlyForecaster : IDisposable
+public sealed class HourlyForecaster : IPredictor
 {
     internal const string WeightsFile = "weights/model.dat";
     private const int InferenceBatch = 256;
@@ -26,6 +26,7 @@ public sealed class HourlyForecaster : IDisposable
         _network = network;
         _network.eval();
         Spec = spec;
+        Signature = SignatureFor(spec);
         History = history;
         TrainSeconds = trainSeconds;
     }
@@ -43,6 +44,25 @@ public sealed class HourlyForecaster : IDisposable
     public double TrainSeconds { get; }
 
     internal SequenceNetwork Network => _network;
+
+    /// <inheritdoc />
+    /// <remarks>One input per column, each [batch, window]; <see cref="Predict(Table)"/> takes the windows built from them.</remarks>
+    public ModelSignature Signature { get; }
+
+    /// <summary>The input <see cref="Predict(Table)"/> reads: windows as <see cref="ForecastSpec.WindowInput"/> builds them, [batch, window, features].</summary>
+    public TensorSpec WindowSpec => new(WindowInputName, "float32", [-1, Spec.Window, ForecastSpec.Features]);
+
+    /// <summary>The name of the built-window column.</summary>
+    public const string WindowInputName = "window";
+
+    /// <summary>Forecasts (in counts, below 0 answered as 0) for a batch of built windows (a tensor column <c>window</c>, see <see cref="WindowSpec"/>).</summary>
+    public Prediction Predict(Table batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var column = ModelInputs.Tensor(batch, WindowSpec, "windows built by ForecastSpec.WindowInput");
+        var z = Forward(_network, Spec, column.Values.ToArray(), batch.RowCount);
+        return Prediction.Regression([.. z.Select(v => Math.Max(0, (v * Spec.CountStd) + Spec.CountMean))]);
+    }
 
     /// <summary>Whether a bundle holds an hourly forecaster.</summary>
     public static bool IsForecaster(ModelManifest manifest)
@@ -71,20 +91,28 @@ public sealed class HourlyForecaster : IDisposable
 
     internal static double[] PredictScaled(SequenceNetwork network, ForecastSpec spec, HourlySeries series, IReadOnlyList<int> ends)
     {
-        var result = new double[ends.Count];
+        var per = spec.Window * ForecastSpec.Features;
+        var x = new float[ends.Count * per];
+        for (var i = 0; i < ends.Count; i++) spec.Fill(series, ends[i], x.AsSpan(i * per, per));
+        return Forward(network, spec, x, ends.Count);
+    }
+
+    // Batches of InferenceBatch windows, always cut the same way from the start, so the same windows in the same order
+    // give the same forecasts to the last bit whichever front end built them.
+    private static double[] Forward(SequenceNetwork network, ForecastSpec spec, float[] x, int count)
+    {
+        var result = new double[count];
         var per = spec.Window * ForecastSpec.Features;
         using var noGrad = torch.no_grad();
         // The network is a module with state (eval mode), read by one call at a time.
         lock (network)
         {
             network.eval();
-            for (var s = 0; s < ends.Count; s += InferenceBatch)
+            for (var s = 0; s < count; s += InferenceBatch)
             {
                 using var scope = NewDisposeScope();
-                var len = Math.Min(InferenceBatch, ends.Count - s);
-                var x = new float[len * per];
-                for (var i = 0; i < len; i++) spec.Fill(series, ends[s + i], x.AsSpan(i * per, per));
-                using var input = torch.tensor(x, [len, spec.Window, ForecastSpec.Features]);
+                var len = Math.Min(InferenceBatch, count - s);
+                using var input = torch.tensor(x.AsSpan(s * per, len * per).ToArray(), [len, spec.Window, ForecastSpec.Features]);
                 var output = network.call(input).data<float>().ToArray();
                 for (var i = 0; i < len; i++) result[s + i] = output[i];
             }
@@ -104,7 +132,7 @@ public sealed class HourlyForecaster : IDisposable
             Name = name,
             Flavor = SequenceClassifier.Flavor,
             Task = "regression",
-            Signature = Signature(Spec),
+            Signature = SignatureFor(Spec),
             Preprocessing = Spec.ToJson(),
             Model = model,
             Versions = new RuntimeVersions("", TorchRuntime.TorchSharpVersion, TorchRuntime.LibTorchVersion),
@@ -112,7 +140,7 @@ public sealed class HourlyForecaster : IDisposable
     }
 
     /// <summary>One input per column, each [batch, window] (dteday as text, the others numbers); one forecast of cnt per window.</summary>
-    public static ModelSignature Signature(ForecastSpec spec)
+    public static ModelSignature SignatureFor(ForecastSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
         return new ModelSignature(

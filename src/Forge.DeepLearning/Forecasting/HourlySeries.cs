@@ -12,7 +12,11 @@ namespace Forge.DeepLearning;
 /// <param name="Atemp">Felt temperature / 50 °C.</param>
 /// <param name="Hum">Humidity / 100.</param>
 /// <param name="Windspeed">Wind speed / 67.</param>
-public sealed record HourlyObservation(DateTime Hour, double Count, double Weathersit, double Temp, double Atemp, double Hum, double Windspeed);
+public sealed record HourlyObservation(DateTime Hour, double Count, double Weathersit, double Temp, double Atemp, double Hum, double Windspeed)
+{
+    /// <summary>The hour was missing and its values were filled by the fill rule before it was sent (a served window marks such hours).</summary>
+    public bool Filled { get; init; }
+}
 
 /// <summary>A run of consecutive calendar hours that the file lacks.</summary>
 /// <param name="Start">The first missing hour.</param>
@@ -131,6 +135,7 @@ public sealed class HourlySeries
         {
             var i = series.IndexOf(row.Hour);
             present[i] = true;
+            series.Filled[i] = row.Filled;
             series.Count[i] = row.Count;
             series.Weathersit[i] = row.Weathersit;
             series.Temp[i] = row.Temp;
