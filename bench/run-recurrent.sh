@@ -3,7 +3,9 @@
 # and inference sequences/s for LSTM, GRU and RNN) and the adding problem (T=100, seeds 1,2,3, up to 5,000 steps).
 # The full run is long (hours of CPU: the PyTorch RNN alone trains 5,000 steps per seed); run parts with
 # --only speed,lstm or --only adding,lstm --seeds 1 --limit 500.
-# Usage: bash bench/run-recurrent.sh [--only speed,adding,lstm,gru,rnn] [--seeds 1,2,3] [--limit STEPS] [--length T] [--threads N] [--report FILE]
+# The forecast part (--only forecast[,lstm,gru,h1,h24] [--limit EPOCHS] [--seeds 1]) compares the LSTM and GRU bike-sharing
+# forecasters with seasonal-naive and LightGBM on lags at horizons 1 and 24 (bench/results/forecast.md).
+# Usage: bash bench/run-recurrent.sh [--only speed,adding,forecast,lstm,gru,rnn] [--seeds 1,2,3] [--limit STEPS] [--length T] [--threads N] [--report FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Debian's PyTorch is ~10x slower without the threaded OpenBLAS.
