@@ -191,6 +191,24 @@ public sealed class HourlyForecasterTests(TorchFixture torchFixture) : IDisposab
         Assert.Equal(a.item<float>(), b.item<float>());
     }
 
+    [Fact]
+    public void Early_stopping_on_a_score_keeps_the_epoch_with_the_lowest_validation_loss()
+    {
+        using var module = TorchSharp.torch.nn.Linear(1, 1);
+        using var best = new Training.BestWeights(module, patience: 2, laterWinsTies: false) { Score = m => -m.ValidationLoss };
+        var state = new Training.LoopState { Module = module };
+        var losses = new[] { 0.5, 0.3, 0.4, 0.35 };
+        for (var epoch = 0; epoch < losses.Length && !state.StopRequested; epoch++)
+        {
+            using (no_grad()) module.weight!.fill_(epoch);
+            // An accuracy that rises while the loss does not: the score, not the accuracy, decides.
+            best.OnEpochEnd(state, new EpochMetrics(epoch + 1, 1, 0, losses[epoch], epoch, 1e-3, 1));
+        }
+        Assert.True(state.StopRequested);
+        best.OnTrainEnd(state);
+        Assert.Equal(1f, module.weight!.item<float>());
+    }
+
     [SharedDataFact("bike-sharing")]
     public void Train_save_load_gives_identical_forecasts_and_the_bundle_carries_the_spec()
     {
