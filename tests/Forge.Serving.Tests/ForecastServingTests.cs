@@ -151,5 +151,10 @@ public sealed class ForecastServingTests : IAsyncLifetime
         });
         Assert.True(v2.StatusCode == HttpStatusCode.BadRequest, v2Body?.ToJsonString());
         Assert.Contains("a window of 24 hours; the model reads exactly 12", v2Body!.ToJsonString(), StringComparison.Ordinal);
+
+        // Explaining a forecast is not built: a clear 400, not a failure.
+        var (explain, explainBody) = await server.PostAsync("/v1/models/bike-gru/explain", new JsonObject { ["instances"] = new JsonArray(WindowRows(end)) });
+        Assert.True(explain.StatusCode == HttpStatusCode.BadRequest, explainBody?.ToJsonString());
+        Assert.Contains("explain endpoint does not read", explainBody!.ToJsonString(), StringComparison.Ordinal);
     }
 }
