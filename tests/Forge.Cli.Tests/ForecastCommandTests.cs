@@ -21,12 +21,16 @@ public sealed class ForecastCommandTests(ForgeHomeFixture home) : IClassFixture<
     {
         var dir = _temp.Combine("gru");
         var train = Cli.Run("train", "bike-sharing", "--model", "gru", "--window", "12", "--horizon", "24", "--epochs", "1", "--hidden", "8", "--batch-size", "256",
-            "--early-stopping", "0", "--threads", "1", "--data-dir", SharedData.Dir("bike-sharing"), "--out", dir, "--json", "--no-track");
+            "--early-stopping", "0", "--threads", "1", "--data-dir", SharedData.Dir("bike-sharing"), "--out", dir, "--json");
         Assert.True(train.ExitCode == 0, train.ToString());
         var json = train.Json();
         Assert.Equal("2012-08-07 12:00", json.Text("testStart"));
         Assert.Equal("2012-06-10 14:00", json.Text("validationStart"));
         Assert.True(json.Number("seasonalNaiveSkipped") > 0);
+        // Tracked like any run: the options and the test metrics beside the baseline's.
+        var show = Cli.Run("runs", "show", json.Text("runId"), "--json");
+        Assert.True(show.ExitCode == 0, show.ToString());
+        foreach (var key in new[] { "testRmse", "seasonalNaiveRmse", "forecast.window", "model.cell" }) Assert.Contains(key, show.Out, StringComparison.Ordinal);
         var manifest = ModelBundle.Load(dir).Manifest;
         Assert.Equal("torch-sequence", manifest.Flavor);
         Assert.Equal("regression", manifest.Task);
