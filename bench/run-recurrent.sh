@@ -5,7 +5,9 @@
 # --only speed,lstm or --only adding,lstm --seeds 1 --limit 500. --only transfer (run only when named) builds the
 # transfer-vs-scratch table: MiniLM + head, TF-IDF + linear and the best of LSTM/GRU from scratch, 10/30/100 % of the
 # training texts, UCI sentences and airline tweets, seeds 1,2,3 (about an hour of CPU on an idle 2-core machine).
-# Usage: bash bench/run-recurrent.sh [--only speed,adding,transfer,lstm,gru,rnn] [--seeds 1,2,3] [--limit STEPS] [--length T] [--threads N] [--report FILE]
+# The forecast part (--only forecast[,lstm,gru,h1,h24] [--limit EPOCHS] [--seeds 1]) compares the LSTM and GRU bike-sharing
+# forecasters with seasonal-naive and LightGBM on lags at horizons 1 and 24 (bench/results/forecast.md).
+# Usage: bash bench/run-recurrent.sh [--only speed,adding,transfer,forecast,lstm,gru,rnn] [--seeds 1,2,3] [--limit STEPS] [--length T] [--threads N] [--report FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Debian's PyTorch is ~10x slower without the threaded OpenBLAS.

@@ -44,7 +44,10 @@ if (o is null)
           (recurrent: --only speed,adding,transfer,lstm,gru,rnn picks parts and cells (transfer: MiniLM vs TF-IDF vs
            the best of LSTM/GRU from scratch at 10/30/100 % of the training texts, run only when named), --seeds the adding seeds (default 1,2,3),
            --limit N the adding step budget (default 5000), --length T (default 100), --skip-reference skips
-           torch_lstm.py, --report defaults to bench/results/recurrent.md)
+           torch_lstm.py, --report defaults to bench/results/recurrent.md; --only forecast runs the forecast suite)
+          (forecast: bash bench/run-recurrent.sh --only forecast; LSTM, GRU, seasonal-naive and LightGBM on lags at
+           horizons 1 and 24; --limit N caps the recurrent epochs, --seeds the recurrent seeds (default 1), --only
+           lstm,gru,h1,h24 picks models and horizons, --report defaults to bench/results/forecast.md)
           (drift-walkthrough: bike sharing trained on the first --limit months (default 6), the rest replayed through
            forge serve with feedback; writes bench/results/drift-walkthrough.md and docs/images/drift-walkthrough.png)
           (ui: bash bench/run-ui.sh; --runs N runs (default there 100000), --scale-trials N study trials (10000),
@@ -68,6 +71,7 @@ return o.Suite switch
     "drift-walkthrough" => DriftWalkthrough.Run(o),
     "ui" => UiBench.Run(o),
     "recurrent" => RecurrentBench.Run(o),
+    "forecast" => ForecastBench.Run(o),
     _ => 2,
 };
 

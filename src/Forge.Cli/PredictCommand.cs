@@ -32,6 +32,7 @@ internal static class PredictCommand
                 var bundle = ModelBundle.Load(p.GetValue(bundleArg)!);
                 var paths = p.GetValue(files) ?? [];
                 if (TabularCli.IsTabular(bundle)) return TabularCli.Predict(ctx, p, bundle);
+                if (HourlyForecaster.IsForecaster(bundle.Manifest)) return ForecastPredict.Run(ctx, bundle, paths, p.GetResult(texts) is { Implicit: false }, p.GetValue(batch), p.GetValue(outFile));
                 if (bundle.Manifest.Flavor == TextModule.Flavor || SequenceTextClassifier.IsSequenceText(bundle.Manifest))
                 {
                     if (paths.Length > 0)

@@ -57,6 +57,7 @@ internal static class TrainCommand
         tracking.AddTo(cmd);
         TabularCli.AddTrainOptions(cmd);
         RecurrentCli.AddTrainOptions(cmd);
+        ForecastCli.AddTrainOptions(cmd);
         cmd.SetAction(p =>
         {
             var ctx = new CliContext(output, error, p.GetValue(CliApp.JsonOption), terminal);
@@ -64,6 +65,8 @@ internal static class TrainCommand
             {
                 var datasetName = p.GetValue(dataset)!;
                 if (RecurrentCli.IsAddingProblem(datasetName)) return RecurrentCli.TrainAddingProblem(ctx, p, tracking);
+                if (ForecastCli.IsForecast(p, datasetName)) return ForecastCli.Train(ctx, p, tracking);
+                ForecastCli.RefuseOptions(p, datasetName);
                 if (RecurrentCli.IsRecurrentText(p, datasetName)) return RecurrentCli.TrainText(ctx, p, tracking);
                 RecurrentCli.RefuseOptions(p, datasetName);
                 if (TabularCli.IsTabularDataset(datasetName)) return TabularCli.Train(ctx, p, tracking);

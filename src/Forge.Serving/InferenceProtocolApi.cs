@@ -188,6 +188,7 @@ internal static class InferenceProtocolApi
     internal static Table DecodeInputs(JsonObject request, InstanceDecoder decoder)
     {
         if (decoder is TabularInstanceDecoder tabular) return tabular.DecodeInferenceInputs(request);
+        if (decoder is ForecastInstanceDecoder forecast) return forecast.DecodeInferenceInputs(request);
         if (!request.TryGetPropertyValue("inputs", out var inputsNode) || inputsNode is not JsonArray inputs)
             throw new InputException("inputs", $"required: an array with one input tensor named '{decoder.Input.Name}'");
         if (inputs.Count != 1)

@@ -31,6 +31,7 @@ public sealed class ModelLoaderRegistry
         registry.Add(new TransferClassifierLoader());
         registry.Add(new TextClassifierLoader());
         registry.Add(new SequenceTextLoader());
+        registry.Add(new ForecastLoader());
         registry.Add(new TabularModelLoader());
         return registry;
     }

@@ -20,7 +20,13 @@ internal sealed class BestWeights(Module target, int patience, bool laterWinsTie
     /// <summary>Called after the best weights are put back (a network that caches a folded inference plan drops it).</summary>
     public Action? Restored { get; init; }
 
-    /// <summary>The best validation accuracy so far.</summary>
+    /// <summary>
+    /// What an epoch is judged by, higher being better: its validation accuracy (the default), or for a regression the
+    /// negated validation loss.
+    /// </summary>
+    public Func<EpochMetrics, double?> Score { get; init; } = m => m.ValidationAccuracy;
+
+    /// <summary>The best validation score so far (<see cref="Score"/>).</summary>
     public double BestAccuracy { get; set; } = double.NegativeInfinity;
 
     /// <summary>Epochs since the best one.</summary>
@@ -48,7 +54,7 @@ internal sealed class BestWeights(Module target, int patience, bool laterWinsTie
 
     public override void OnEpochEnd(LoopState state, EpochMetrics metrics)
     {
-        if (metrics.ValidationAccuracy is not { } accuracy) return;
+        if (Score(metrics) is not { } accuracy) return;
         if (accuracy > BestAccuracy || (laterWinsTies && accuracy >= BestAccuracy))
         {
             BestAccuracy = accuracy;

@@ -5,7 +5,7 @@ using static TorchSharp.torch.nn;
 namespace Forge.DeepLearning.Training;
 
 /// <summary>
-/// The callbacks every classifier trainer attaches to the one loop, in one place and one order: gradient-norm
+/// The callbacks every trainer attaches to the one loop, in one place and one order: gradient-norm
 /// diagnostics, gradient clipping, early stopping with the best weights, the per-epoch checkpoint, and progress
 /// reports. A trainer adds only what is its own, through the epoch-end action it passes in.
 /// </summary>
@@ -14,13 +14,14 @@ internal sealed class StandardCallbacks : IDisposable
     private readonly TrainerOptions _o;
 
     public StandardCallbacks(TrainerOptions o, Module module, OptimizerHelper optimizer, LearningRateSchedule schedule, string fingerprint,
-        Func<Module> build, IProgress<TrainingProgress>? progress, long stepsPerEpoch, Action<LoopState, EpochMetrics, GradientNorms>? epochEnded)
+        Func<Module> build, IProgress<TrainingProgress>? progress, long stepsPerEpoch, Action<LoopState, EpochMetrics, GradientNorms>? epochEnded,
+        Func<EpochMetrics, double?>? score = null)
     {
         _o = o;
         GradientNorms = new GradientNorms(module);
         if (o.DiagnoseGradients) All.Add(GradientNorms);
         if (o.ClipGradNorm > 0) All.Add(new GradientClipping(module, o.ClipGradNorm));
-        Best = new BestWeights(module, o.EarlyStoppingPatience, laterWinsTies: false);
+        Best = new BestWeights(module, o.EarlyStoppingPatience, laterWinsTies: false) { Score = score ?? (m => m.ValidationAccuracy) };
         if (o.EarlyStoppingPatience > 0) All.Add(Best);
         Checkpoint = new EpochCheckpoint(o, fingerprint, module, optimizer, schedule, Best, GradientNorms, build);
         if (o.CheckpointDirectory is not null) All.Add(Checkpoint);
