@@ -49,13 +49,7 @@ internal static class ForecastCli
         var recipe = request.Options;
         var model = request.Model;
         var problems = new List<OptionProblem>();
-        var hidden = p.GetValue<string?>("--hidden");
-        int? hiddenSize = null;
-        if (hidden is not null)
-        {
-            if (int.TryParse(hidden, NumberStyles.Integer, CultureInfo.InvariantCulture, out var h)) hiddenSize = h;
-            else problems.Add(new OptionProblem("--hidden", $"'{hidden}' is not one whole number (a recurrent model has one hidden width)"));
-        }
+        var hiddenSize = RecurrentCli.HiddenSize(p, problems);
         var outPath = Path.GetFullPath(p.GetValue<string>("--out")!);
         var explicitCheckpoint = p.GetValue<string?>("--checkpoint-dir");
         request = request with
@@ -68,22 +62,7 @@ internal static class ForecastCli
                 Layers = p.GetValue<int?>("--layers") ?? model.Layers,
                 Dropout = p.GetValue<double?>("--dropout") ?? model.Dropout,
             },
-            Options = recipe with
-            {
-                Epochs = p.GetValue<int?>("--epochs") ?? recipe.Epochs,
-                BatchSize = p.GetValue<int?>("--batch-size") ?? recipe.BatchSize,
-                LearningRate = p.GetValue<double?>("--lr") ?? recipe.LearningRate,
-                Optimizer = CliFlags.Parse(p.GetValue<string?>("--optimizer"), "optimizer", recipe.Optimizer, problems),
-                Schedule = CliFlags.Parse(p.GetValue<string?>("--schedule"), "schedule", recipe.Schedule, problems),
-                WeightDecay = p.GetValue<double?>("--weight-decay") ?? recipe.WeightDecay,
-                ClipGradNorm = p.GetValue<double?>("--clip-grad") ?? recipe.ClipGradNorm,
-                EarlyStoppingPatience = p.GetValue<int?>("--early-stopping") ?? recipe.EarlyStoppingPatience,
-                ValidationFraction = p.GetValue<double?>("--validation-fraction") ?? recipe.ValidationFraction,
-                Seed = p.GetValue<int?>("--seed") ?? recipe.Seed,
-                Threads = p.GetValue<int?>("--threads") ?? recipe.Threads,
-                CheckpointDirectory = explicitCheckpoint is null ? outPath + ".checkpoint" : Path.GetFullPath(explicitCheckpoint),
-                Resume = p.GetValue<bool>("--resume"),
-            },
+            Options = RecurrentCli.LoopOptions(p, recipe, outPath, explicitCheckpoint, problems),
             Forecast = new ForecastOptions
             {
                 Window = p.GetValue(Window) ?? 168,

@@ -61,13 +61,7 @@ internal static class RecurrentCli
         var recipe = request.Options;
         var model = request.Model;
         var problems = new List<OptionProblem>();
-        var hidden = p.GetValue<string?>("--hidden");
-        int? hiddenSize = null;
-        if (hidden is not null)
-        {
-            if (int.TryParse(hidden, NumberStyles.Integer, CultureInfo.InvariantCulture, out var h)) hiddenSize = h;
-            else problems.Add(new OptionProblem("--hidden", $"'{hidden}' is not one whole number (a recurrent model has one hidden width)"));
-        }
+        var hiddenSize = HiddenSize(p, problems);
         var outPath = Path.GetFullPath(p.GetValue<string>("--out")!);
         var explicitCheckpoint = p.GetValue<string?>("--checkpoint-dir");
         request = request with
@@ -83,23 +77,7 @@ internal static class RecurrentCli
                 EmbeddingSize = p.GetValue(EmbeddingSize) ?? model.EmbeddingSize,
                 Dropout = p.GetValue<double?>("--dropout") ?? model.Dropout,
             },
-            Options = recipe with
-            {
-                Epochs = p.GetValue<int?>("--epochs") ?? recipe.Epochs,
-                BatchSize = p.GetValue<int?>("--batch-size") ?? recipe.BatchSize,
-                LearningRate = p.GetValue<double?>("--lr") ?? recipe.LearningRate,
-                Optimizer = CliFlags.Parse(p.GetValue<string?>("--optimizer"), "optimizer", recipe.Optimizer, problems),
-                Schedule = CliFlags.Parse(p.GetValue<string?>("--schedule"), "schedule", recipe.Schedule, problems),
-                WeightDecay = p.GetValue<double?>("--weight-decay") ?? recipe.WeightDecay,
-                ClipGradNorm = p.GetValue<double?>("--clip-grad") ?? recipe.ClipGradNorm,
-                EarlyStoppingPatience = p.GetValue<int?>("--early-stopping") ?? recipe.EarlyStoppingPatience,
-                ValidationFraction = p.GetValue<double?>("--validation-fraction") ?? recipe.ValidationFraction,
-                Seed = p.GetValue<int?>("--seed") ?? recipe.Seed,
-                Threads = p.GetValue<int?>("--threads") ?? recipe.Threads,
-                DiagnoseGradients = p.GetValue<bool>("--diagnose-gradients"),
-                CheckpointDirectory = explicitCheckpoint is null ? outPath + ".checkpoint" : Path.GetFullPath(explicitCheckpoint),
-                Resume = p.GetValue<bool>("--resume"),
-            },
+            Options = LoopOptions(p, recipe, outPath, explicitCheckpoint, problems),
             TrainShare = p.GetValue(TrainFraction) ?? 1,
             OutputDirectory = outPath,
             Overwrite = p.GetValue<bool>("--overwrite"),
@@ -163,6 +141,35 @@ internal static class RecurrentCli
 
     /// <summary>The share of the training split a text model trains on (<c>--train-fraction</c>, default 1).</summary>
     public static double TrainShare(ParseResult p) => p.GetValue(TrainFraction) ?? 1;
+
+    /// <summary>--hidden for a recurrent model: one whole number (a problem is recorded otherwise).</summary>
+    internal static int? HiddenSize(ParseResult p, List<OptionProblem> problems)
+    {
+        var hidden = p.GetValue<string?>("--hidden");
+        if (hidden is null) return null;
+        if (int.TryParse(hidden, NumberStyles.Integer, CultureInfo.InvariantCulture, out var h)) return h;
+        problems.Add(new OptionProblem("--hidden", $"'{hidden}' is not one whole number (a recurrent model has one hidden width)"));
+        return null;
+    }
+
+    /// <summary>The training loop's flags over a recipe's options, as every recurrent trainer (text and forecasting) reads them.</summary>
+    internal static TrainerOptions LoopOptions(ParseResult p, TrainerOptions recipe, string outPath, string? explicitCheckpoint, List<OptionProblem> problems) => recipe with
+    {
+        Epochs = p.GetValue<int?>("--epochs") ?? recipe.Epochs,
+        BatchSize = p.GetValue<int?>("--batch-size") ?? recipe.BatchSize,
+        LearningRate = p.GetValue<double?>("--lr") ?? recipe.LearningRate,
+        Optimizer = CliFlags.Parse(p.GetValue<string?>("--optimizer"), "optimizer", recipe.Optimizer, problems),
+        Schedule = CliFlags.Parse(p.GetValue<string?>("--schedule"), "schedule", recipe.Schedule, problems),
+        WeightDecay = p.GetValue<double?>("--weight-decay") ?? recipe.WeightDecay,
+        ClipGradNorm = p.GetValue<double?>("--clip-grad") ?? recipe.ClipGradNorm,
+        EarlyStoppingPatience = p.GetValue<int?>("--early-stopping") ?? recipe.EarlyStoppingPatience,
+        ValidationFraction = p.GetValue<double?>("--validation-fraction") ?? recipe.ValidationFraction,
+        Seed = p.GetValue<int?>("--seed") ?? recipe.Seed,
+        Threads = p.GetValue<int?>("--threads") ?? recipe.Threads,
+        DiagnoseGradients = p.GetValue<bool>("--diagnose-gradients"),
+        CheckpointDirectory = explicitCheckpoint is null ? outPath + ".checkpoint" : Path.GetFullPath(explicitCheckpoint),
+        Resume = p.GetValue<bool>("--resume"),
+    };
 
     public static bool IsAddingProblem(string dataset) => dataset.Trim().Equals(AddingProblem.DatasetName, StringComparison.OrdinalIgnoreCase);
 

@@ -88,19 +88,7 @@ public static class HourlyForecasting
     /// The loop options of the forecasting recipe: Adam 2e-3, batch 128, up to 10 epochs keeping the epoch with the lowest
     /// validation loss and stopping after 3 without improvement, clipping at 1 (about 11 s an epoch on one core).
     /// </summary>
-    public static TrainerOptions DefaultOptions { get; } = new()
-    {
-        Epochs = 10,
-        BatchSize = 128,
-        Optimizer = OptimizerKind.Adam,
-        LearningRate = 2e-3,
-        WeightDecay = 0,
-        Schedule = LearningRateScheduleKind.None,
-        ClipGradNorm = 1,
-        EarlyStoppingPatience = 3,
-        ValidationFraction = 0.1,
-        Augment = false,
-    };
+    public static TrainerOptions DefaultOptions { get; } = SequenceTextTraining.DefaultOptions with { BatchSize = 128 };
 
     /// <summary>Every hyperparameter of a request, as its manifest and tracked run record them.</summary>
     public static Dictionary<string, string> Hyperparameters(HourlyForecastRequest request)
