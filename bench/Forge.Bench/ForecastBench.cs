@@ -72,13 +72,7 @@ internal static class ForecastBench
                 $"| {h} | seasonal-naive (same hour a week earlier; {skipped} test hours skipped) | {naive.Rmse:F2} | {naive.Mae:F2} | {naive.Hours:N0} | 0 |"));
         }
         report.AppendLine();
-        var end = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown";
-        report.AppendLine(CultureInfo.InvariantCulture, $"Load average at the end: {end}.");
-        Console.WriteLine(report.ToString());
-        var path = o.ReportPath ?? Path.Combine(o.RepoDir, "bench", "results", "forecast.md");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, report.ToString());
-        return 0;
+        return RecurrentBench.Finish(o, report, "forecast.md");
     }
 
     private static int[] Lags(int horizon) => horizon == 1 ? [1, 2, 3, 24, 168] : [24, 48, 168];

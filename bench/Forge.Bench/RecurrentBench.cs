@@ -88,10 +88,16 @@ internal static partial class RecurrentBench
             // The plain RNN is left out unless named: it is the cell that cannot carry a signal over long texts.
             RecurrentTransferBench.Run(o, only.Any(s => s is "rnn" or "lstm" or "gru") ? cells : ["lstm", "gru"], seeds, report);
         }
+        return Finish(o, report, "recurrent.md");
+    }
+
+    /// <summary>Closes a recurrent-suite report with the load at the end, prints it and writes it (to --report or bench/results/<paramref name="defaultFile"/>).</summary>
+    internal static int Finish(BenchOptions o, StringBuilder report, string defaultFile)
+    {
         var end = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown";
         report.AppendLine(CultureInfo.InvariantCulture, $"Load average at the end: {end}.");
         Console.WriteLine(report.ToString());
-        var path = o.ReportPath ?? Path.Combine(o.RepoDir, "bench", "results", "recurrent.md");
+        var path = o.ReportPath ?? Path.Combine(o.RepoDir, "bench", "results", defaultFile);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, report.ToString());
         return 0;

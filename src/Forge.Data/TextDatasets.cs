@@ -43,6 +43,18 @@ public sealed class TextSet
         return new TextSet(indexes.Select(i => Texts[i]).ToArray(), indexes.Select(i => Labels[i]).ToArray(), ClassNames);
     }
 
+    /// <summary>
+    /// A stratified sample of this share of the texts (the whole set when <paramref name="share"/> is 1), drawn with
+    /// <paramref name="seed"/>: every text trainer samples its training part this way, so at the same seed they learn
+    /// from the same texts.
+    /// </summary>
+    public TextSet StratifiedShare(double share, int seed)
+    {
+        if (share >= 1) return this;
+        var (_, sample) = DataSplits.Stratified(Labels, ClassNames.Count, share, seed);
+        return Select(sample);
+    }
+
     /// <summary>This set followed by <paramref name="other"/>, whose class names must be the same.</summary>
     public TextSet Concat(TextSet other)
     {

@@ -187,11 +187,7 @@ public static class SentimentTraining
         var (trainIdx, testIdx) = DataSplits.Stratified(set.Labels, set.ClassNames.Count, request.TestFraction, request.Seed);
         var train = set.Select(trainIdx);
         var test = set.Select(testIdx);
-        if (request.TrainShare < 1)
-        {
-            var (_, sample) = DataSplits.Stratified(train.Labels, train.ClassNames.Count, request.TrainShare, request.Seed);
-            train = train.Select(sample);
-        }
+        train = train.StratifiedShare(request.TrainShare, request.Seed);
         progress?.Report(new TextTrainingProgress("load", 1, string.Create(CultureInfo.InvariantCulture,
             $"{set.Count:N0} texts ({TextDatasets.Describe(set)}): {train.Count:N0} train, {test.Count:N0} test")));
 

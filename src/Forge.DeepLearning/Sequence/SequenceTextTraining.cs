@@ -154,11 +154,7 @@ public static class SequenceTextTraining
         var (trainIdx, testIdx) = DataSplits.Stratified(set.Labels, set.ClassNames.Count, request.TestFraction, request.SplitSeed);
         var train = set.Select(trainIdx);
         var test = set.Select(testIdx);
-        if (request.TrainShare < 1)
-        {
-            var (_, sample) = DataSplits.Stratified(train.Labels, train.ClassNames.Count, request.TrainShare, request.Options.Seed);
-            train = train.Select(sample);
-        }
+        train = train.StratifiedShare(request.TrainShare, request.Options.Seed);
         // The vocabulary sees the training texts only: a test word counts as unknown, as it would for a new message.
         var vocabulary = WordVocabulary.Build(train.Texts, request.MinCount, request.MaxLength);
         var truncated = train.Texts.Count(t => WordTokenizer.Tokenize(t).Count > request.MaxLength);
