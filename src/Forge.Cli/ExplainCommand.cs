@@ -83,9 +83,10 @@ internal static class ExplainCommand
             var bundle = ModelBundle.Load(r.Bundle!);
             description = $"{bundle.Manifest.Name} ({bundle.Manifest.Flavor})";
             if (TabularBundle.IsTabular(bundle.Manifest)) explanation = ExplainTabular(ctx, r, bundle);
-            else if (bundle.Manifest.Flavor == TextModule.Flavor) explanation = ExplainText(r, bundle);
+            else if (bundle.Manifest.Flavor == TextModule.Flavor || SequenceTextClassifier.IsSequenceText(bundle.Manifest)) explanation = ExplainText(r, bundle);
             else if (bundle.Manifest.Flavor == ImageClassifier.Flavor) explanation = ExplainImage(r, bundle);
-            else throw new UsageException($"{bundle.Manifest.Name} is a {bundle.Manifest.Flavor} bundle, which forge explain does not read; it explains mlnet-tabular (--rows), torch-image (--image) and text-embedding (--text) bundles");
+            else if (HourlyForecaster.IsForecaster(bundle.Manifest)) throw new UsageException(HourlyForecaster.NotExplained(bundle.Manifest.Name));
+            else throw new UsageException($"{bundle.Manifest.Name} is a {bundle.Manifest.Flavor} bundle, which forge explain does not read; it explains mlnet-tabular (--rows), torch-image (--image), text-embedding and torch-sequence text (--text) bundles");
         }
         var seconds = clock.Elapsed.TotalSeconds;
         Write(r, explanation, description);
@@ -215,7 +216,7 @@ internal static class ExplainCommand
         var method = r.Method ?? "lime";
         if (method is "tree" or "exact" or "permutation" || ImageGradientMethods.Contains(method))
             throw new UsageException($"--method {method} does not explain a text model; use lime or kernel (KernelSHAP over words)");
-        using var model = TextClassifier.Load(bundle);
+        using var model = SequenceTextClassifier.IsSequenceText(bundle.Manifest) ? (IPredictor)SequenceTextClassifier.Load(bundle) : TextClassifier.Load(bundle);
         return PredictorExplainers.ForText(model, method, r.Samples ?? 1000, r.Seed).Explain(r.Text);
     }
 

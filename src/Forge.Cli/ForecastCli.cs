@@ -88,7 +88,7 @@ internal static class ForecastCli
         using (var bar = ctx.Progress("train"))
         using (var cancel = new SignalCancellation())
         {
-            result = HourlyForecasting.Run(request with { Observer = observer }, new EpochProgress(bar), cancel.Token);
+            result = HourlyForecasting.Run(request with { Observer = observer, ReferenceWriter = Forge.Monitoring.BundleProfile.Write }, new EpochProgress(bar), cancel.Token);
         }
         if (explicitCheckpoint is null && Directory.Exists(request.Options.CheckpointDirectory)) Directory.Delete(request.Options.CheckpointDirectory!, true);
         var cell = request.Model.Cell.ToString().ToLowerInvariant();

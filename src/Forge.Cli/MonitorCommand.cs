@@ -16,15 +16,15 @@ internal static class MonitorCommand
 {
     public static Command Create(TextWriter output, TextWriter error, bool terminal)
     {
-        var bundleArg = new Argument<string>("bundle") { Description = "A tabular or text bundle directory (or .forge file)" };
-        var current = new Option<string?>("--current") { Description = "CSV of the data to check (a header line; the model's columns, or a 'text' column for a text model; others ignored)" };
+        var bundleArg = new Argument<string>("bundle") { Description = "A tabular, text or forecasting bundle directory (or .forge file)" };
+        var current = new Option<string?>("--current") { Description = "CSV of the data to check (a header line; the model's columns, a 'text' column for a text model, or hours as hour.csv has them for a forecaster; others ignored)" };
         var reference = new Option<string?>("--reference") { Description = "CSV to compare with instead of the bundle's reference/profile.json (e.g. the training file)" };
         var outFile = new Option<string?>("--out") { Description = "The HTML report to write (replaced atomically)" };
         var share = new Option<double>("--drift-share") { Description = "Dataset drift when at least this share of the features drifted", DefaultValueFactory = _ => 0.5 };
         var selection = new Option<string>("--tests") { Description = "evidently (KS/chi-squared/Z for references up to 1000 rows, Wasserstein/Jensen-Shannon distances above) or significance (KS/chi-squared/Z at every size)", DefaultValueFactory = _ => "evidently" };
         selection.AcceptOnlyFromAmong("evidently", "significance");
         var cmd = new Command("monitor", """
-            Check new data for drift against a tabular or text model's training data: per column the test, statistic, p-value or
+            Check new data for drift against a tabular, text or forecasting model's reference: per column the test, statistic, p-value or
             distance and verdict, the dataset verdict (drifted when at least --drift-share of the features drifted) and
             the drift of the model's predictions. Tests follow Evidently's choice (docs/monitoring.md).
 
@@ -33,6 +33,7 @@ internal static class MonitorCommand
               forge monitor models/bikes --current june.csv --reference train.csv --json
               forge monitor profile models/old-bikes --data train.csv
               forge monitor models/sentiment --current tweets.csv --json     (a text model: a 'text' column)
+              forge monitor models/bikes-lstm --current hours.csv            (a forecaster: each window's latest hour)
             """)
         {
             bundleArg, current, reference, outFile, share, selection,
@@ -49,9 +50,9 @@ internal static class MonitorCommand
 
     private static Command CreateProfile(TextWriter output, TextWriter error, bool terminal)
     {
-        var bundleArg = new Argument<string>("bundle") { Description = "A tabular or text bundle directory" };
+        var bundleArg = new Argument<string>("bundle") { Description = "A tabular, text or forecasting bundle directory" };
         var data = new Option<string?>("--data") { Description = "CSV of the rows the model was trained on" };
-        var cmd = new Command("profile", "Add reference/profile.json (per-column statistics of the training rows, or texts, and of the model's predictions on them) to an existing tabular or text bundle. The bundle is rewritten beside itself and swapped in, so an error leaves it unchanged.")
+        var cmd = new Command("profile", "Add reference/profile.json (per-column statistics of the training rows, or texts, and of the model's predictions on them) to an existing tabular, text or forecasting bundle. The bundle is rewritten beside itself and swapped in, so an error leaves it unchanged.")
         {
             bundleArg, data,
         };

@@ -9,8 +9,9 @@ namespace Forge.Cli;
 
 /// <summary>
 /// What <c>forge monitor</c> reads for a bundle: the model's monitored columns of a CSV (inputs and the model's
-/// predictions on them), for tabular models (the model's columns) and text models (a <c>text</c> column). Other
-/// flavors are refused with what to use instead.
+/// predictions on them), for tabular models (the model's columns), text models (a <c>text</c> column) and hourly
+/// forecasters (a CSV of hours: each full window's latest hour and its forecast). Other flavors are refused with what to
+/// use instead.
 /// </summary>
 internal sealed class MonitorSource : IDisposable
 {
@@ -24,7 +25,7 @@ internal sealed class MonitorSource : IDisposable
         _model = model;
     }
 
-    /// <summary>"tabular" or "text".</summary>
+    /// <summary>"tabular", "text" or "forecast".</summary>
     public string Kind { get; }
 
     /// <summary>The model's columns of a CSV file, predicted by the model, as monitoring sees them.</summary>
@@ -51,6 +52,18 @@ internal sealed class MonitorSource : IDisposable
                 return ModelColumns.From(inputs, text.Predict(inputs), mapping: InputMapping.Text);
             }, text);
         }
+        if (HourlyForecaster.IsForecaster(manifest))
+        {
+            var forecaster = HourlyForecaster.Load(bundle);
+            return new MonitorSource("forecast", path =>
+            {
+                var series = HourlySeries.ReadCsv(path);
+                var ends = HourlyForecasting.Ends(forecaster.Spec, series, 0, series.Length, out _);
+                if (ends.Length == 0)
+                    throw new DataFormatException(path, $"no hour has a full {forecaster.Spec.Window}-hour window {forecaster.Spec.Horizon} h before it (the file spans {series.Length:N0} hours): nothing to check");
+                return ModelColumns.From(ForecastSpec.LatestHours(series, ends), Prediction.Regression(forecaster.Predict(series, ends)));
+            }, forecaster);
+        }
         throw new UsageException(NotSupported(manifest));
     }
 
@@ -63,7 +76,7 @@ internal sealed class MonitorSource : IDisposable
     public static string NotSupported(ModelManifest manifest) => manifest.Flavor == ModelFlavors.TorchImage
         ? $"{manifest.Name} is an image model ({manifest.Flavor}): forge monitor reads CSV files, so it checks tabular ({ModelFlavors.MlNetTabular}) and text models only; "
           + "an image model's drift (per-image mean intensity and contrast, and its predictions) is watched live by 'forge serve' at GET /v1/models/NAME/drift when its bundle has reference/profile.json (forge train mnist|fashion-mnist and forge finetune write one)"
-        : $"{manifest.Name} is a {manifest.Flavor} bundle, which forge monitor does not check; it checks tabular ({ModelFlavors.MlNetTabular}) and text models (a CSV with a 'text' column)";
+        : $"{manifest.Name} is a {manifest.Flavor} bundle, which forge monitor does not check; it checks tabular ({ModelFlavors.MlNetTabular}) and text models (a CSV with a 'text' column) and hourly forecasters (a CSV of hours)";
 
     /// <summary>The <c>text</c> column of a CSV (other columns ignored); an empty file or a missing column is named.</summary>
     internal static string?[] ReadTexts(string path)

@@ -126,6 +126,7 @@ internal static class ExplainApi
             };
             return [.. Enumerable.Range(0, rows.RowCount).Select(i => explainer.Explain(PredictorExplainers.ToImageInput(cells[i].ToArray(), shape)))];
         }
+        if (predictor is HourlyForecaster) throw new UsageException(HourlyForecaster.NotExplained(served.Name));
         throw new UsageException($"{served.Name} is a {bundle.Manifest.Flavor} model whose inputs the explain endpoint does not read; it explains tabular, text and image models");
     }
 }

@@ -63,7 +63,12 @@ public sealed class ForecastInstanceDecoder : InstanceDecoder
         throw new InputException(field, $"a forecaster takes one input per column shaped [batch, {_model.Spec.Window}], not one BYTES element per window");
 
     /// <inheritdoc />
-    public override Table WarmupRow() => FromFlat(new float[_model.Spec.Window * ForecastSpec.Features]);
+    public override Table WarmupRow() =>
+        WithLatestHour(FromFlat(new float[_model.Spec.Window * ForecastSpec.Features]), new HourlyObservation(default, 0, 0, 0, 0, 0, 0));
+
+    // The model reads the window tensor; drift monitoring reads the latest hour's columns beside it, as training profiled them.
+    private static Table WithLatestHour(Table window, HourlyObservation latest) =>
+        new([.. window.Columns, .. ForecastSpec.LatestHours([latest]).Columns]);
 
     /// <inheritdoc />
     protected override string Describe() =>
@@ -130,7 +135,7 @@ public sealed class ForecastInstanceDecoder : InstanceDecoder
     {
         try
         {
-            return FromFlat(_model.Spec.WindowInput(hours));
+            return WithLatestHour(FromFlat(_model.Spec.WindowInput(hours)), hours[^1]);
         }
         catch (UsageException e)
         {

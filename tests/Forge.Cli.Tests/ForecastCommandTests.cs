@@ -51,6 +51,25 @@ public sealed class ForecastCommandTests(ForgeHomeFixture home) : IClassFixture<
         Assert.Contains(rows, r => r.StartsWith("2012-12-31,23,", StringComparison.Ordinal) && r.EndsWith(",test", StringComparison.Ordinal));
         // Sandy's 36 filled hours are never a forecast target.
         Assert.DoesNotContain(rows, r => r.StartsWith("2012-10-29,5,", StringComparison.Ordinal));
+
+        // The bundle carries its drift reference (the test period's windows: latest hour and forecast), so forge monitor
+        // checks a CSV of hours against it: the same months do not drift, a January does.
+        Assert.Contains("reference/profile.json", manifest.Files.Keys);
+        var same = Cli.Run("monitor", dir, "--current", testCsv, "--json");
+        Assert.True(same.ExitCode == 0, same.ToString());
+        var report = same.Json();
+        Assert.Equal(["cnt", "filled", "weathersit", "temp", "atemp", "hum", "windspeed"], report.GetProperty("columns").EnumerateArray().Select(c => c.Text("name")).ToArray());
+        Assert.False(report.GetProperty("datasetDrift").GetBoolean(), same.Out);
+        var januaryCsv = _temp.Combine("january.csv");
+        File.WriteAllLines(januaryCsv, [lines[0], .. lines.Skip(1).Where(l => l.Split(',')[1].StartsWith("2011-01-", StringComparison.Ordinal))]);
+        var january = Cli.Run("monitor", dir, "--current", januaryCsv, "--json");
+        Assert.True(january.ExitCode == 0, january.ToString());
+        var drifted = january.Json().GetProperty("columns").EnumerateArray().Where(c => c.GetProperty("drifted").GetBoolean()).Select(c => c.Text("name")).ToArray();
+        Assert.Contains("temp", drifted);
+        Assert.Contains("cnt", drifted);
+
+        // The explainers do not apply to a window of hours; the refusal names what to use instead.
+        Cli.AssertFailed(Cli.Run("explain", dir, "--rows", testCsv), "hourly forecaster", "forge train bike-sharing", "forge monitor");
     }
 
     [SharedDataFact("bike-sharing")]

@@ -74,6 +74,13 @@ public sealed class RecurrentCommandTests(ForgeHomeFixture home) : IClassFixture
         var lines = File.ReadAllLines(_temp.Combine("out.csv"));
         Assert.Equal(3, lines.Length);
         Assert.StartsWith("id,text,label,p_", lines[0], StringComparison.Ordinal);
+
+        // The model-agnostic explainers read it like any text model: KernelSHAP over its words adds up to its output.
+        var explain = Cli.Run("explain", dir, "--text", "awful, broke in a day", "--method", "kernel", "--samples", "200", "--json");
+        Assert.True(explain.ExitCode == 0, explain.ToString());
+        var explanation = explain.Json();
+        Assert.Contains("torch-sequence", explanation.Text("model"), StringComparison.Ordinal);
+        Assert.InRange(explanation.Number("maxAdditivityGap"), 0, 1e-4);
     }
 
     [SharedDataFact(TextBundleFixture.Uci)]

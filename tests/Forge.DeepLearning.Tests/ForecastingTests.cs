@@ -52,6 +52,25 @@ public sealed class HourlySeriesTests
     }
 
     [SharedDataFact("bike-sharing")]
+    public void Drift_monitoring_reads_each_windows_latest_hour_column_by_column_as_the_series_holds_it()
+    {
+        var s = Real.Value;
+        var sandy = s.IndexOf(new DateTime(2012, 10, 29, 1, 0, 0));
+        int[] ends = [sandy - 1, sandy + 3, 200];
+        var table = ForecastSpec.LatestHours(s, ends);
+        Assert.Equal(ForecastSpec.MonitoredColumns, table.Columns.Select(c => c.Name).ToArray());
+        double[][] expected =
+        [
+            [.. ends.Select(e => s.Count[e])], [.. ends.Select(e => s.Filled[e] ? 1.0 : 0.0)], [.. ends.Select(e => s.Weathersit[e])],
+            [.. ends.Select(e => s.Temp[e])], [.. ends.Select(e => s.Atemp[e])], [.. ends.Select(e => s.Hum[e])], [.. ends.Select(e => s.Windspeed[e])],
+        ];
+        for (var c = 0; c < expected.Length; c++) Assert.Equal(expected[c], ((ScalarColumn<double>)table.Columns[c]).Values.ToArray());
+        // Sandy's fourth hour was missing: the monitored row says so, as a served window's "filled": 1 would.
+        Assert.Equal([0.0, 1.0], ((ScalarColumn<double>)table.Columns[1]).Values.ToArray()[..2]);
+        Assert.Equal(s.HourAt(200), s.At(200).Hour);
+    }
+
+    [SharedDataFact("bike-sharing")]
     public void The_calendar_rule_reproduces_the_files_holiday_weekday_and_workingday_on_every_day()
     {
         var records = Csv.ReadFile(Path.Combine(SharedData.Dir("bike-sharing"), "hour.csv"));

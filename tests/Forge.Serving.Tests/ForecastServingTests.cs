@@ -30,6 +30,7 @@ public sealed class ForecastServingTests : IAsyncLifetime
             Forecast = new ForecastOptions { Window = Window, Horizon = 1 },
             OutputDirectory = Bundle,
             Name = "bike-gru",
+            ReferenceWriter = Forge.Monitoring.BundleProfile.Write,
         });
         _series = HourlySeries.ReadCsv(Path.Combine(SharedData.Dir(Folder), "hour.csv"));
         _server = await RunningServer.StartAsync(new ServerOptions { Models = [ModelSource.FromBundle(Bundle)] });
@@ -152,9 +153,51 @@ public sealed class ForecastServingTests : IAsyncLifetime
         Assert.True(v2.StatusCode == HttpStatusCode.BadRequest, v2Body?.ToJsonString());
         Assert.Contains("a window of 24 hours; the model reads exactly 12", v2Body!.ToJsonString(), StringComparison.Ordinal);
 
-        // Explaining a forecast is not built: a clear 400, not a failure.
+        // The explainers do not apply to a window of hours: a clear 400 that names what to use instead.
         var (explain, explainBody) = await server.PostAsync("/v1/models/bike-gru/explain", new JsonObject { ["instances"] = new JsonArray(WindowRows(end)) });
         Assert.True(explain.StatusCode == HttpStatusCode.BadRequest, explainBody?.ToJsonString());
-        Assert.Contains("explain endpoint does not read", explainBody!.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains("do not support", explainBody!.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains("forge train bike-sharing", explainBody.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [SharedDataFact(Folder)]
+    public async Task Served_windows_are_watched_for_drift_through_their_latest_hour()
+    {
+        var server = _server!;
+        var s = _series!;
+        var (early, earlyBody) = await server.GetAsync("/v1/models/bike-gru/drift");
+        Assert.True(early.StatusCode == HttpStatusCode.OK, earlyBody?.ToJsonString());
+
+        // Windows spread over the test period (the profile's own hours) look like the reference...
+        using var model = HourlyForecaster.Load(ModelBundle.Load(Bundle));
+        var testStart = s.IndexOf(model.Spec.TestStart);
+        var like = HourlyForecasting.Ends(model.Spec, s, testStart, s.Length, out _).Where((_, i) => i % 23 == 0).Take(150).ToArray();
+        Assert.Equal(150, like.Length);
+        await SendAsync(like);
+        var (response, body) = await server.GetAsync("/v1/models/bike-gru/drift?refresh=true");
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
+        var names = body!["columns"]!.AsArray().Select(c => (string)c!["name"]!).ToArray();
+        Assert.Equal(ForecastSpec.MonitoredColumns, names);
+        Assert.False((bool)body["datasetDrift"]!, body.ToJsonString());
+        Assert.Contains(body["predictions"]!.AsArray(), p => (string)p!["name"]! == "prediction");
+
+        // ...and a window's worth of January 2011 (cold, few riders) drifts, temperature and count first.
+        var winter = HourlyForecasting.Ends(model.Spec, s, 0, 420, out _);
+        Assert.True(winter.Length >= 350, $"{winter.Length} accepted windows in January 2011");
+        await SendAsync(winter);
+        (response, body) = await server.GetAsync("/v1/models/bike-gru/drift?refresh=true");
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
+        var drifted = body!["columns"]!.AsArray().Where(c => (bool)c!["drifted"]!).Select(c => (string)c!["name"]!).ToArray();
+        Assert.Contains("temp", drifted);
+        Assert.Contains("cnt", drifted);
+    }
+
+    private async Task SendAsync(IReadOnlyList<int> ends)
+    {
+        foreach (var chunk in ends.Chunk(50))
+        {
+            var (response, body) = await _server!.PostAsync("/v1/models/bike-gru/predict", new JsonObject { ["instances"] = new JsonArray([.. chunk.Select(e => (JsonNode)WindowRows(e))]) });
+            Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
+        }
     }
 }

@@ -96,6 +96,38 @@ public sealed record ForecastSpec
 
     private const int OwnFeatures = 7;
 
+    /// <summary>
+    /// The columns drift monitoring watches for each forecast: the latest hour of its window as it was observed (or
+    /// filled), named as hour.csv names them. The target hour's calendar is left out: it follows the clock, not the data.
+    /// </summary>
+    public static IReadOnlyList<string> MonitoredColumns { get; } = ["cnt", "filled", "weathersit", "temp", "atemp", "hum", "windspeed"];
+
+    /// <summary>
+    /// One row per window, its latest hour's <see cref="MonitoredColumns"/>: what training profiles into the bundle,
+    /// <c>forge monitor</c> reads from a CSV and the server observes, so the three compare like with like.
+    /// </summary>
+    public static Table LatestHours(IReadOnlyList<HourlyObservation> latest)
+    {
+        ArgumentNullException.ThrowIfNull(latest);
+        double[] Of(Func<HourlyObservation, double> value) => [.. latest.Select(value)];
+        return new Table(
+            Column.Float64("cnt", Of(h => h.Count)),
+            Column.Float64("filled", Of(h => h.Filled ? 1 : 0)),
+            Column.Float64("weathersit", Of(h => h.Weathersit)),
+            Column.Float64("temp", Of(h => h.Temp)),
+            Column.Float64("atemp", Of(h => h.Atemp)),
+            Column.Float64("hum", Of(h => h.Hum)),
+            Column.Float64("windspeed", Of(h => h.Windspeed)));
+    }
+
+    /// <summary>The <see cref="LatestHours(IReadOnlyList{HourlyObservation})"/> of the windows ending at the given series indices.</summary>
+    public static Table LatestHours(HourlySeries series, IReadOnlyList<int> ends)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        ArgumentNullException.ThrowIfNull(ends);
+        return LatestHours([.. ends.Select(series.At)]);
+    }
+
     /// <summary>The filled hours of the window that ends at series index <paramref name="end"/>.</summary>
     public IReadOnlyList<DateTime> FilledHours(HourlySeries series, int end)
     {

@@ -64,6 +64,15 @@ public sealed class HourlyForecaster : IPredictor
         return Prediction.Regression([.. z.Select(v => Math.Max(0, (v * Spec.CountStd) + Spec.CountMean))]);
     }
 
+    /// <summary>
+    /// Why the explainers refuse a forecaster, and what to use instead: LIME and KernelSHAP perturb features one at a
+    /// time, while a forecast reads a window of hours whose values only mean something together.
+    /// </summary>
+    public static string NotExplained(string name) =>
+        $"{name} is an hourly forecaster (torch-sequence, hourly-forecast), which the explainers do not support: its input is a window of consecutive hours, "
+        + "which LIME and KernelSHAP cannot perturb one feature at a time; for feature attributions train the tabular model of the same data "
+        + "(forge train bike-sharing --out DIR) and explain it (forge explain DIR --rows hours.csv, TreeSHAP), and watch the forecaster's inputs with forge monitor BUNDLE --current hours.csv";
+
     /// <summary>Whether a bundle holds an hourly forecaster.</summary>
     public static bool IsForecaster(ModelManifest manifest)
     {

@@ -37,6 +37,14 @@ public sealed record HourlyForecastRequest
 
     /// <summary>Follows the run (Forge.Tracking's observer records it as a tracked run).</summary>
     public ITrainingObserver Observer { get; init; } = TrainingObservers.None;
+
+    /// <summary>
+    /// Writes the drift reference into the bundle from the test period's windows: their latest hours
+    /// (<see cref="ForecastSpec.LatestHours(HourlySeries, IReadOnlyList{int})"/>) and the forecasts made from them, hours the
+    /// model never trained on, as served windows are (Forge.Monitoring's <c>BundleProfile.Write</c>, which the CLI passes;
+    /// Forge.DeepLearning may not reference Forge.Monitoring); null writes none.
+    /// </summary>
+    public Action<BundleWriter, Table, Prediction>? ReferenceWriter { get; init; }
 }
 
 /// <summary>RMSE and MAE over some hours.</summary>
@@ -275,6 +283,11 @@ public static class HourlyForecasting
         {
             using var writer = ModelBundle.Create(output, request.Overwrite);
             var manifest = model.WriteTo(writer, ModelName(request));
+            if (request.ReferenceWriter is { } writeReference)
+            {
+                var testEnds = Ends(spec, series, ts, series.Length, out _);
+                writeReference(writer, ForecastSpec.LatestHours(series, testEnds), Prediction.Regression(model.Predict(series, testEnds)));
+            }
             foreach (var (key, value) in Metrics(result)) manifest.Metrics[key] = value;
             var cell = request.Model.Cell.ToString().ToLowerInvariant();
             manifest.Description = string.Create(CultureInfo.InvariantCulture,

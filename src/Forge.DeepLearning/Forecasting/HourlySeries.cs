@@ -101,6 +101,10 @@ public sealed class HourlySeries
         return gaps;
     }
 
+    /// <summary>The hour at series index <paramref name="index"/> as the series holds it (filled by the fill rule when it was missing).</summary>
+    public HourlyObservation At(int index) =>
+        new(HourAt(index), Count[index], Weathersit[index], Temp[index], Atemp[index], Hum[index], Windspeed[index]) { Filled = Filled[index] };
+
     /// <summary>The timestamp of series index <paramref name="index"/>.</summary>
     public DateTime HourAt(int index) => Start.AddHours(index);
 
