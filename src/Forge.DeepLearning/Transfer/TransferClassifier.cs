@@ -30,7 +30,8 @@ public sealed class TransferClassifier : IPredictor
         TrainCount = trainCount;
         ValidationCount = validationCount;
         ValidationAccuracy = validationAccuracy;
-        var s = options.ImageSize;
+        // With several crops the model takes the whole decoded image and crops it itself, so serving averages the same views.
+        var s = options.TestCrops > 1 ? options.StoreSize : options.ImageSize;
         Signature = new ModelSignature(
             [new TensorSpec("image", "float32", [-1, 3, s, s]) { Min = 0, Max = 1 }],
             [new TensorSpec("probabilities", "float32", [-1, labels.Count])],
@@ -86,8 +87,7 @@ public sealed class TransferClassifier : IPredictor
             var s = b * Batch;
             var len = Math.Min(Batch, images.Count - s);
             using var scope = NewDisposeScope();
-            var x = RgbViews.Batch(images, all.AsSpan(s, len), Options.ImageSize, RgbAugmentation.None, new Random(0));
-            _net.Probabilities(x, Options.FlipAveraging).data<float>().CopyTo(result.AsSpan(s * c, len * c));
+            TestViews.Probabilities(_net, images, all.AsSpan(s, len), Options).data<float>().CopyTo(result.AsSpan(s * c, len * c));
             return len;
         }, InferenceStreams, b =>
         {
@@ -111,19 +111,22 @@ public sealed class TransferClassifier : IPredictor
 
     /// <summary>
     /// Turns an encoded JPEG/PNG image into one input row for <see cref="Predict(Table)"/>: decoded as training
-    /// decoded it, centre-cropped to the network's size, RGB channels first, in 0–1.
+    /// decoded it, centre-cropped to the network's size (or whole, when the model averages several crops), RGB channels first, in 0–1.
     /// </summary>
     public float[] EncodeImage(byte[] bytes, string source)
     {
-        return CentreCrop(RgbImageSet.DecodeBytes(bytes, source, Options.StoreSize));
+        return InputRow(RgbImageSet.DecodeBytes(bytes, source, Options.StoreSize));
     }
 
+    /// <summary>One stored image as the model's input row: the centre crop, or with several test crops the whole decoded image.</summary>
+    internal float[] InputRow(ReadOnlySpan<byte> rgb) => Options.TestCrops > 1 ? Crop(rgb, Options.StoreSize, 0) : CentreCrop(rgb);
+
     /// <summary>One stored image (StoreSize² RGB bytes, as <see cref="RgbImageSet"/> keeps them) as an input row: centre-cropped, channels first, in 0–1.</summary>
-    internal float[] CentreCrop(ReadOnlySpan<byte> rgb)
+    internal float[] CentreCrop(ReadOnlySpan<byte> rgb) => Crop(rgb, Options.ImageSize, (Options.StoreSize - Options.ImageSize) / 2);
+
+    private float[] Crop(ReadOnlySpan<byte> rgb, int s, int offset)
     {
         var store = Options.StoreSize;
-        var s = Options.ImageSize;
-        var offset = (store - s) / 2;
         var row = new float[3 * s * s];
         for (var y = 0; y < s; y++)
         {
@@ -140,7 +143,7 @@ public sealed class TransferClassifier : IPredictor
     public Prediction Predict(Table batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var s = Options.ImageSize;
+        var s = Signature.Inputs[0].Shape[^1];
         var pixels = ModelInputs.Tensor(batch, Signature.Inputs[0], $"3×{s}×{s} RGB in 0–1, channels first");
         var per = 3 * s * s;
         var output = new float[batch.RowCount][];
@@ -152,7 +155,8 @@ public sealed class TransferClassifier : IPredictor
             var flat = pixels.Values.Slice(start * per, len * per).ToArray();
             using var scale = TorchScalars.Of(255f);
             var x = torch.tensor(flat, [len, 3, s, s]).mul_(scale);
-            var probs = _net.Probabilities(x, Options.FlipAveraging).data<float>().ToArray();
+            var p = Options.TestCrops > 1 ? TestViews.Probabilities(_net, x, Options.ImageSize, Options.TestCrops, Options.FlipAveraging) : _net.Probabilities(x, Options.FlipAveraging);
+            var probs = p.data<float>().ToArray();
             for (var i = 0; i < len; i++) output[start + i] = probs.AsSpan(i * Labels.Count, Labels.Count).ToArray();
         }
         return Prediction.Classes(Labels, output);
@@ -180,6 +184,7 @@ public sealed class TransferClassifier : IPredictor
                 ["features"] = _net.FeatureCount,
                 ["headDropout"] = Options.HeadDropout,
                 ["flipAveraging"] = Options.FlipAveraging ? true : null,
+                ["testCrops"] = Options.TestCrops > 1 ? Options.TestCrops : null,
                 ["graph"] = GraphFile,
             },
             Preprocessing = new JsonObject
@@ -189,7 +194,9 @@ public sealed class TransferClassifier : IPredictor
                 ["height"] = Options.ImageSize,
                 ["width"] = Options.ImageSize,
                 ["decodeSize"] = Options.StoreSize,
-                ["resize"] = "shorter side to decodeSize, centre crop to height×width",
+                ["resize"] = Options.TestCrops > 1
+                    ? $"shorter side to decodeSize; the input is the whole decoded image, and the model averages its centre and corner height×width crops ({Options.TestCrops})"
+                    : "shorter side to decodeSize, centre crop to height×width",
                 ["pixelScale"] = "0-255",
                 ["backbonePreprocessing"] = PreprocessFile,
             },
@@ -221,7 +228,10 @@ public sealed class TransferClassifier : IPredictor
         TorchBundles.LoadWeights(net, bundle, WeightsFile, "the backbone graph in the bundle", n => n.Backbone.InvalidateInferencePlan());
         var mode = TransferOptions.ParseMode((string?)m.Model["mode"] ?? "fine-tune");
         var flip = (bool?)m.Model["flipAveraging"] ?? false;
-        var options = TransferOptions.For(mode) with { ImageSize = size, StoreSize = store, HeadDropout = dropout, FlipAveraging = flip };
+        var crops = (int?)m.Model["testCrops"] ?? 1;
+        var options = TransferOptions.For(mode) with { ImageSize = size, StoreSize = store, HeadDropout = dropout, FlipAveraging = flip, TestCrops = crops };
+        var problems = options.FindProblems();
+        if (problems.Count > 0) throw new BundleException(manifestPath, $"model settings: {string.Join("; ", problems)}");
         return new TransferClassifier(net, m.Signature.Labels, options, [], 0, 0, 0, null);
     }
 

@@ -67,6 +67,32 @@ public sealed record TransferOptions
     /// <summary>Predictions (validation included) average each image's class probabilities with its mirror image's.</summary>
     public bool FlipAveraging { get; init; }
 
+    /// <summary>
+    /// Mixup in end-to-end training (0: off): each batch is blended with a shuffled copy of itself by λ ~ Beta(α, α), drawn from
+    /// the run's seeded generator, and trained against the equally blended (then label-smoothed) class probabilities.
+    /// </summary>
+    public double MixupAlpha { get; init; }
+
+    /// <summary>
+    /// Decay of an exponential moving average of the trained weights and batch-norm statistics, updated after every end-to-end
+    /// step (0: off; e.g. 0.999). Step t uses min(decay, (1 + t)/(10 + t)), so a short run is not dominated by its starting
+    /// weights. Validation and the returned model use the average; with it on, the model is the average after the last epoch
+    /// (no best-epoch pick).
+    /// </summary>
+    public double EmaDecay { get; init; }
+
+    /// <summary>
+    /// Layer-wise learning-rate decay (1: off): the head trains at the full rate, the last unfrozen backbone stage at the
+    /// backbone rate, and each earlier unfrozen stage at this factor times the rate of the stage after it.
+    /// </summary>
+    public double LayerDecay { get; init; } = 1;
+
+    /// <summary>
+    /// Views averaged per image at prediction time, validation and serving alike (1: the centre crop; 5: the centre and the four
+    /// corner crops of the decoded image). With <see cref="FlipAveraging"/> each view's mirror image is averaged in too.
+    /// </summary>
+    public int TestCrops { get; init; } = 1;
+
     /// <summary>Random changes to training images.</summary>
     public RgbAugmentation Augmentation { get; init; } = new();
 
@@ -121,6 +147,10 @@ public sealed record TransferOptions
         if (ValidationFraction is < 0 or >= 1 || double.IsNaN(ValidationFraction)) Add(nameof(ValidationFraction), $"must be in [0, 1) (got {ValidationFraction})");
         if (ImageSize < 32) Add(nameof(ImageSize), $"must be at least 32 pixels (got {ImageSize})");
         if (ImageSize > StoreSize) Add(nameof(ImageSize), $"{ImageSize} exceeds the decoded size {StoreSize} ({{storeSize}})");
+        if (MixupAlpha is < 0 || !double.IsFinite(MixupAlpha)) Add(nameof(MixupAlpha), $"must be 0 (off) or positive (got {MixupAlpha})");
+        if (EmaDecay is < 0 or >= 1 || double.IsNaN(EmaDecay)) Add(nameof(EmaDecay), $"must be 0 (off) or in (0, 1) (got {EmaDecay})");
+        if (LayerDecay is <= 0 or > 1 || double.IsNaN(LayerDecay)) Add(nameof(LayerDecay), $"must be in (0, 1], 1 being off (got {LayerDecay})");
+        if (TestCrops is not (1 or 5)) Add(nameof(TestCrops), $"must be 1 (the centre crop) or 5 (centre and four corners) (got {TestCrops})");
         if (Threads < 0) Add(nameof(Threads), $"must not be negative (got {Threads})");
         if (InferenceStreams < 1) Add(nameof(InferenceStreams), $"must be at least 1 (got {InferenceStreams})");
         return problems;

@@ -78,7 +78,9 @@ public sealed class TransferTrainer
                 TrainEndToEnd(net, train, trainIdx, valIdx, history, rng);
             }
             net.eval();
-            return new TransferClassifier(net, train.ClassNames, _o, history, clock.Elapsed.TotalSeconds, trainIdx.Length, valIdx.Length, BestValidation(history.Skip(finalPhase)));
+            // With a moving average the model is the last epoch's average, so its score is that epoch's.
+            var score = _o.EmaDecay > 0 && _o.Mode != TransferMode.FeatureExtraction ? history.LastOrDefault()?.ValidationAccuracy : BestValidation(history.Skip(finalPhase));
+            return new TransferClassifier(net, train.ClassNames, _o, history, clock.Elapsed.TotalSeconds, trainIdx.Length, valIdx.Length, score);
         }
         catch
         {
@@ -166,27 +168,69 @@ public sealed class TransferTrainer
         }
     }
 
-    private void TrainEndToEnd(TransferNetwork net, RgbImageSet images, int[] trainIdx, int[] valIdx, List<EpochMetrics> history, Random rng)
+    /// <summary>
+    /// The end-to-end optimiser's parameter groups and peak rates: the head at the full rate, then the trained backbone at the
+    /// backbone rate; with layer decay, one group per unfrozen stage, last stage first, each earlier one LayerDecay times slower.
+    /// </summary>
+    internal static List<(Parameter[] Parameters, double Rate)> RateGroups(TransferNetwork net, TransferOptions o)
     {
         var headParams = net.Head.parameters().ToArray();
         var headSet = new HashSet<Parameter>(headParams);
         var backboneParams = net.parameters().Where(p => p.requires_grad && !headSet.Contains(p)).ToArray();
-        var backboneLr = _o.Mode == TransferMode.Scratch ? _o.LearningRate : _o.LearningRate * _o.BackboneLrMultiplier;
-        var groups = new List<AdamW.ParamGroup> { new(headParams, lr: _o.LearningRate, weight_decay: _o.WeightDecay) };
-        if (backboneParams.Length > 0) groups.Add(new AdamW.ParamGroup(backboneParams, lr: backboneLr, weight_decay: _o.WeightDecay));
+        var backboneLr = o.Mode == TransferMode.Scratch ? o.LearningRate : o.LearningRate * o.BackboneLrMultiplier;
+        var groups = new List<(Parameter[], double)> { (headParams, o.LearningRate) };
+        if (backboneParams.Length == 0) return groups;
+        if (o.LayerDecay == 1)
+        {
+            groups.Add((backboneParams, backboneLr));
+            return groups;
+        }
+        var trained = new HashSet<Parameter>(backboneParams);
+        var assigned = new HashSet<Parameter>();
+        var rate = backboneLr;
+        var stages = net.Backbone.Stages;
+        for (var i = stages.Count - 1; i >= 0; i--)
+        {
+            var own = stages[i].Parameters.Where(p => trained.Contains(p) && assigned.Add(p)).ToArray();
+            if (own.Length == 0) continue;
+            groups.Add((own, rate));
+            rate *= o.LayerDecay;
+        }
+        // Anything trained outside the stages (none in ResNet18) keeps the backbone rate.
+        var rest = backboneParams.Where(p => !assigned.Contains(p)).ToArray();
+        if (rest.Length > 0) groups.Add((rest, backboneLr));
+        return groups;
+    }
+
+    private void TrainEndToEnd(TransferNetwork net, RgbImageSet images, int[] trainIdx, int[] valIdx, List<EpochMetrics> history, Random rng)
+    {
+        var groups = RateGroups(net, _o).Select(g => new AdamW.ParamGroup(g.Parameters, lr: g.Rate, weight_decay: _o.WeightDecay)).ToList();
         var baseRates = groups.Select(g => g.Options.LearningRate!.Value).ToArray();
         using var optimizer = torch.optim.AdamW(groups, _o.LearningRate, weight_decay: _o.WeightDecay);
         var b = _o.BatchSize;
         var stepsPerEpoch = (trainIdx.Length + b - 1) / b;
         var steps = (long)_o.Epochs * stepsPerEpoch;
         var order = (int[])trainIdx.Clone();
+        // With a moving average the model is the average after the last epoch: averaged weights are smooth across epochs, and
+        // picking an epoch by validation as well would spend the held-out part twice.
+        using var average = _o.EmaDecay > 0 ? new MovingAverage(net, _o.EmaDecay) { Swapped = net.Backbone.InvalidateInferencePlan } : null;
         using var best = new BestWeights(net, patience: 0, laterWinsTies: true) { Restored = net.Backbone.InvalidateInferencePlan };
         var offset = history.Count;
+        var mixup = _o.MixupAlpha > 0;
+        var hooks = new Hooks
+        {
+            StepEnd = (s, _, _, seen) => Progress?.Report(new TransferProgress($"epoch {s.Epoch + 1}/{_o.Epochs}", (int)seen, order.Length)),
+            EpochEnd = (_, m) => EpochEnded?.Invoke(m with { Epoch = offset + m.Epoch }),
+        };
         var state = new TrainingLoop
         {
             Module = net,
             Forward = net.forward,
-            Loss = (logits, target) => nn.functional.cross_entropy(logits, target, label_smoothing: _o.LabelSmoothing),
+            Loss = (logits, target) => target.dim() == 2
+                ? Mixup.SoftCrossEntropy(logits, target)
+                : nn.functional.cross_entropy(logits, target, label_smoothing: _o.LabelSmoothing),
+            // Mixed batches are scored against the larger of their two labels.
+            Correct = mixup ? (output, target) => output.argmax(1).eq(target.argmax(1)).sum().item<long>() : null,
             Optimizer = optimizer,
             Schedule = new FunctionSchedule(
                 (step, _) => baseRates.Select(r => r * WarmCosine(step, steps, stepsPerEpoch)).ToArray(),
@@ -194,16 +238,8 @@ public sealed class TransferTrainer
             Epochs = _o.Epochs,
             BeginEpoch = _ => rng.Shuffle(order),
             Batches = _ => ImageBatches(images, order, rng),
-            Validate = () => valIdx.Length > 0 ? Evaluate(net, images, valIdx) : null,
-            Callbacks =
-            [
-                best,
-                new Hooks
-                {
-                    StepEnd = (s, _, _, seen) => Progress?.Report(new TransferProgress($"epoch {s.Epoch + 1}/{_o.Epochs}", (int)seen, order.Length)),
-                    EpochEnd = (_, m) => EpochEnded?.Invoke(m with { Epoch = offset + m.Epoch }),
-                },
-            ],
+            Validate = () => valIdx.Length == 0 ? null : average is null ? Evaluate(net, images, valIdx) : average.WithAverage(() => Evaluate(net, images, valIdx)),
+            Callbacks = average is null ? [best, hooks] : [average, hooks],
             Cancellation = _cancel,
         }.Run(new LoopState { Module = net });
         history.AddRange(state.History.Select(m => m with { Epoch = offset + m.Epoch }));
@@ -218,8 +254,14 @@ public sealed class TransferTrainer
             var len = Math.Min(b, order.Length - s);
             if (len < 2) yield break; // batch norm needs two samples
             var x = RgbViews.Batch(images, order.AsSpan(s, len), _o.ImageSize, _o.Augmentation, rng);
-            var target = torch.tensor(order.AsSpan(s, len).ToArray().Select(i => (long)images.Labels[i]).ToArray());
-            yield return new TrainingBatch(x, target, len);
+            var labels = order.AsSpan(s, len).ToArray().Select(i => (long)images.Labels[i]).ToArray();
+            if (_o.MixupAlpha > 0)
+            {
+                var (mixed, soft, _) = Mixup.Apply(x, labels, images.ClassNames.Count, _o.MixupAlpha, _o.LabelSmoothing, rng);
+                yield return new TrainingBatch(mixed, soft, len);
+                continue;
+            }
+            yield return new TrainingBatch(x, torch.tensor(labels), len);
         }
     }
 
@@ -231,9 +273,8 @@ public sealed class TransferTrainer
             var s = b * EvalBatch;
             var len = Math.Min(EvalBatch, indices.Length - s);
             using var scope = NewDisposeScope();
-            var x = RgbViews.Batch(images, indices.AsSpan(s, len), _o.ImageSize, RgbAugmentation.None, new Random(0));
             var target = torch.tensor(indices.AsSpan(s, len).ToArray().Select(i => (long)images.Labels[i]).ToArray());
-            var p = net.Probabilities(x, _o.FlipAveraging);
+            var p = TestViews.Probabilities(net, images, indices.AsSpan(s, len), _o);
             using var floor = TorchScalars.Of(1e-12);
             return (Loss: nn.functional.nll_loss(p.clamp_min(floor).log(), target).item<float>() * (double)len, Correct: p.argmax(1).eq(target).sum().item<long>());
         }, _o.InferenceStreams);

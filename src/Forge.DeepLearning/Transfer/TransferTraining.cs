@@ -209,7 +209,7 @@ public static class TransferTraining
         for (var i = 0; i < count; i++)
         {
             var index = (int)((long)i * images.Count / count);
-            rows[i] = model.CentreCrop(images.Pixels.AsSpan(index * per, per));
+            rows[i] = model.InputRow(images.Pixels.AsSpan(index * per, per));
         }
         var input = model.Signature.Inputs[0];
         return new Table(Column.Tensor(input.Name, input.CellShape(), rows));
