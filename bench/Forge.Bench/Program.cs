@@ -20,6 +20,10 @@ if (o is null)
           --limit N          transfer-images: first N training images per class (smoke runs)
           --skip-speed       transfer-images: skip the ResNet18 speed comparison
           --only TEXT        transfer-images: only the candidates whose setting contains TEXT
+          (transfer-images --cv: repeated stratified k-fold on the training images only; --folds N (default 5),
+           --repeats N (default 1), --only TEXT, --limit N, --threads N, --results FILE (default
+           bench/results/transfer-cv.jsonl; done folds are skipped), --report-only, --report FILE (default: the results
+           file's .md))
           --rounds N         text: alternating speed rounds of each encoder (default 3)
           --quick            text: skip the package's 32-per-call speed run
           --skip-reference   text: do not run bench/reference/tfidf_baseline.py (scikit-learn)
@@ -59,7 +63,7 @@ return o.Suite switch
 {
     "mnist" => MnistBench.Run(o),
     "tracking" => TrackingBench.Run(o),
-    "transfer-images" => ImagesTransferBench.Run(o),
+    "transfer-images" => o.Cv ? TransferCvBench.Run(o) : ImagesTransferBench.Run(o),
     "text" => TextBench.Run(o),
     "serving-batch" => ServingBatchBench.Run(o),
     "serving" => ServingBench.Run(o),
@@ -105,6 +109,12 @@ namespace Forge.Bench
         public int ScaleTrials { get; init; } = 10_000;
         public int GpScaleTrials { get; init; } = 200;
         public string ScaleFunction { get; init; } = "hartmann6";
+        public bool Cv { get; init; }
+        public int Folds { get; init; } = 5;
+        public int Repeats { get; init; } = 1;
+        public bool ReportOnly { get; init; }
+        public string? CvResultsPath { get; init; }
+        public int? SmokeEpochs { get; init; }
         public string RepoDir { get; init; } = FindRepo();
         public string SharedDir { get; init; } = Path.GetFullPath(Path.Combine(FindRepo(), "..", "shared"));
 
@@ -138,6 +148,12 @@ namespace Forge.Bench
                     "--trials" => o with { Trials = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--scale-trials" => o with { ScaleTrials = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--scale-function" => o with { ScaleFunction = Next() },
+                    "--cv" => o with { Cv = true },
+                    "--folds" => o with { Folds = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--repeats" => o with { Repeats = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--report-only" => o with { ReportOnly = true },
+                    "--results" => o with { CvResultsPath = Next() },
+                    "--smoke-epochs" => o with { SmokeEpochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };
             }

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Forge.Data;
+using Forge.DeepLearning;
+using Forge.DeepLearning.Transfer;
+
+namespace Forge.Bench;
+
+/// <summary>
+/// Chooses the fine-tuning default by repeated stratified k-fold cross-validation on the PlantVillage subset's 960 training
+/// images only (the test split is never read): every candidate trains on k−1 folds and is scored on the held-out fold. Each
+/// fold's result is appended as one JSON line to a results file, and folds already there are skipped, so an interrupted run
+/// resumes where it stopped. The report is a Markdown table of each candidate's fold accuracies.
+/// </summary>
+internal static class TransferCvBench
+{
+    private sealed record Candidate(string Label, TransferOptions Options);
+
+    /// <summary>One fold's outcome, as one line of the results file.</summary>
+    private sealed record FoldResult(
+        string Candidate, string Options, int Repeat, int Fold, int Folds, int TrainImages, int Correct, int Count, double Accuracy,
+        double TrainSeconds, string Date, double LoadAverage, int Threads);
+
+    // Labels keep their '+' and '×' readable in the file.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// The candidates, each spelled out in full so the list does not move when TransferOptions.For adopts a winner: today's
+    /// default, one per recipe option, a longer schedule, and a few combinations.
+    /// </summary>
+    private static List<Candidate> Candidates()
+    {
+        var ft = new TransferOptions
+        {
+            Mode = TransferMode.FineTune, FreezeBatchNormStatistics = true, Unfreeze = 4, Epochs = 8, BackboneLrMultiplier = 0.3, FlipAveraging = true,
+            ValidationFraction = 0,
+        }.AtImageSize(160);
+        return
+        [
+            new("default: unfreeze 4, 160 px, 8 epochs, backbone ×0.3, flip averaging", ft),
+            new("default + mixup α 0.2", ft with { MixupAlpha = 0.2 }),
+            new("default + EMA 0.999", ft with { EmaDecay = 0.999 }),
+            new("default + layer decay 0.7", ft with { LayerDecay = 0.7 }),
+            new("default + 5 test crops", ft with { TestCrops = 5 }),
+            new("default, 12 epochs", ft with { Epochs = 12 }),
+            new("default, 12 epochs + mixup α 0.2", ft with { Epochs = 12, MixupAlpha = 0.2 }),
+            new("default, 12 epochs + mixup α 0.2 + EMA 0.999", ft with { Epochs = 12, MixupAlpha = 0.2, EmaDecay = 0.999 }),
+            new("default + layer decay 0.7 + EMA 0.999 + 5 test crops", ft with { LayerDecay = 0.7, EmaDecay = 0.999, TestCrops = 5 }),
+        ];
+    }
+
+    public static int Run(BenchOptions o)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var resultsPath = Path.GetFullPath(o.CvResultsPath ?? Path.Combine(o.RepoDir, "bench", "results", "transfer-cv.jsonl"));
+        var reportPath = o.ReportPath ?? Path.ChangeExtension(resultsPath, ".md");
+        var candidates = Candidates();
+        if (o.Only is { } only) candidates = [.. candidates.Where(c => c.Label.Contains(only, StringComparison.Ordinal))];
+        if (o.SmokeEpochs is { } smoke)
+            candidates = [.. candidates.Select(c => c with { Label = $"{c.Label} [smoke: {smoke} epoch(s)]", Options = c.Options with { Epochs = smoke, HeadWarmupEpochs = Math.Min(c.Options.HeadWarmupEpochs, 5) } })];
+        var defaults = TransferOptions.For(TransferMode.FineTune);
+        if (o.SmokeEpochs is null && Candidates()[0].Options != defaults)
+            Console.Error.WriteLine("[cv] note: the first candidate is no longer TransferOptions.For(FineTune); the default changed since this list was written.");
+
+        var done = Read(resultsPath);
+        var request = new TransferRequest { Dataset = "plantvillage", DataDir = o.DataDir, OutputDirectory = "", LimitPerClass = o.Limit };
+        var (folder, _, _) = TransferTraining.OpenDataset(request);
+        // Only the training entries are used (and decoded): the test split plays no part in choosing.
+        var (trainEntries, _) = TransferTraining.SplitEntries(folder, request);
+        var trainImages = trainEntries.Count;
+        if (!o.ReportOnly)
+        {
+            TorchRuntime.SetThreads(o.Threads);
+            var decoded = new Dictionary<int, RgbImageSet>();
+            RgbImageSet At(int storeSize)
+            {
+                if (!decoded.TryGetValue(storeSize, out var set)) decoded[storeSize] = set = RgbImageSet.Decode(trainEntries, folder.ClassNames, storeSize).Images;
+                return set;
+            }
+            // Folds are dealt on the entries' labels, which every decoded size shares.
+            var labels = trainEntries.Select(e => e.Label).ToArray();
+            Console.Error.WriteLine($"[cv] {trainImages} training images, {candidates.Count} candidates, {o.Folds} folds × {o.Repeats} repeats; results in {resultsPath}");
+            for (var repeat = 1; repeat <= o.Repeats; repeat++)
+            {
+                // Repeat r deals its folds with seed r; every candidate sees the same folds, so their differences are paired.
+                var folds = DataSplits.StratifiedFolds(labels, folder.ClassNames.Count, o.Folds, repeat);
+                for (var fold = 0; fold < o.Folds; fold++)
+                {
+                    var held = folds[fold];
+                    var fit = folds.Where((_, i) => i != fold).SelectMany(f => f).Order().ToArray();
+                    foreach (var c in candidates)
+                    {
+                        if (done.Any(d => d.Candidate == c.Label && d.Repeat == repeat && d.Fold == fold && d.Folds == o.Folds && d.TrainImages == trainImages))
+                        {
+                            Console.Error.WriteLine($"[cv] skip (done): {c.Label}, repeat {repeat}, fold {fold + 1}/{o.Folds}");
+                            continue;
+                        }
+                        var result = RunFold(c, At(c.Options.StoreSize), fit, held, repeat, fold, o, trainImages);
+                        done.Add(result);
+                        Directory.CreateDirectory(Path.GetDirectoryName(resultsPath)!);
+                        File.AppendAllText(resultsPath, JsonSerializer.Serialize(result, Json) + "\n");
+                        Console.Error.WriteLine(string.Create(inv, $"[cv] {c.Label}, repeat {repeat}, fold {fold + 1}/{o.Folds}: {result.Correct}/{result.Count} = {result.Accuracy:P2} ({result.TrainSeconds:F0} s, load {result.LoadAverage:F2})"));
+                    }
+                }
+            }
+        }
+
+        var report = Report(candidates, done.Where(d => d.Folds == o.Folds && d.TrainImages == trainImages && d.Repeat <= o.Repeats).ToList(), o, trainImages);
+        Console.WriteLine(report);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(reportPath))!);
+        File.WriteAllText(reportPath, report);
+        return 0;
+    }
+
+    private static FoldResult RunFold(Candidate c, RgbImageSet images, int[] fit, int[] held, int repeat, int fold, BenchOptions o, int trainImages)
+    {
+        var options = c.Options with { ValidationFraction = 0, Threads = o.Threads, Seed = repeat };
+        var clock = Stopwatch.StartNew();
+        using var model = new TransferTrainer(options).Train(images.Select(fit));
+        clock.Stop();
+        var heldOut = images.Select(held);
+        var (report, _) = TransferTraining.Evaluate(model, heldOut);
+        var correct = (int)Math.Round(report.Accuracy * heldOut.Count);
+        return new FoldResult(c.Label, Summary(options), repeat, fold, o.Folds, trainImages, correct, heldOut.Count, report.Accuracy,
+            Math.Round(clock.Elapsed.TotalSeconds, 1), DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), LoadAverage(), o.Threads);
+    }
+
+    // The options that set a candidate apart, in the generated map's words (threads and seed vary per run, not per candidate).
+    private static string Summary(TransferOptions options)
+    {
+        var plain = OptionsMapOf(new TransferOptions());
+        return string.Join(", ", OptionsMapOf(options).Where(kv => kv.Key is not ("threads" or "seed") && plain.GetValueOrDefault(kv.Key) != kv.Value).Select(kv => $"{kv.Key}={kv.Value}"));
+    }
+
+    private static SortedDictionary<string, string> OptionsMapOf(TransferOptions o) => Forge.Core.OptionsMap.From(o);
+
+    private static double LoadAverage()
+    {
+        try
+        {
+            return double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return double.NaN;
+        }
+    }
+
+    private static List<FoldResult> Read(string path)
+    {
+        if (!File.Exists(path)) return [];
+        var results = new List<FoldResult>();
+        foreach (var line in File.ReadLines(path))
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                if (JsonSerializer.Deserialize<FoldResult>(line, Json) is { } r) results.Add(r);
+            }
+            catch (JsonException)
+            {
+                // A line cut short by a kill mid-write: that fold simply runs again.
+                Console.Error.WriteLine($"[cv] ignoring an unreadable line in {path}");
+            }
+        }
+        return results;
+    }
+
+    private static string Report(List<Candidate> candidates, List<FoldResult> results, BenchOptions o, int trainImages)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine(inv, $"# Fine-tuning candidates by {o.Repeats}× repeated stratified {o.Folds}-fold cross-validation ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
+        sb.AppendLine();
+        sb.AppendLine(inv, $"{trainImages} PlantVillage-subset training images (the test split is not read); each fold trains on the other {o.Folds - 1} folds (no validation split) and is scored on its own. Δ is the paired mean difference from the first candidate listed over the folds both have.");
+        sb.AppendLine();
+        sb.AppendLine("| candidate | folds done | mean accuracy | std | min – max | Δ vs first (paired) | mean train s / fold | mean load |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        var labels = candidates.Select(c => c.Label).Concat(results.Select(r => r.Candidate)).Distinct().ToList();
+        var first = labels.Count > 0 ? results.Where(r => r.Candidate == labels[0]).ToDictionary(r => (r.Repeat, r.Fold), r => r.Accuracy) : [];
+        foreach (var label in labels)
+        {
+            var mine = results.Where(r => r.Candidate == label).OrderBy(r => r.Repeat).ThenBy(r => r.Fold).ToList();
+            if (mine.Count == 0)
+            {
+                sb.AppendLine(inv, $"| {label} | 0 | – | – | – | – | – | – |");
+                continue;
+            }
+            var acc = mine.Select(r => r.Accuracy).ToArray();
+            var mean = acc.Average();
+            var std = acc.Length > 1 ? Math.Sqrt(acc.Sum(a => (a - mean) * (a - mean)) / (acc.Length - 1)) : double.NaN;
+            var paired = mine.Where(r => first.ContainsKey((r.Repeat, r.Fold))).Select(r => r.Accuracy - first[(r.Repeat, r.Fold)]).ToArray();
+            var delta = paired.Length > 0 ? string.Create(inv, $"{paired.Average() * 100:+0.00;-0.00;0.00} pts ({paired.Length})") : "–";
+            sb.AppendLine(inv, $"| {label} | {mine.Count} | {mean * 100:F2}% | {std * 100:F2} | {acc.Min() * 100:F2}–{acc.Max() * 100:F2}% | {delta} | {mine.Average(r => r.TrainSeconds):F0} | {mine.Average(r => r.LoadAverage):F2} |");
+        }
+        return sb.ToString();
+    }
+}
