@@ -15,6 +15,8 @@ internal static class CliFlags
         ["clipGradNorm"] = "--clip-grad",
         ["earlyStoppingPatience"] = "--early-stopping",
         ["backboneLrMultiplier"] = "--backbone-lr-mult",
+        ["mixupAlpha"] = "--mixup",
+        ["emaDecay"] = "--ema",
         ["checkpointDirectory"] = "--checkpoint-dir",
         ["include"] = "--include",
     };
