@@ -56,10 +56,10 @@ internal static class TransferCvBench
         var inv = CultureInfo.InvariantCulture;
         var resultsPath = Path.GetFullPath(o.CvResultsPath ?? Path.Combine(o.RepoDir, "bench", "results", "transfer-cv.jsonl"));
         var reportPath = o.ReportPath ?? Path.ChangeExtension(resultsPath, ".md");
-        var candidates = Candidates();
-        if (o.Only is { } only) candidates = [.. candidates.Where(c => c.Label.Contains(only, StringComparison.Ordinal))];
+        var all = Candidates();
         if (o.SmokeEpochs is { } smoke)
-            candidates = [.. candidates.Select(c => c with { Label = $"{c.Label} [smoke: {smoke} epoch(s)]", Options = c.Options with { Epochs = smoke, HeadWarmupEpochs = Math.Min(c.Options.HeadWarmupEpochs, 5) } })];
+            all = [.. all.Select(c => c with { Label = $"{c.Label} [smoke: {smoke} epoch(s)]", Options = c.Options with { Epochs = smoke, HeadWarmupEpochs = Math.Min(c.Options.HeadWarmupEpochs, 5) } })];
+        var candidates = o.Only is { } only ? [.. all.Where(c => c.Label.Contains(only, StringComparison.Ordinal))] : all;
         var defaults = TransferOptions.For(TransferMode.FineTune);
         if (o.SmokeEpochs is null && Candidates()[0].Options != defaults)
             Console.Error.WriteLine("[cv] note: the first candidate is no longer TransferOptions.For(FineTune); the default changed since this list was written.");
@@ -92,7 +92,7 @@ internal static class TransferCvBench
                     var fit = folds.Where((_, i) => i != fold).SelectMany(f => f).Order().ToArray();
                     foreach (var c in candidates)
                     {
-                        if (done.Any(d => d.Candidate == c.Label && d.Repeat == repeat && d.Fold == fold && d.Folds == o.Folds && d.TrainImages == trainImages))
+                        if (done.Any(d => Same(d, c) && d.Repeat == repeat && d.Fold == fold && d.Folds == o.Folds && d.TrainImages == trainImages))
                         {
                             Console.Error.WriteLine($"[cv] skip (done): {c.Label}, repeat {repeat}, fold {fold + 1}/{o.Folds}");
                             continue;
@@ -107,12 +107,18 @@ internal static class TransferCvBench
             }
         }
 
-        var report = Report(candidates, done.Where(d => d.Folds == o.Folds && d.TrainImages == trainImages && d.Repeat <= o.Repeats).ToList(), o, trainImages);
+        // A label whose options were edited since its folds ran is a new candidate: only rows with today's options count.
+        var current = done.Where(d => d.Folds == o.Folds && d.TrainImages == trainImages && d.Repeat <= o.Repeats)
+            .Where(d => all.FirstOrDefault(c => c.Label == d.Candidate) is not { } c || Same(d, c)).ToList();
+        // The table lists every candidate, today's default first, whatever --only ran this time.
+        var report = Report(all, current, o, trainImages);
         Console.WriteLine(report);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(reportPath))!);
         File.WriteAllText(reportPath, report);
         return 0;
     }
+
+    private static bool Same(FoldResult done, Candidate c) => done.Candidate == c.Label && done.Options == Summary(c.Options with { ValidationFraction = 0 });
 
     private static FoldResult RunFold(Candidate c, RgbImageSet images, int[] fit, int[] held, int repeat, int fold, BenchOptions o, int trainImages)
     {
