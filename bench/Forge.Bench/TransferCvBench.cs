@@ -41,6 +41,7 @@ internal static class TransferCvBench
         [
             new("default: unfreeze 4, 160 px, 8 epochs, backbone ×0.3, flip averaging", ft),
             new("default + mixup α 0.2", ft with { MixupAlpha = 0.2 }),
+            new("default + cutmix α 1", ft with { MixupAlpha = 1, CutMix = true }),
             new("default + EMA 0.999", ft with { EmaDecay = 0.999 }),
             new("default + layer decay 0.7", ft with { LayerDecay = 0.7 }),
             new("default + 5 test crops", ft with { TestCrops = 5 }),

@@ -30,6 +30,7 @@ internal static class FinetuneCommand
         var imageSize = new Option<int?>("--image-size") { Description = "Network input side in pixels (default 160 for fine-tune, 224 otherwise; images are decoded at 256/224 of it and centre-cropped)" };
         var valFraction = new Option<double?>("--validation-fraction") { Description = "Share of training images held out to pick the best epoch and report validation accuracy (default 0.15; fine-tune 0: its defaults were chosen on a held-out part already, so it trains on every image)" };
         var mixup = new Option<double?>("--mixup") { Description = "Mixup α for end-to-end training: each batch is blended with a shuffled copy of itself by λ ~ Beta(α, α) and trained against the blended labels (default 0: off; e.g. 0.2)" };
+        var cutmix = new Option<bool?>("--cutmix") { Description = "With --mixup α: CutMix instead of blending, a box of the partner image covering 1 − λ of the area pasted into each image (default off)" };
         var ema = new Option<double?>("--ema") { Description = "Decay of an exponential moving average of the weights, updated every end-to-end step; the model and its validation use the average after the last epoch (default 0: off; e.g. 0.999)" };
         var layerDecay = new Option<double?>("--layer-decay") { Description = "Layer-wise rate decay in (0, 1]: the last unfrozen stage trains at the backbone rate, each earlier one this factor slower (default 1: off; e.g. 0.7)" };
         var testCrops = new Option<int?>("--test-crops") { Description = "Views averaged per image when predicting, validation and serving alike: 1 (centre crop, default) or 5 (centre and four corners of the decoded image; 5× the inference cost, twice that with --flip-averaging)" };
@@ -44,7 +45,7 @@ internal static class FinetuneCommand
         var tracking = new TrackingOptions();
         var cmd = new Command("finetune", "Transfer learning: reuse a pretrained ImageNet backbone for a small labelled image dataset. Three modes share one code path, so you can see which wins on your data: fine-tune, feature-extraction and scratch. Writes a torch-image bundle that 'forge predict' and 'forge evaluate' use; the run is tracked unless --no-track.\n\nExamples:\n  forge finetune plantvillage --out models/plants\n  forge finetune plantvillage --mode feature-extraction --out models/plants-fe\n  forge finetune plantvillage --mode fine-tune --unfreeze 1 --epochs 4 --out models/plants-ft1\n  forge finetune ./my-photos --mode feature-extraction --out models/mine --skip-bad-images")
         {
-            dataset, backbone, mode, unfreeze, epochs, lr, lrMult, batch, views, warmup, freezeBn, augment, flip, imageSize, valFraction, mixup, ema, layerDecay, testCrops, seed, threads, limit, skipBad,
+            dataset, backbone, mode, unfreeze, epochs, lr, lrMult, batch, views, warmup, freezeBn, augment, flip, imageSize, valFraction, mixup, cutmix, ema, layerDecay, testCrops, seed, threads, limit, skipBad,
             outDir, overwrite, dataDir, name,
         };
         tracking.AddTo(cmd);
@@ -71,6 +72,7 @@ internal static class FinetuneCommand
                     FlipAveraging = p.GetValue(flip) ?? d.FlipAveraging,
                     ValidationFraction = p.GetValue(valFraction) ?? d.ValidationFraction,
                     MixupAlpha = p.GetValue(mixup) ?? d.MixupAlpha,
+                    CutMix = p.GetValue(cutmix) ?? d.CutMix,
                     EmaDecay = p.GetValue(ema) ?? d.EmaDecay,
                     LayerDecay = p.GetValue(layerDecay) ?? d.LayerDecay,
                     TestCrops = p.GetValue(testCrops) ?? d.TestCrops,

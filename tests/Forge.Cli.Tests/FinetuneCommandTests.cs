@@ -43,7 +43,7 @@ public sealed class FinetuneCommandTests : IClassFixture<ForgeHomeFixture>, IDis
     public void The_recipe_flags_are_documented_and_bad_values_are_refused_naming_each_flag()
     {
         var help = Cli.Run("finetune", "--help");
-        foreach (var flag in new[] { "--mixup", "--ema", "--layer-decay", "--test-crops" }) Assert.Contains(flag, help.Out, StringComparison.Ordinal);
+        foreach (var flag in new[] { "--mixup", "--cutmix", "--ema", "--layer-decay", "--test-crops" }) Assert.Contains(flag, help.Out, StringComparison.Ordinal);
         var bad = Cli.Run("finetune", "plantvillage", "--mixup", "-0.5", "--ema", "1", "--layer-decay", "0", "--test-crops", "3", "--out", _temp.Combine("z"));
         Cli.AssertFailed(bad, "--mixup: must be 0 (off) or positive (got -0.5)");
         foreach (var part in new[] { "--ema: must be 0 (off) or in (0, 1) (got 1)", "--layer-decay: must be in (0, 1]", "--test-crops: must be 1" })

@@ -100,6 +100,47 @@ public sealed class TransferRecipeTests
     }
 
     [Fact]
+    public void CutMix_pastes_the_partner_s_box_and_lambda_becomes_the_share_of_the_area_kept()
+    {
+        const int b = 4, classes = 3, h = 8, w = 6;
+        var values = Enumerable.Range(0, b * 3 * h * w).Select(i => (float)i).ToArray();
+        using var x = torch.tensor(values, [b, 3, h, w]);
+        long[] labels = [0, 1, 2, 0];
+
+        var (mixed, soft, lambda) = Mixup.Apply(x, labels, classes, 1.0, 0, new Random(4), cutMix: true);
+
+        var rng = new Random(4);
+        var drawn = Mixup.Beta(1, 1, rng);
+        var partner = Enumerable.Range(0, b).ToArray();
+        rng.Shuffle(partner);
+        var (top, bottom, left, right) = Mixup.CutBox(h, w, drawn, rng);
+        var area = (bottom - top) * (right - left);
+        Assert.InRange(area, 1, (h * w) - 1);
+        Assert.Equal(1 - (area / (double)(h * w)), lambda, 12);
+        var m = mixed.data<float>().ToArray();
+        for (var i = 0; i < b; i++)
+            for (var c = 0; c < 3; c++)
+                for (var y = 0; y < h; y++)
+                    for (var xx = 0; xx < w; xx++)
+                    {
+                        var inside = y >= top && y < bottom && xx >= left && xx < right;
+                        var at = (((c * h) + y) * w) + xx;
+                        Assert.Equal(values[((inside ? partner[i] : i) * 3 * h * w) + at], m[(i * 3 * h * w) + at]);
+                    }
+        var t = soft.data<float>().ToArray();
+        for (var i = 0; i < b; i++)
+            for (var k = 0; k < classes; k++)
+            {
+                var expected = (labels[i] == k ? lambda : 0) + (labels[partner[i]] == k ? 1 - lambda : 0);
+                Assert.True(Math.Abs(t[(i * classes) + k] - expected) < 1e-6, $"target {i},{k}");
+            }
+        // An unclipped box covers 1 − λ of the area: λ = 0.75 on 8×8 is a 4×4 box.
+        var (t2, b2, l2, r2) = Mixup.CutBox(8, 8, 0.75, new Random(1));
+        Assert.True((b2 - t2) * (r2 - l2) <= 16);
+        Assert.Contains(Enumerable.Range(0, 50).Select(s => Mixup.CutBox(8, 8, 0.75, new Random(s))), q => (q.Bottom - q.Top, q.Right - q.Left) == (4, 4));
+    }
+
+    [Fact]
     public void The_moving_average_follows_a_hand_computed_average_swaps_in_for_evaluation_and_stays_at_the_end()
     {
         using var module = nn.Sequential(("lin", nn.Linear(2, 2)), ("bn", nn.BatchNorm1d(2)));
@@ -222,7 +263,7 @@ public sealed class TransferRecipeTests
     }
 
     [SharedDataFact("plantvillage-subset")]
-    public void Fine_tuning_with_mixup_a_moving_average_and_layer_decay_repeats_at_a_seed_and_mixup_changes_the_result()
+    public void Fine_tuning_with_mixup_a_moving_average_and_layer_decay_repeats_at_a_seed_and_mixup_or_cutmix_changes_the_result()
     {
         var train = Images.Value.Train;
         var o = Small with { MixupAlpha = 0.4, EmaDecay = 0.99, LayerDecay = 0.7, Unfreeze = 2 };
@@ -233,6 +274,9 @@ public sealed class TransferRecipeTests
 
         Assert.Equal(HeadWeights(a), HeadWeights(b));
         Assert.NotEqual(HeadWeights(a), HeadWeights(plain));
+        using var cut = new TransferTrainer(o with { CutMix = true }).Train(train);
+        Assert.NotEqual(HeadWeights(a), HeadWeights(cut));
+        Assert.All(cut.History, h => Assert.True(double.IsFinite(h.TrainLoss)));
         Assert.All(a.History, h => Assert.True(double.IsFinite(h.TrainLoss)));
         // With the moving average on, the model is the last epoch's average, so the score reported is that epoch's.
         Assert.Equal(a.History[^1].ValidationAccuracy, a.ValidationAccuracy);
@@ -245,6 +289,8 @@ public sealed class TransferRecipeTests
         var ex = Assert.Throws<OptionsException>(o.Validate);
         Assert.Equal(["mixupAlpha", "emaDecay", "layerDecay", "testCrops"], ex.Problems.Select(p => p.Option));
         Assert.Contains("5 (centre and four corners) (got 3)", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("cutMix", Assert.Single(new TransferOptions { CutMix = true }.FindProblems()).Option);
+        Assert.Empty((new TransferOptions { MixupAlpha = 1, CutMix = true }).FindProblems());
         Assert.Empty((new TransferOptions { MixupAlpha = 0.2, EmaDecay = 0.999, LayerDecay = 0.7, TestCrops = 5 }).FindProblems());
         Assert.Empty(TransferOptions.For(TransferMode.FineTune).FindProblems());
         var defaults = TransferOptions.For(TransferMode.FineTune);

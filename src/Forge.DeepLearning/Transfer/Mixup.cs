@@ -5,12 +5,14 @@ namespace Forge.DeepLearning.Transfer;
 
 /// <summary>
 /// Mixup (Zhang et al., 2018): a batch blended with a shuffled copy of itself, λ ~ Beta(α, α), trained against the blended
-/// class probabilities. All randomness comes from the run's generator, so a seed fixes every λ and pairing.
+/// class probabilities; or CutMix (Yun et al., 2019): a box of the partner pasted in, λ the share of the area kept. All
+/// randomness comes from the run's generator, so a seed fixes every λ, pairing and box.
 /// </summary>
 internal static class Mixup
 {
     /// <summary>One mixed batch: the blended images, the soft targets [B, classes] (label smoothing applied) and λ.</summary>
-    public static (Tensor Input, Tensor Target, double Lambda) Apply(Tensor images, ReadOnlySpan<long> labels, int classes, double alpha, double labelSmoothing, Random rng)
+    public static (Tensor Input, Tensor Target, double Lambda) Apply(Tensor images, ReadOnlySpan<long> labels, int classes, double alpha, double labelSmoothing, Random rng,
+        bool cutMix = false)
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(rng);
@@ -18,6 +20,9 @@ internal static class Mixup
         var lambda = Beta(alpha, alpha, rng);
         var partner = Enumerable.Range(0, b).ToArray();
         rng.Shuffle(partner);
+        var (h, w) = ((int)images.shape[2], (int)images.shape[3]);
+        var box = cutMix ? CutBox(h, w, lambda, rng) : default;
+        if (cutMix) lambda = 1 - ((box.Bottom - box.Top) * (double)(box.Right - box.Left) / (h * w));
         var soft = new float[b * classes];
         var spread = (float)(labelSmoothing / classes);
         for (var i = 0; i < b; i++)
@@ -27,10 +32,33 @@ internal static class Mixup
             soft[(i * classes) + (int)labels[partner[i]]] += (float)((1 - lambda) * (1 - labelSmoothing));
         }
         using var scope = NewDisposeScope();
+        using var partnerIndex = torch.tensor(partner.Select(i => (long)i).ToArray());
+        if (cutMix)
+        {
+            var mask = new float[h * w];
+            for (var y = box.Top; y < box.Bottom; y++)
+                for (var x = box.Left; x < box.Right; x++) mask[(y * w) + x] = 1;
+            using var inside = torch.tensor(mask, [1, 1, h, w]);
+            var pasted = torch.where(inside.to_type(ScalarType.Bool), images.index_select(0, partnerIndex), images);
+            return (pasted.MoveToOuterDisposeScope(), torch.tensor(soft, [b, classes]).MoveToOuterDisposeScope(), lambda);
+        }
         using var own = TorchScalars.Of((float)lambda);
         using var other = TorchScalars.Of((float)(1 - lambda));
-        var mixed = images.mul(own).add_(images.index_select(0, torch.tensor(partner.Select(i => (long)i).ToArray())).mul_(other));
+        var mixed = images.mul(own).add_(images.index_select(0, partnerIndex).mul_(other));
         return (mixed.MoveToOuterDisposeScope(), torch.tensor(soft, [b, classes]).MoveToOuterDisposeScope(), lambda);
+    }
+
+    /// <summary>
+    /// The CutMix box for a drawn λ: sides √(1 − λ) of the image's, centred at a uniformly drawn pixel, clipped to the image
+    /// (rows [Top, Bottom), columns [Left, Right)).
+    /// </summary>
+    public static (int Top, int Bottom, int Left, int Right) CutBox(int height, int width, double lambda, Random rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        var side = Math.Sqrt(1 - lambda);
+        var (bh, bw) = ((int)(height * side), (int)(width * side));
+        var (cy, cx) = (rng.Next(height), rng.Next(width));
+        return (Math.Clamp(cy - (bh / 2), 0, height), Math.Clamp(cy + (bh / 2), 0, height), Math.Clamp(cx - (bw / 2), 0, width), Math.Clamp(cx + (bw / 2), 0, width));
     }
 
     /// <summary>Cross-entropy against class probabilities: the mean over rows of −Σ target · log softmax(logits).</summary>

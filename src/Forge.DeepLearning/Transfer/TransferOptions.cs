@@ -74,6 +74,12 @@ public sealed record TransferOptions
     public double MixupAlpha { get; init; }
 
     /// <summary>
+    /// With <see cref="MixupAlpha"/>: CutMix instead of blending. A box of the partner image, covering a share 1 − λ of the area
+    /// (centred at a random point, clipped to the image), replaces that part of each image; λ becomes the share actually kept.
+    /// </summary>
+    public bool CutMix { get; init; }
+
+    /// <summary>
     /// Decay of an exponential moving average of the trained weights and batch-norm statistics, updated after every end-to-end
     /// step (0: off; e.g. 0.999). Step t uses min(decay, (1 + t)/(10 + t)), so a short run is not dominated by its starting
     /// weights. Validation and the returned model use the average; with it on, the model is the average after the last epoch
@@ -148,6 +154,7 @@ public sealed record TransferOptions
         if (ImageSize < 32) Add(nameof(ImageSize), $"must be at least 32 pixels (got {ImageSize})");
         if (ImageSize > StoreSize) Add(nameof(ImageSize), $"{ImageSize} exceeds the decoded size {StoreSize} ({{storeSize}})");
         if (MixupAlpha is < 0 || !double.IsFinite(MixupAlpha)) Add(nameof(MixupAlpha), $"must be 0 (off) or positive (got {MixupAlpha})");
+        if (CutMix && !(MixupAlpha > 0)) Add(nameof(CutMix), "needs mixupAlpha above 0 (λ ~ Beta(α, α) sets the box size)");
         if (EmaDecay is < 0 or >= 1 || double.IsNaN(EmaDecay)) Add(nameof(EmaDecay), $"must be 0 (off) or in (0, 1) (got {EmaDecay})");
         if (LayerDecay is <= 0 or > 1 || double.IsNaN(LayerDecay)) Add(nameof(LayerDecay), $"must be in (0, 1], 1 being off (got {LayerDecay})");
         if (TestCrops is not (1 or 5)) Add(nameof(TestCrops), $"must be 1 (the centre crop) or 5 (centre and four corners) (got {TestCrops})");

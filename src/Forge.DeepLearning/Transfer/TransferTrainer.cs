@@ -257,7 +257,7 @@ public sealed class TransferTrainer
             var labels = order.AsSpan(s, len).ToArray().Select(i => (long)images.Labels[i]).ToArray();
             if (_o.MixupAlpha > 0)
             {
-                var (mixed, soft, _) = Mixup.Apply(x, labels, images.ClassNames.Count, _o.MixupAlpha, _o.LabelSmoothing, rng);
+                var (mixed, soft, _) = Mixup.Apply(x, labels, images.ClassNames.Count, _o.MixupAlpha, _o.LabelSmoothing, rng, _o.CutMix);
                 yield return new TrainingBatch(mixed, soft, len);
                 continue;
             }
