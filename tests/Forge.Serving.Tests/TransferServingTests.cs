@@ -15,11 +15,18 @@ public sealed class TransferServingTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [SharedDataFact("plantvillage-subset")]
-    public async Task A_leaf_photo_gets_the_probabilities_the_model_gives_in_process()
+    public Task A_leaf_photo_gets_the_probabilities_the_model_gives_in_process() => ServeAndCompare(testCrops: 1);
+
+    // With five test crops the served input is the whole decoded image and the model crops it itself, so the HTTP answer is
+    // still the in-process (and evaluated) one.
+    [SharedDataFact("plantvillage-subset")]
+    public Task With_five_test_crops_a_leaf_photo_still_gets_the_in_process_probabilities() => ServeAndCompare(testCrops: 5);
+
+    private async Task ServeAndCompare(int testCrops)
     {
         var folder = ImageFolder.Open(SharedData.Dir("plantvillage-subset"));
         var entries = folder.Split("train").GroupBy(e => e.Label).SelectMany(g => g.Take(3)).ToArray();
-        var options = TransferOptions.For(TransferMode.FeatureExtraction) with { Epochs = 3, ImageSize = 64, StoreSize = 73, FeatureViews = 0, ValidationFraction = 0 };
+        var options = TransferOptions.For(TransferMode.FeatureExtraction) with { Epochs = 3, ImageSize = 64, StoreSize = 73, FeatureViews = 0, ValidationFraction = 0, TestCrops = testCrops };
         var (images, _) = RgbImageSet.Decode(entries, folder.ClassNames, 73);
         var bundleDir = _temp.Combine("plants");
         using (var model = new TransferTrainer(options).Train(images))
