@@ -34,6 +34,7 @@ internal static class EvaluateCommand
                     throw new NotFoundException("split", splitName, ["train", "test"]);
                 var bundle = ModelBundle.Load(p.GetValue(bundleArg)!);
                 if (TabularCli.IsTabular(bundle)) return TabularCli.Evaluate(ctx, p, bundle, splitName);
+                if (NotEvaluated(bundle.Manifest) is { } why) throw new UsageException(why);
                 TorchRuntime.SetThreads(p.GetValue(threads) ?? 0);
                 var name = p.GetValue(dataset) ?? bundle.Manifest.Training?.Dataset
                     ?? throw new UsageException("the bundle does not record its dataset; pass --dataset");
@@ -94,5 +95,15 @@ internal static class EvaluateCommand
             throw new UsageException($"{datasetName} has classes {string.Join(", ", folder.ClassNames)}; the model predicts {string.Join(", ", model.Labels)}");
         var (report, speed) = TransferTraining.Evaluate(model, images);
         return (report, speed, datasetName);
+    }
+
+    /// <summary>Why forge evaluate does not score a text or forecasting bundle, and what gives its metrics instead; null for image bundles.</summary>
+    private static string? NotEvaluated(ModelManifest manifest)
+    {
+        if (HourlyForecaster.IsForecaster(manifest))
+            return $"{manifest.Name} is an hourly forecaster ({manifest.Flavor}), which forge evaluate does not score; forge predict BUNDLE --batch hour.csv --out forecasts.csv prints its RMSE and MAE per period (the test period's equal the bundle's metrics)";
+        if (SequenceTextClassifier.IsSequenceText(manifest) || manifest.Flavor == Forge.Text.TextModule.Flavor)
+            return $"{manifest.Name} is a text model ({manifest.Flavor}), which forge evaluate does not score; its test metrics are in its manifest (forge-model.json, metrics), and forge predict BUNDLE --batch texts.csv --out predictions.csv labels any CSV with a 'text' column";
+        return null;
     }
 }

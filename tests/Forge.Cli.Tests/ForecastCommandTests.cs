@@ -70,6 +70,7 @@ public sealed class ForecastCommandTests(ForgeHomeFixture home) : IClassFixture<
 
         // The explainers do not apply to a window of hours; the refusal names what to use instead.
         Cli.AssertFailed(Cli.Run("explain", dir, "--rows", testCsv), "hourly forecaster", "forge train bike-sharing", "forge monitor");
+        Cli.AssertFailed(Cli.Run("evaluate", dir), "hourly forecaster", "does not score", "forge predict BUNDLE --batch");
     }
 
     [SharedDataFact("bike-sharing")]

@@ -81,6 +81,7 @@ public sealed class RecurrentCommandTests(ForgeHomeFixture home) : IClassFixture
         var explanation = explain.Json();
         Assert.Contains("torch-sequence", explanation.Text("model"), StringComparison.Ordinal);
         Assert.InRange(explanation.Number("maxAdditivityGap"), 0, 1e-4);
+        Cli.AssertFailed(Cli.Run("evaluate", dir), "text model (torch-sequence)", "does not score", "forge predict BUNDLE --batch");
     }
 
     [SharedDataFact(TextBundleFixture.Uci)]
