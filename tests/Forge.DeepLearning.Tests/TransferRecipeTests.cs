@@ -17,13 +17,7 @@ public sealed class TransferRecipeTests
 {
     private static readonly Lazy<(RgbImageSet Train, RgbImageSet Test)> Images = new(Load);
 
-    private static (RgbImageSet, RgbImageSet) Load()
-    {
-        var folder = ImageFolder.Open(SharedData.Dir("plantvillage-subset"));
-        var train = folder.Split("train").GroupBy(e => e.Label).SelectMany(g => g.Take(3)).ToArray();
-        var test = folder.Split("test").GroupBy(e => e.Label).SelectMany(g => g.Take(1)).ToArray();
-        return (RgbImageSet.Decode(train, folder.ClassNames, 73).Images, RgbImageSet.Decode(test, folder.ClassNames, 73).Images);
-    }
+    private static (RgbImageSet, RgbImageSet) Load() => PlantVillageSample.Load(trainPerClass: 3, testPerClass: 1);
 
     private static TransferOptions Small => TransferOptions.For(TransferMode.FineTune) with
     {

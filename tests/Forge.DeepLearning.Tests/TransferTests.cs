@@ -29,13 +29,7 @@ public sealed class TransferTests
         Seed = 3,
     };
 
-    private static (RgbImageSet, RgbImageSet) Load()
-    {
-        var folder = ImageFolder.Open(SharedData.Dir("plantvillage-subset"));
-        var train = folder.Split("train").GroupBy(e => e.Label).SelectMany(g => g.Take(4)).ToArray();
-        var test = folder.Split("test").GroupBy(e => e.Label).SelectMany(g => g.Take(1)).ToArray();
-        return (RgbImageSet.Decode(train, folder.ClassNames, 73).Images, RgbImageSet.Decode(test, folder.ClassNames, 73).Images);
-    }
+    private static (RgbImageSet, RgbImageSet) Load() => PlantVillageSample.Load(trainPerClass: 4, testPerClass: 1);
 
     /// <summary>Each backbone stage's parameters and batch-norm statistics, as plain arrays.</summary>
     private static List<float[][]> StageState(TransferNetwork net) =>
