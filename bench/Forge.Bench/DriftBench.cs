@@ -449,5 +449,5 @@ internal static class DriftBench
         }
     }
 
-    private static string Load() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
+    private static string Load() => MachineLoad.Text() ?? "?";
 }

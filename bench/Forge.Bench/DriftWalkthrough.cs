@@ -181,7 +181,7 @@ internal static class DriftWalkthrough
             ?? throw new FileNotFoundException("bike-sharing/hour.csv not found: pass --data-dir DIR (the folder holding bike-sharing/) or set FORGE_DATA_DIR");
     }
 
-    private static string Load() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+    private static string Load() => MachineLoad.Text() ?? "n/a";
 
     private sealed class TempDirectory : IDisposable
     {

@@ -286,5 +286,5 @@ internal static class ExplainBench
         static double Kb(string line) => double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], Inv);
     }
 
-    private static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+    private static string Load() => MachineLoad.Text(1) ?? "?";
 }

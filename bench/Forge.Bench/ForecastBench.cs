@@ -29,7 +29,7 @@ internal static class ForecastBench
         var hourCsv = Path.Combine(dataDir, "hour.csv");
         var series = HourlySeries.ReadCsv(hourCsv);
         var (validationStart, testStart) = HourlyForecasting.Boundaries(series, 0.2, 0.1);
-        var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown";
+        var load = MachineLoad.Text(fields: null) ?? "unknown";
         var report = new StringBuilder();
         report.AppendLine("# Hourly demand forecasting: bike sharing (hour.csv)");
         report.AppendLine();

@@ -39,7 +39,7 @@ internal static partial class RecurrentBench
         var maxSteps = o.Limit ?? 5000;
         var length = o.Length;
         var report = new StringBuilder();
-        var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown";
+        var load = MachineLoad.Text(fields: null) ?? "unknown";
         report.AppendLine(CultureInfo.InvariantCulture, $"# Recurrent networks: Forge (TorchSharp {TorchRuntime.TorchSharpVersion}, libtorch {TorchRuntime.LibTorchVersion}) against PyTorch (torch_lstm.py)");
         report.AppendLine();
         report.AppendLine(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {o.Threads} threads each, load average at start {load}.");
@@ -94,7 +94,7 @@ internal static partial class RecurrentBench
     /// <summary>Closes a recurrent-suite report with the load at the end, prints it and writes it (to --report or bench/results/<paramref name="defaultFile"/>).</summary>
     internal static int Finish(BenchOptions o, StringBuilder report, string defaultFile)
     {
-        var end = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown";
+        var end = MachineLoad.Text(fields: null) ?? "unknown";
         report.AppendLine(CultureInfo.InvariantCulture, $"Load average at the end: {end}.");
         Console.WriteLine(report.ToString());
         var path = o.ReportPath ?? Path.Combine(o.RepoDir, "bench", "results", defaultFile);

@@ -61,7 +61,7 @@ internal static class TabularBench
         return status;
     }
 
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+    private static string LoadAverage() => MachineLoad.Text() ?? "unknown";
 
     private static TabularTrainingResult Train(BenchOptions o, string dataset, string output, int seed, string? split, TabularOptions? options = null)
     {

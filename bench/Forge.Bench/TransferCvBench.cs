@@ -57,12 +57,13 @@ internal static class TransferCvBench
         var inv = CultureInfo.InvariantCulture;
         var resultsPath = Path.GetFullPath(o.CvResultsPath ?? Path.Combine(o.RepoDir, "bench", "results", "transfer-cv.jsonl"));
         var reportPath = o.ReportPath ?? Path.ChangeExtension(resultsPath, ".md");
-        var all = Candidates();
+        var listed = Candidates();
+        var all = listed;
         if (o.SmokeEpochs is { } smoke)
-            all = [.. all.Select(c => c with { Label = $"{c.Label} [smoke: {smoke} epoch(s)]", Options = c.Options with { Epochs = smoke, HeadWarmupEpochs = Math.Min(c.Options.HeadWarmupEpochs, 5) } })];
+            all = [.. listed.Select(c => c with { Label = $"{c.Label} [smoke: {smoke} epoch(s)]", Options = c.Options with { Epochs = smoke, HeadWarmupEpochs = Math.Min(c.Options.HeadWarmupEpochs, 5) } })];
         var candidates = o.Only is { } only ? [.. all.Where(c => c.Label.Contains(only, StringComparison.Ordinal))] : all;
         var defaults = TransferOptions.For(TransferMode.FineTune);
-        if (o.SmokeEpochs is null && Candidates()[0].Options != defaults)
+        if (o.SmokeEpochs is null && listed[0].Options != defaults)
             Console.Error.WriteLine("[cv] note: the first candidate is no longer TransferOptions.For(FineTune); the default changed since this list was written.");
 
         var done = Read(resultsPath);
@@ -131,7 +132,7 @@ internal static class TransferCvBench
         var (report, _) = TransferTraining.Evaluate(model, heldOut);
         var correct = (int)Math.Round(report.Accuracy * heldOut.Count);
         return new FoldResult(c.Label, Summary(options), repeat, fold, o.Folds, trainImages, correct, heldOut.Count, report.Accuracy,
-            Math.Round(clock.Elapsed.TotalSeconds, 1), DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), LoadAverage(), o.Threads);
+            Math.Round(clock.Elapsed.TotalSeconds, 1), DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), MachineLoad.OneMinute(), o.Threads);
     }
 
     // The options that set a candidate apart, in the generated map's words (threads and seed vary per run, not per candidate).
@@ -143,17 +144,6 @@ internal static class TransferCvBench
 
     private static SortedDictionary<string, string> OptionsMapOf(TransferOptions o) => Forge.Core.OptionsMap.From(o);
 
-    private static double LoadAverage()
-    {
-        try
-        {
-            return double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return double.NaN;
-        }
-    }
 
     private static List<FoldResult> Read(string path)
     {

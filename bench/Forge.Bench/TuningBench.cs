@@ -268,17 +268,7 @@ internal static class TuningBench
 
     private static string Ms(double seconds) => (seconds * 1000).ToString(seconds < 0.001 ? "0.000" : "0.00", CultureInfo.InvariantCulture) + " ms";
 
-    private static string Load()
-    {
-        try
-        {
-            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
-        }
-        catch (IOException)
-        {
-            return "?";
-        }
-    }
+    private static string Load() => MachineLoad.Text(1) ?? "?";
 
     private static void WriteCurves(string path, List<TuningRun> runs, int trials)
     {

@@ -196,17 +196,7 @@ internal static class UiBench
         ? string.Create(CultureInfo.InvariantCulture, $"{ms / 1000:F2} s")
         : string.Create(CultureInfo.InvariantCulture, $"{ms:F0} ms");
 
-    private static string Load()
-    {
-        try
-        {
-            return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
-    }
+    private static string Load() => MachineLoad.Text() ?? "unknown";
 
     /// <summary>
     /// Creates the schema through the store, then writes the runs with plain SQL in one transaction: the store's own API
