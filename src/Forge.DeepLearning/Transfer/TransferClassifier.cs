@@ -118,11 +118,15 @@ public sealed class TransferClassifier : IPredictor
         return InputRow(RgbImageSet.DecodeBytes(bytes, source, Options.StoreSize));
     }
 
-    /// <summary>One stored image as the model's input row: the centre crop, or with several test crops the whole decoded image.</summary>
-    internal float[] InputRow(ReadOnlySpan<byte> rgb) => Options.TestCrops > 1 ? Crop(rgb, Options.StoreSize, 0) : CentreCrop(rgb);
-
-    /// <summary>One stored image (StoreSize² RGB bytes, as <see cref="RgbImageSet"/> keeps them) as an input row: centre-cropped, channels first, in 0–1.</summary>
-    internal float[] CentreCrop(ReadOnlySpan<byte> rgb) => Crop(rgb, Options.ImageSize, (Options.StoreSize - Options.ImageSize) / 2);
+    /// <summary>
+    /// One stored image (StoreSize² RGB bytes, as <see cref="RgbImageSet"/> keeps them) as the model's input row, channels first,
+    /// in 0–1: the centred square of the signature's side, which is the centre crop, or the whole image with several test crops.
+    /// </summary>
+    internal float[] InputRow(ReadOnlySpan<byte> rgb)
+    {
+        var side = Signature.Inputs[0].Shape[^1];
+        return Crop(rgb, side, (Options.StoreSize - side) / 2);
+    }
 
     private float[] Crop(ReadOnlySpan<byte> rgb, int s, int offset)
     {
