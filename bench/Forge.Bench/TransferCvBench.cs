@@ -46,9 +46,9 @@ internal static class TransferCvBench
             new("default + layer decay 0.7", ft with { LayerDecay = 0.7 }),
             new("default + 5 test crops", ft with { TestCrops = 5 }),
             new("default, 12 epochs", ft with { Epochs = 12 }),
-            new("default, 12 epochs + mixup α 0.2", ft with { Epochs = 12, MixupAlpha = 0.2 }),
+            new("progressive: 160 px, the last 2 of 8 epochs and prediction at 224 px", ft.AtImageSize(224) with { ProgressiveSize = 160, FullSizeEpochs = 2 }),
+            new("160 px training, 224 px prediction", ft.AtImageSize(224) with { ProgressiveSize = 160, FullSizeEpochs = 0 }),
             new("default, 12 epochs + mixup α 0.2 + EMA 0.999", ft with { Epochs = 12, MixupAlpha = 0.2, EmaDecay = 0.999 }),
-            new("default + layer decay 0.7 + EMA 0.999 + 5 test crops", ft with { LayerDecay = 0.7, EmaDecay = 0.999, TestCrops = 5 }),
         ];
     }
 

@@ -17,6 +17,7 @@ internal static class CliFlags
         ["backboneLrMultiplier"] = "--backbone-lr-mult",
         ["mixupAlpha"] = "--mixup",
         ["emaDecay"] = "--ema",
+        ["progressiveSize"] = "--progressive",
         ["checkpointDirectory"] = "--checkpoint-dir",
         ["include"] = "--include",
     };

@@ -34,6 +34,8 @@ internal static class FinetuneCommand
         var ema = new Option<double?>("--ema") { Description = "Decay of an exponential moving average of the weights, updated every end-to-end step; the model and its validation use the average after the last epoch (default 0: off; e.g. 0.999)" };
         var layerDecay = new Option<double?>("--layer-decay") { Description = "Layer-wise rate decay in (0, 1]: the last unfrozen stage trains at the backbone rate, each earlier one this factor slower (default 1: off; e.g. 0.7)" };
         var testCrops = new Option<int?>("--test-crops") { Description = "Views averaged per image when predicting, validation and serving alike: 1 (centre crop, default) or 5 (centre and four corners of the decoded image; 5× the inference cost, twice that with --flip-averaging)" };
+        var progressive = new Option<int?>("--progressive") { Description = "Progressive resizing: train every end-to-end epoch but the last --full-size-epochs on crops of this side, then finish (and predict) at --image-size; early epochs cost about (this/image-size)² as much (default 0: off; e.g. 160 with --image-size 224)" };
+        var fullSizeEpochs = new Option<int?>("--full-size-epochs") { Description = "With --progressive: how many final end-to-end epochs train at the full --image-size (default 2)" };
         var seed = CommonOptions.Seed();
         var threads = CommonOptions.Threads();
         var limit = new Option<int?>("--limit") { Description = "Use only the first N training images per class (and N/4 test images per class), for quick runs" };
@@ -45,7 +47,7 @@ internal static class FinetuneCommand
         var tracking = new TrackingOptions();
         var cmd = new Command("finetune", "Transfer learning: reuse a pretrained ImageNet backbone for a small labelled image dataset. Three modes share one code path, so you can see which wins on your data: fine-tune, feature-extraction and scratch. Writes a torch-image bundle that 'forge predict' and 'forge evaluate' use; the run is tracked unless --no-track.\n\nExamples:\n  forge finetune plantvillage --out models/plants\n  forge finetune plantvillage --mode feature-extraction --out models/plants-fe\n  forge finetune plantvillage --mode fine-tune --unfreeze 1 --epochs 4 --out models/plants-ft1\n  forge finetune ./my-photos --mode feature-extraction --out models/mine --skip-bad-images")
         {
-            dataset, backbone, mode, unfreeze, epochs, lr, lrMult, batch, views, warmup, freezeBn, augment, flip, imageSize, valFraction, mixup, cutmix, ema, layerDecay, testCrops, seed, threads, limit, skipBad,
+            dataset, backbone, mode, unfreeze, epochs, lr, lrMult, batch, views, warmup, freezeBn, augment, flip, imageSize, valFraction, mixup, cutmix, ema, layerDecay, testCrops, progressive, fullSizeEpochs, seed, threads, limit, skipBad,
             outDir, overwrite, dataDir, name,
         };
         tracking.AddTo(cmd);
@@ -76,6 +78,8 @@ internal static class FinetuneCommand
                     EmaDecay = p.GetValue(ema) ?? d.EmaDecay,
                     LayerDecay = p.GetValue(layerDecay) ?? d.LayerDecay,
                     TestCrops = p.GetValue(testCrops) ?? d.TestCrops,
+                    ProgressiveSize = p.GetValue(progressive) ?? d.ProgressiveSize,
+                    FullSizeEpochs = p.GetValue(fullSizeEpochs) ?? d.FullSizeEpochs,
                     Seed = p.GetValue(seed) ?? d.Seed,
                     Threads = p.GetValue(threads) ?? d.Threads,
                 }).AtImageSize(size);

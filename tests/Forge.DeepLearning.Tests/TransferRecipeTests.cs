@@ -277,6 +277,31 @@ public sealed class TransferRecipeTests
     }
 
     [Fact]
+    public void Progressive_resizing_trains_the_early_epochs_small_and_the_last_ones_at_full_size()
+    {
+        var o = new TransferOptions { Epochs = 8, ProgressiveSize = 160, FullSizeEpochs = 2 }.AtImageSize(224);
+        Assert.Equal([160, 160, 160, 160, 160, 160, 224, 224], Enumerable.Range(0, 8).Select(o.TrainSizeAt));
+        Assert.All(Enumerable.Range(0, 8), e => Assert.Equal(160, (o with { FullSizeEpochs = 0 }).TrainSizeAt(e)));
+        Assert.All(Enumerable.Range(0, 8), e => Assert.Equal(224, (o with { ProgressiveSize = 0 }).TrainSizeAt(e)));
+        Assert.Equal([160, 224, 224, 224, 224, 224, 224, 224], Enumerable.Range(0, 8).Select((o with { FullSizeEpochs = 7 }).TrainSizeAt));
+    }
+
+    [SharedDataFact("plantvillage-subset")]
+    public void A_progressive_run_differs_from_a_full_size_one_only_through_its_small_epochs()
+    {
+        var train = Images.Value.Train;
+        var o = Small with { Epochs = 2 };
+        float[] HeadWeights(TransferClassifier m) => m.Network.Head.weight!.data<float>().ToArray();
+        using var plain = new TransferTrainer(o).Train(train);
+        // Every epoch at full size is the plain run, step for step; one small epoch changes it.
+        using var allFull = new TransferTrainer(o with { ProgressiveSize = 48, FullSizeEpochs = 2 }).Train(train);
+        using var oneSmall = new TransferTrainer(o with { ProgressiveSize = 48, FullSizeEpochs = 1 }).Train(train);
+        Assert.Equal(HeadWeights(plain), HeadWeights(allFull));
+        Assert.NotEqual(HeadWeights(plain), HeadWeights(oneSmall));
+        Assert.All(oneSmall.History, h => Assert.True(double.IsFinite(h.TrainLoss)));
+    }
+
+    [Fact]
     public void Bad_recipe_values_are_refused_each_naming_its_option()
     {
         var o = new TransferOptions { MixupAlpha = -0.1, EmaDecay = 1, LayerDecay = 0, TestCrops = 3 };
@@ -287,6 +312,12 @@ public sealed class TransferRecipeTests
         Assert.Empty((new TransferOptions { MixupAlpha = 1, CutMix = true }).FindProblems());
         Assert.Empty((new TransferOptions { MixupAlpha = 0.2, EmaDecay = 0.999, LayerDecay = 0.7, TestCrops = 5 }).FindProblems());
         Assert.Empty(TransferOptions.For(TransferMode.FineTune).FindProblems());
+        var progressive = new TransferOptions { ImageSize = 224, ProgressiveSize = 224, FullSizeEpochs = 7, Epochs = 6 };
+        Assert.Equal(["progressiveSize", "fullSizeEpochs"], progressive.FindProblems().Select(p => p.Option));
+        Assert.Equal("progressiveSize", Assert.Single((progressive with { ProgressiveSize = 31, FullSizeEpochs = 6 }).FindProblems()).Option);
+        Assert.Equal("fullSizeEpochs", Assert.Single((progressive with { ProgressiveSize = 32, FullSizeEpochs = -1 }).FindProblems()).Option);
+        Assert.Empty((progressive with { ProgressiveSize = 223, FullSizeEpochs = 0 }).FindProblems());
+        Assert.Empty((progressive with { ProgressiveSize = 0 }).FindProblems());
         var defaults = TransferOptions.For(TransferMode.FineTune);
         Assert.Equal((0.0, 0.0, 1.0, 1), (defaults.MixupAlpha, defaults.EmaDecay, defaults.LayerDecay, defaults.TestCrops));
     }

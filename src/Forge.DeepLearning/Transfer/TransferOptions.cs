@@ -99,6 +99,20 @@ public sealed record TransferOptions
     /// </summary>
     public int TestCrops { get; init; } = 1;
 
+    /// <summary>
+    /// Progressive resizing (0: off): every end-to-end epoch except the last <see cref="FullSizeEpochs"/> trains on crops resampled
+    /// to this side instead of <see cref="ImageSize"/>. The crops cover the same parts of the decoded image, only at a lower
+    /// resolution, so early epochs cost about (this / ImageSize)² of a full-size one; warm-up features, validation and
+    /// prediction stay at ImageSize.
+    /// </summary>
+    public int ProgressiveSize { get; init; }
+
+    /// <summary>With <see cref="ProgressiveSize"/>: how many final end-to-end epochs train at the full <see cref="ImageSize"/>.</summary>
+    public int FullSizeEpochs { get; init; } = 2;
+
+    /// <summary>The side end-to-end epoch <paramref name="epoch"/> (0-based) trains at.</summary>
+    public int TrainSizeAt(int epoch) => ProgressiveSize > 0 && epoch < Epochs - FullSizeEpochs ? ProgressiveSize : ImageSize;
+
     /// <summary>Random changes to training images.</summary>
     public RgbAugmentation Augmentation { get; init; } = new();
 
@@ -158,6 +172,9 @@ public sealed record TransferOptions
         if (EmaDecay is < 0 or >= 1 || double.IsNaN(EmaDecay)) Add(nameof(EmaDecay), $"must be 0 (off) or in (0, 1) (got {EmaDecay})");
         if (LayerDecay is <= 0 or > 1 || double.IsNaN(LayerDecay)) Add(nameof(LayerDecay), $"must be in (0, 1], 1 being off (got {LayerDecay})");
         if (TestCrops is not (1 or 5)) Add(nameof(TestCrops), $"must be 1 (the centre crop) or 5 (centre and four corners) (got {TestCrops})");
+        if (ProgressiveSize != 0 && (ProgressiveSize < 32 || ProgressiveSize >= ImageSize))
+            Add(nameof(ProgressiveSize), $"must be 0 (off) or at least 32 and below the image size {ImageSize} (got {ProgressiveSize})");
+        if (FullSizeEpochs < 0 || (ProgressiveSize != 0 && FullSizeEpochs > Epochs)) Add(nameof(FullSizeEpochs), $"must be between 0 and the epoch count {Epochs} (got {FullSizeEpochs})");
         if (Threads < 0) Add(nameof(Threads), $"must not be negative (got {Threads})");
         if (InferenceStreams < 1) Add(nameof(InferenceStreams), $"must be at least 1 (got {InferenceStreams})");
         return problems;

@@ -237,7 +237,7 @@ public sealed class TransferTrainer
                 (step, _) => _o.LearningRate * WarmCosine(step, steps, stepsPerEpoch)),
             Epochs = _o.Epochs,
             BeginEpoch = _ => rng.Shuffle(order),
-            Batches = _ => ImageBatches(images, order, rng),
+            Batches = epoch => ImageBatches(images, order, rng, _o.TrainSizeAt(epoch)),
             Validate = () => valIdx.Length == 0 ? null : average is null ? Evaluate(net, images, valIdx) : average.WithAverage(() => Evaluate(net, images, valIdx)),
             Callbacks = average is null ? [best, hooks] : [average, hooks],
             Cancellation = _cancel,
@@ -246,14 +246,14 @@ public sealed class TransferTrainer
     }
 
     // One epoch's batches in the shuffled order, each a random augmented view drawn from the run's generator in turn.
-    private IEnumerable<TrainingBatch> ImageBatches(RgbImageSet images, int[] order, Random rng)
+    private IEnumerable<TrainingBatch> ImageBatches(RgbImageSet images, int[] order, Random rng, int size)
     {
         var b = _o.BatchSize;
         for (var s = 0; s < order.Length; s += b)
         {
             var len = Math.Min(b, order.Length - s);
             if (len < 2) yield break; // batch norm needs two samples
-            var x = RgbViews.Batch(images, order.AsSpan(s, len), _o.ImageSize, _o.Augmentation, rng);
+            var x = RgbViews.Batch(images, order.AsSpan(s, len), size, _o.Augmentation, rng);
             var labels = order.AsSpan(s, len).ToArray().Select(i => (long)images.Labels[i]).ToArray();
             if (_o.MixupAlpha > 0)
             {
