@@ -5,6 +5,7 @@ using System.Text.Json;
 using Forge.Data;
 using Forge.DeepLearning;
 using Forge.DeepLearning.Transfer;
+using TorchSharp;
 
 namespace Forge.Bench;
 
@@ -61,7 +62,8 @@ internal static class TransferCvBench
         var all = listed;
         if (o.SmokeEpochs is { } smoke)
             all = [.. listed.Select(c => c with { Label = $"{c.Label} [smoke: {smoke} epoch(s)]", Options = c.Options with { Epochs = smoke, HeadWarmupEpochs = Math.Min(c.Options.HeadWarmupEpochs, 5) } })];
-        var candidates = o.Only is { } only ? [.. all.Where(c => c.Label.Contains(only, StringComparison.Ordinal))] : all;
+        // --only takes '|'-separated label fragments; candidates run in the list's order.
+        var candidates = o.Only is { } only ? [.. all.Where(c => only.Split('|').Any(part => c.Label.Contains(part, StringComparison.Ordinal)))] : all;
         var defaults = TransferOptions.For(TransferMode.FineTune);
         if (o.SmokeEpochs is null && listed[0].Options != defaults)
             Console.Error.WriteLine("[cv] note: the first candidate is no longer TransferOptions.For(FineTune); the default changed since this list was written.");
@@ -92,18 +94,24 @@ internal static class TransferCvBench
                 {
                     var held = folds[fold];
                     var fit = folds.Where((_, i) => i != fold).SelectMany(f => f).Order().ToArray();
-                    foreach (var c in candidates)
+                    // Candidates that differ only in how they predict (test crops) share one trained model per fold.
+                    foreach (var group in candidates.GroupBy(c => Summary(c.Options with { TestCrops = 1 })))
                     {
-                        if (done.Any(d => Same(d, c) && d.Repeat == repeat && d.Fold == fold && d.Folds == o.Folds && d.TrainImages == trainImages))
+                        var todo = new List<Candidate>();
+                        foreach (var c in group)
                         {
-                            Console.Error.WriteLine($"[cv] skip (done): {c.Label}, repeat {repeat}, fold {fold + 1}/{o.Folds}");
-                            continue;
+                            if (done.Any(d => Same(d, c) && d.Repeat == repeat && d.Fold == fold && d.Folds == o.Folds && d.TrainImages == trainImages))
+                                Console.Error.WriteLine($"[cv] skip (done): {c.Label}, repeat {repeat}, fold {fold + 1}/{o.Folds}");
+                            else todo.Add(c);
                         }
-                        var result = RunFold(c, At(c.Options.StoreSize), fit, held, repeat, fold, o, trainImages);
-                        done.Add(result);
-                        Directory.CreateDirectory(Path.GetDirectoryName(resultsPath)!);
-                        File.AppendAllText(resultsPath, JsonSerializer.Serialize(result, Json) + "\n");
-                        Console.Error.WriteLine(string.Create(inv, $"[cv] {c.Label}, repeat {repeat}, fold {fold + 1}/{o.Folds}: {result.Correct}/{result.Count} = {result.Accuracy:P2} ({result.TrainSeconds:F0} s, load {result.LoadAverage:F2})"));
+                        if (todo.Count == 0) continue;
+                        foreach (var result in RunFold(todo, At(todo[0].Options.StoreSize), fit, held, repeat, fold, o, trainImages))
+                        {
+                            done.Add(result);
+                            Directory.CreateDirectory(Path.GetDirectoryName(resultsPath)!);
+                            File.AppendAllText(resultsPath, JsonSerializer.Serialize(result, Json) + "\n");
+                            Console.Error.WriteLine(string.Create(inv, $"[cv] {result.Candidate}, repeat {repeat}, fold {fold + 1}/{o.Folds}: {result.Correct}/{result.Count} = {result.Accuracy:P2} ({result.TrainSeconds:F0} s, load {result.LoadAverage:F2})"));
+                        }
                     }
                 }
             }
@@ -122,17 +130,30 @@ internal static class TransferCvBench
 
     private static bool Same(FoldResult done, Candidate c) => done.Candidate == c.Label && done.Options == Summary(c.Options with { ValidationFraction = 0 });
 
-    private static FoldResult RunFold(Candidate c, RgbImageSet images, int[] fit, int[] held, int repeat, int fold, BenchOptions o, int trainImages)
+    private static List<FoldResult> RunFold(List<Candidate> group, RgbImageSet images, int[] fit, int[] held, int repeat, int fold, BenchOptions o, int trainImages)
     {
-        var options = c.Options with { ValidationFraction = 0, Threads = o.Threads, Seed = repeat };
+        var options = group[0].Options with { ValidationFraction = 0, Threads = o.Threads, Seed = repeat };
         var clock = Stopwatch.StartNew();
         using var model = new TransferTrainer(options).Train(images.Select(fit));
         clock.Stop();
         var heldOut = images.Select(held);
-        var (report, _) = TransferTraining.Evaluate(model, heldOut);
-        var correct = (int)Math.Round(report.Accuracy * heldOut.Count);
-        return new FoldResult(c.Label, Summary(options), repeat, fold, o.Folds, trainImages, correct, heldOut.Count, report.Accuracy,
-            Math.Round(clock.Elapsed.TotalSeconds, 1), DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), MachineLoad.OneMinute(), o.Threads);
+        var all = Enumerable.Range(0, heldOut.Count).ToArray();
+        var results = new List<FoldResult>();
+        foreach (var c in group)
+        {
+            var mine = c.Options with { ValidationFraction = 0, Threads = o.Threads, Seed = repeat };
+            var correct = 0;
+            for (var s = 0; s < all.Length; s += 32)
+            {
+                using var scope = torch.NewDisposeScope();
+                var len = Math.Min(32, all.Length - s);
+                var predicted = TestViews.Probabilities(model.Network, heldOut, all.AsSpan(s, len), mine).argmax(1).data<long>().ToArray();
+                for (var i = 0; i < len; i++) correct += predicted[i] == heldOut.Labels[s + i] ? 1 : 0;
+            }
+            results.Add(new FoldResult(c.Label, Summary(mine), repeat, fold, o.Folds, trainImages, correct, heldOut.Count, correct / (double)heldOut.Count,
+                Math.Round(clock.Elapsed.TotalSeconds, 1), DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), MachineLoad.OneMinute(), o.Threads));
+        }
+        return results;
     }
 
     // The options that set a candidate apart, in the generated map's words (threads and seed vary per run, not per candidate).
