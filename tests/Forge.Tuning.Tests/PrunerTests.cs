@@ -18,7 +18,7 @@ public sealed class PrunerTests
         "percentile25" => new PercentilePruner(new PercentilePrunerOptions { Percentile = 25, StartupTrials = 2 }),
         "asha" => new SuccessiveHalvingPruner(new SuccessiveHalvingOptions { MinResource = 1, ReductionFactor = 3 }),
         "asha-rate1-bootstrap" => new SuccessiveHalvingPruner(new SuccessiveHalvingOptions { MinResource = 2, ReductionFactor = 2, MinEarlyStoppingRate = 1, BootstrapCount = 1 }),
-        "hyperband" => new HyperbandPruner(new HyperbandOptions { MinResource = 1, MaxResource = 27, ReductionFactor = 3 }),
+        "hyperband" => new HyperbandPruner(new HyperbandOptions { MinResource = 1, MaxResource = 27, ReductionFactor = 3, Assignment = BracketAssignment.Hash }),
         _ => throw new ArgumentException(name),
     };
 
@@ -73,13 +73,38 @@ public sealed class PrunerTests
     public void Hyperband_assigns_brackets_as_optuna_does()
     {
         var golden = Data.GetProperty("hyperbandBrackets");
-        var pruner = new HyperbandPruner(new HyperbandOptions { MinResource = 1, MaxResource = 81, ReductionFactor = 3 });
+        var pruner = new HyperbandPruner(new HyperbandOptions { MinResource = 1, MaxResource = 81, ReductionFactor = 3, Assignment = BracketAssignment.Hash });
         var study = new StudySnapshot("brackets", StudyDirection.Minimize, []);
         // One call initialises the brackets (no step reported: nothing to judge).
         Assert.False(pruner.Prune(study, Trials.Make(0, TrialState.Running)));
         Assert.Equal(5, pruner.BracketCount);
         var expected = golden.GetProperty("brackets").EnumerateArray().Select(v => v.GetInt32()).ToArray();
         for (var n = 0; n < expected.Length; n++) Assert.Equal(expected[n], pruner.BracketOf("brackets", n));
+    }
+
+    [Fact]
+    public void Hyperband_interleaves_brackets_by_trial_number_in_proportion_to_their_budgets()
+    {
+        // MaxResource 9, η = 3: brackets with rungs {1, 3, 9}, {3, 9}, {9} and budgets ⌈3·3^s/(s+1)⌉ = 9, 5, 3.
+        var pruner = new HyperbandPruner(new HyperbandOptions { MaxResource = 9 });
+        Assert.False(pruner.Prune(new StudySnapshot("a", StudyDirection.Maximize, []), Trials.Make(0, TrialState.Running)));
+        Assert.Equal(3, pruner.BracketCount);
+        // Worked by hand: each slot goes to the bracket furthest below its share so far, ties to the lower bracket.
+        int[] period = [0, 1, 0, 2, 0, 1, 0, 2, 0, 1, 0, 1, 0, 2, 0, 1, 0];
+        Assert.Equal(period, Enumerable.Range(0, 17).Select(n => pruner.BracketOf("a", n)));
+        // The pattern repeats, and the study name plays no part (unlike Optuna's hash).
+        Assert.Equal(period, Enumerable.Range(17, 17).Select(n => pruner.BracketOf("another study", n)));
+        Assert.Equal(period, HyperbandPruner.Interleave([9, 5, 3]));
+        // Every prefix holds each bracket's share to within one trial.
+        var big = HyperbandPruner.Interleave([81, 34, 15, 8, 5]);
+        int[] budgets = [81, 34, 15, 8, 5];
+        for (var j = 1; j <= big.Length; j++)
+            for (var b = 0; b < 5; b++)
+            {
+                var count = big.Take(j).Count(x => x == b);
+                Assert.True(Math.Abs(count - (budgets[b] * j / 143.0)) < 1, $"bracket {b} after {j} trials: {count}");
+            }
+        Assert.Equal(budgets, Enumerable.Range(0, 5).Select(b => big.Count(x => x == b)));
     }
 
     [Fact]
@@ -176,6 +201,7 @@ public sealed class PrunerTests
         foreach (var word in new[] { "MinResource", "ReductionFactor", "MinEarlyStoppingRate", "BootstrapCount" }) Assert.Contains(word, sha.Message, StringComparison.Ordinal);
         var hb = Assert.Throws<UsageException>(() => new HyperbandPruner(new HyperbandOptions { MinResource = 0, MaxResource = -1, ReductionFactor = 1, BootstrapCount = -1 }));
         foreach (var word in new[] { "MinResource", "MaxResource", "ReductionFactor", "BootstrapCount" }) Assert.Contains(word, hb.Message, StringComparison.Ordinal);
+        Assert.Contains("Assignment 7", Assert.Throws<UsageException>(() => new HyperbandOptions { Assignment = (BracketAssignment)7 }.Validate()).Message, StringComparison.Ordinal);
         Assert.Contains("MaxResource", Assert.Throws<UsageException>(() => new HyperbandOptions { MinResource = 5, MaxResource = 4 }.Validate()).Message, StringComparison.Ordinal);
     }
 

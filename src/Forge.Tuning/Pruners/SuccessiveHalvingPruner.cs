@@ -111,6 +111,20 @@ public sealed class SuccessiveHalvingPruner : IPruner
     }
 }
 
+/// <summary>How <see cref="HyperbandPruner"/> deals trials to its brackets.</summary>
+public enum BracketAssignment
+{
+    /// <summary>
+    /// By trial number, in a fixed interleaving that keeps every prefix of trials within one trial of each bracket's share of
+    /// the budget (the share Hyperband's paper gives it). Over a small study each bracket gets its share, so the saving does
+    /// not depend on the luck of a hash; trial numbers are unique across workers, so workers still agree without talking.
+    /// </summary>
+    Interleaved,
+
+    /// <summary>Optuna's rule: CRC-32 of "studyName_number" modulo the total budget, so a study assigns as Optuna's would.</summary>
+    Hash,
+}
+
 /// <summary>Options of <see cref="HyperbandPruner"/>.</summary>
 public sealed record HyperbandOptions
 {
@@ -126,6 +140,9 @@ public sealed record HyperbandOptions
     /// <summary>Passed to each bracket's successive halving (default 0).</summary>
     public int BootstrapCount { get; init; }
 
+    /// <summary>How trials are dealt to brackets (default <see cref="BracketAssignment.Interleaved"/>).</summary>
+    public BracketAssignment Assignment { get; init; } = BracketAssignment.Interleaved;
+
     /// <summary>Reports every problem at once as a <see cref="UsageException"/>.</summary>
     public void Validate()
     {
@@ -134,6 +151,7 @@ public sealed record HyperbandOptions
         if (MaxResource is { } max && max < MinResource) problems.Add("MaxResource must be at least MinResource");
         if (ReductionFactor < 2) problems.Add("ReductionFactor must be at least 2");
         if (BootstrapCount < 0) problems.Add("BootstrapCount cannot be negative");
+        if (!Enum.IsDefined(Assignment)) problems.Add($"Assignment {(int)Assignment} is not a bracket assignment");
         if (problems.Count > 0) throw new UsageException("hyperband options: " + string.Join("; ", problems));
     }
 }
@@ -141,8 +159,8 @@ public sealed record HyperbandOptions
 /// <summary>
 /// Hyperband: several successive-halving brackets, from aggressive (first rung at MinResource) to none (every trial
 /// runs to MaxResource), so a bad guess of how early curves can be judged costs less. Each trial belongs to one
-/// bracket, chosen by a hash of the study name and trial number weighted by the bracket's budget (Optuna's rule, so
-/// the same trials land in the same brackets), and competes only with trials of its bracket.
+/// bracket, in proportion to the bracket's budget (see <see cref="BracketAssignment"/>), and competes only with trials of
+/// its bracket.
 /// </summary>
 public sealed class HyperbandPruner : IPruner
 {
@@ -150,6 +168,7 @@ public sealed class HyperbandPruner : IPruner
     private SuccessiveHalvingPruner[]? _brackets;
     private int[] _budgets = [];
     private int _totalBudget;
+    private int[] _interleaving = [];
     private string? _studyName;
 
     /// <summary>Creates the pruner (options validated).</summary>
@@ -199,11 +218,38 @@ public sealed class HyperbandPruner : IPruner
                 new SuccessiveHalvingOptions { MinResource = _o.MinResource, ReductionFactor = _o.ReductionFactor, MinEarlyStoppingRate = b, BootstrapCount = _o.BootstrapCount },
                 t => BracketOf(_studyName!, t.Number) == bracket);
         }
+        _interleaving = Interleave(_budgets);
         return true;
     }
 
-    /// <summary>The bracket of a trial: CRC-32 of "studyName_number" modulo the total budget, walked through the budgets.</summary>
-    internal int BracketOf(string studyName, int number)
+    /// <summary>
+    /// One period of the interleaved assignment: slot j goes to the bracket furthest below its share of the first j + 1
+    /// trials (budget·(j + 1)/total − trials so far; ties to the more aggressive bracket). After a whole period every
+    /// bracket holds exactly its budget, so the pattern repeats.
+    /// </summary>
+    internal static int[] Interleave(int[] budgets)
+    {
+        var total = budgets.Sum();
+        var counts = new int[budgets.Length];
+        var slots = new int[total];
+        for (var j = 0; j < total; j++)
+        {
+            var pick = 0;
+            // Compared scaled by the total, in integers: budget·(j + 1) − count·total.
+            long Deficit(int b) => ((long)budgets[b] * (j + 1)) - ((long)counts[b] * total);
+            for (var b = 1; b < budgets.Length; b++) if (Deficit(b) > Deficit(pick)) pick = b;
+            counts[pick]++;
+            slots[j] = pick;
+        }
+        return slots;
+    }
+
+    /// <summary>The bracket of a trial under the configured <see cref="BracketAssignment"/>.</summary>
+    internal int BracketOf(string studyName, int number) =>
+        _o.Assignment == BracketAssignment.Hash ? HashedBracket(studyName, number) : _interleaving[number % _interleaving.Length];
+
+    /// <summary>Optuna's bracket: CRC-32 of "studyName_number" modulo the total budget, walked through the budgets.</summary>
+    private int HashedBracket(string studyName, int number)
     {
         var n = (long)(Crc32.Compute(System.Text.Encoding.UTF8.GetBytes($"{studyName}_{number.ToString(System.Globalization.CultureInfo.InvariantCulture)}")) % (uint)_totalBudget);
         for (var b = 0; b < _budgets.Length; b++)
