@@ -19,7 +19,7 @@ if (o is null)
           --modes a,b        transfer-images: only these modes (feature-extraction, fine-tune, scratch)
           --limit N          transfer-images: first N training images per class (smoke runs)
           --skip-speed       transfer-images: skip the ResNet18 speed comparison
-          --only TEXT        transfer-images: only the candidates whose setting contains TEXT (--cv: TEXT|TEXT… for several)
+          --only TEXT        transfer-images: only the candidates whose setting contains TEXT (--cv: TEXT|TEXT… for several, =LABEL for exactly one)
           (transfer-images --cv: repeated stratified k-fold on the training images only; --folds N (default 5),
            --repeats N (default 1), --only TEXT, --limit N, --threads N, --results FILE (default
            bench/results/transfer-cv.jsonl; done folds are skipped), --report-only, --report FILE (default: the results

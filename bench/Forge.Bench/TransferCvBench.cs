@@ -71,8 +71,9 @@ internal static class TransferCvBench
         var all = listed;
         if (o.SmokeEpochs is { } smoke)
             all = [.. listed.Select(c => c with { Label = $"{c.Label} [smoke: {smoke} epoch(s)]", Options = c.Options with { Epochs = smoke, HeadWarmupEpochs = Math.Min(c.Options.HeadWarmupEpochs, 5) } })];
-        // --only takes '|'-separated label fragments; candidates run in the list's order.
-        var candidates = o.Only is { } only ? [.. all.Where(c => only.Split('|').Any(part => c.Label.Contains(part, StringComparison.Ordinal)))] : all;
+        // --only takes '|'-separated label fragments ('=LABEL' for exactly that label); candidates run in the list's order.
+        static bool Matches(string label, string part) => part.StartsWith('=') ? label == part[1..] : label.Contains(part, StringComparison.Ordinal);
+        var candidates = o.Only is { } only ? [.. all.Where(c => only.Split('|').Any(part => Matches(c.Label, part)))] : all;
         var defaults = TransferOptions.For(TransferMode.FineTune);
         if (o.SmokeEpochs is null && listed[0].Options != defaults)
             Console.Error.WriteLine("[cv] note: the first candidate is no longer TransferOptions.For(FineTune); the default changed since this list was written.");
