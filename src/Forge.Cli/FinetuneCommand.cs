@@ -60,10 +60,12 @@ internal static class FinetuneCommand
                 var d = TransferOptions.For(m);
                 var size = p.GetValue(imageSize) ?? d.ImageSize;
                 if (size is < 32 or > 1024) throw new UsageException($"--image-size must be between 32 and 1024 (got {size})");
+                var epochCount = p.GetValue(epochs) ?? d.Epochs;
+                // --progressive with fewer epochs than the default full-size count trains its last epochs at full size.
                 var options = (d with
                 {
                     Unfreeze = p.GetValue(unfreeze) ?? d.Unfreeze,
-                    Epochs = p.GetValue(epochs) ?? d.Epochs,
+                    Epochs = epochCount,
                     LearningRate = p.GetValue(lr) ?? d.LearningRate,
                     BackboneLrMultiplier = p.GetValue(lrMult) ?? d.BackboneLrMultiplier,
                     BatchSize = p.GetValue(batch) ?? d.BatchSize,
@@ -79,7 +81,7 @@ internal static class FinetuneCommand
                     LayerDecay = p.GetValue(layerDecay) ?? d.LayerDecay,
                     TestCrops = p.GetValue(testCrops) ?? d.TestCrops,
                     ProgressiveSize = p.GetValue(progressive) ?? d.ProgressiveSize,
-                    FullSizeEpochs = p.GetValue(fullSizeEpochs) ?? d.FullSizeEpochs,
+                    FullSizeEpochs = p.GetValue(fullSizeEpochs) ?? Math.Min(d.FullSizeEpochs, epochCount),
                     Seed = p.GetValue(seed) ?? d.Seed,
                     Threads = p.GetValue(threads) ?? d.Threads,
                 }).AtImageSize(size);

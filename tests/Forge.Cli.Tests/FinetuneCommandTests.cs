@@ -43,11 +43,15 @@ public sealed class FinetuneCommandTests : IClassFixture<ForgeHomeFixture>, IDis
     public void The_recipe_flags_are_documented_and_bad_values_are_refused_naming_each_flag()
     {
         var help = Cli.Run("finetune", "--help");
-        foreach (var flag in new[] { "--mixup", "--cutmix", "--ema", "--layer-decay", "--test-crops" }) Assert.Contains(flag, help.Out, StringComparison.Ordinal);
+        foreach (var flag in new[] { "--mixup", "--cutmix", "--ema", "--layer-decay", "--test-crops", "--progressive", "--full-size-epochs" }) Assert.Contains(flag, help.Out, StringComparison.Ordinal);
         var bad = Cli.Run("finetune", "plantvillage", "--mixup", "-0.5", "--ema", "1", "--layer-decay", "0", "--test-crops", "3", "--out", _temp.Combine("z"));
         Cli.AssertFailed(bad, "--mixup: must be 0 (off) or positive (got -0.5)");
         foreach (var part in new[] { "--ema: must be 0 (off) or in (0, 1) (got 1)", "--layer-decay: must be in (0, 1]", "--test-crops: must be 1" })
             Assert.Contains(part, bad.Err, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_temp.Path));
+        // The progressive size must be below the input size; the flag is named as the user typed it.
+        var big = Cli.Run("finetune", "plantvillage", "--image-size", "160", "--progressive", "160", "--out", _temp.Combine("p"));
+        Cli.AssertFailed(big, "--progressive: must be 0 (off) or at least 32 and below the image size 160 (got 160)");
         Assert.Empty(Directory.EnumerateFileSystemEntries(_temp.Path));
     }
 

@@ -21,7 +21,7 @@ public sealed class TransferRecipeTests
 
     private static TransferOptions Small => TransferOptions.For(TransferMode.FineTune) with
     {
-        Epochs = 1, HeadWarmupEpochs = 1, Unfreeze = 1, ImageSize = 64, StoreSize = 73, BatchSize = 8, ValidationFraction = 0.25, Seed = 5,
+        Epochs = 1, HeadWarmupEpochs = 1, Unfreeze = 1, ImageSize = 64, StoreSize = 73, BatchSize = 8, ValidationFraction = 0.25, Seed = 5, ProgressiveSize = 0,
     };
 
     [Fact]

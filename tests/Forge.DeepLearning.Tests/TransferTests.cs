@@ -27,6 +27,7 @@ public sealed class TransferTests
         FeatureViews = 1,
         ValidationFraction = 0.25,
         Seed = 3,
+        ProgressiveSize = 0,
     };
 
     private static (RgbImageSet, RgbImageSet) Load() => PlantVillageSample.Load(trainPerClass: 4, testPerClass: 1);
@@ -125,7 +126,9 @@ public sealed class TransferTests
     public void With_flip_averaging_a_mirrored_image_gets_the_same_probabilities_and_the_bundle_keeps_the_setting()
     {
         var (train, test) = Images.Value;
-        using var model = new TransferTrainer(Small(TransferMode.FeatureExtraction) with { FlipAveraging = true }).Train(train);
+        // One crop, so the served row is the centre crop this test mirrors (feature extraction's default averages 5 crops).
+        var oneCrop = Small(TransferMode.FeatureExtraction) with { TestCrops = 1 };
+        using var model = new TransferTrainer(oneCrop with { FlipAveraging = true }).Train(train);
         var s = model.Options.ImageSize;
         var row = model.EncodeImage(File.ReadAllBytes(test.Paths[0]), test.Paths[0]);
         var mirrored = new float[row.Length];
@@ -136,7 +139,7 @@ public sealed class TransferTests
         var both = model.PredictRows([row, mirrored]);
 
         Assert.Equal(both[0], both[1]);
-        using var plain = new TransferTrainer(Small(TransferMode.FeatureExtraction)).Train(train);
+        using var plain = new TransferTrainer(oneCrop with { FlipAveraging = false }).Train(train);
         var unaveraged = plain.PredictRows([row, mirrored]);
         Assert.NotEqual(unaveraged[0], unaveraged[1]);
         using var dir = new TempDir();
@@ -157,6 +160,9 @@ public sealed class TransferTests
         Assert.Equal(73, o.AtImageSize(64).StoreSize);
         var ft = TransferOptions.For(TransferMode.FineTune);
         Assert.Equal((160, 183), (ft.ImageSize, ft.StoreSize));
+        // Feature extraction predicts with 5 crops and their mirror images (chosen by cross-validation on 2026-12-07).
+        var fe = TransferOptions.For(TransferMode.FeatureExtraction);
+        Assert.Equal((true, 5, 224), (fe.FlipAveraging, fe.TestCrops, fe.ImageSize));
     }
 
     [Fact]

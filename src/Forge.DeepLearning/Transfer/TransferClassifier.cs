@@ -233,7 +233,8 @@ public sealed class TransferClassifier : IPredictor
         var mode = TransferOptions.ParseMode((string?)m.Model["mode"] ?? "fine-tune");
         var flip = (bool?)m.Model["flipAveraging"] ?? false;
         var crops = (int?)m.Model["testCrops"] ?? 1;
-        var options = TransferOptions.For(mode) with { ImageSize = size, StoreSize = store, HeadDropout = dropout, FlipAveraging = flip, TestCrops = crops };
+        // Progressive resizing shapes training only; a loaded model predicts at its signature's size.
+        var options = TransferOptions.For(mode) with { ImageSize = size, StoreSize = store, HeadDropout = dropout, FlipAveraging = flip, TestCrops = crops, ProgressiveSize = 0 };
         var problems = options.FindProblems();
         if (problems.Count > 0) throw new BundleException(manifestPath, $"model settings: {string.Join("; ", problems)}");
         return new TransferClassifier(net, m.Signature.Labels, options, [], 0, 0, 0, null);
