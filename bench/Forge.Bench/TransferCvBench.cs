@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Forge.Core;
 using Forge.Data;
 using Forge.DeepLearning;
 using Forge.DeepLearning.Transfer;
-using TorchSharp;
 
 namespace Forge.Bench;
 
@@ -147,20 +147,13 @@ internal static class TransferCvBench
         using var model = new TransferTrainer(options).Train(images.Select(fit));
         clock.Stop();
         var heldOut = images.Select(held);
-        var all = Enumerable.Range(0, heldOut.Count).ToArray();
         var results = new List<FoldResult>();
         foreach (var c in group)
         {
             var mine = c.Options with { Threads = o.Threads, Seed = repeat };
-            var correct = 0;
-            for (var s = 0; s < all.Length; s += 32)
-            {
-                using var scope = torch.NewDisposeScope();
-                var len = Math.Min(32, all.Length - s);
-                var predicted = TestViews.Probabilities(model.Network, heldOut, all.AsSpan(s, len), mine).argmax(1).data<long>().ToArray();
-                for (var i = 0; i < len; i++) correct += predicted[i] == heldOut.Labels[s + i] ? 1 : 0;
-            }
-            results.Add(new FoldResult(c.Label, Summary(mine), repeat, fold, o.Folds, trainImages, correct, heldOut.Count, correct / (double)heldOut.Count,
+            var report = ClassificationMetrics.EvaluateProbabilities(heldOut.Labels, model.PredictProbabilities(heldOut, mine), model.Labels);
+            var correct = (int)Math.Round(report.Accuracy * heldOut.Count);
+            results.Add(new FoldResult(c.Label, Summary(mine), repeat, fold, o.Folds, trainImages, correct, heldOut.Count, report.Accuracy,
                 Math.Round(clock.Elapsed.TotalSeconds, 1), DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), MachineLoad.OneMinute(), o.Threads));
         }
         return results;
@@ -174,7 +167,6 @@ internal static class TransferCvBench
     }
 
     private static SortedDictionary<string, string> OptionsMapOf(TransferOptions o) => Forge.Core.OptionsMap.From(o);
-
 
     private static List<FoldResult> Read(string path)
     {

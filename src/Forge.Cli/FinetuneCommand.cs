@@ -61,7 +61,7 @@ internal static class FinetuneCommand
                 var size = p.GetValue(imageSize) ?? d.ImageSize;
                 if (size is < 32 or > 1024) throw new UsageException($"--image-size must be between 32 and 1024 (got {size})");
                 var epochCount = p.GetValue(epochs) ?? d.Epochs;
-                // --progressive with fewer epochs than the default full-size count trains its last epochs at full size.
+                // The default full-size count never exceeds the run's epochs, so --progressive with --epochs 1 is still valid.
                 var options = (d with
                 {
                     Unfreeze = p.GetValue(unfreeze) ?? d.Unfreeze,

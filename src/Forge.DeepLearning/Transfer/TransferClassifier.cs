@@ -72,11 +72,18 @@ public sealed class TransferClassifier : IPredictor
     public long ParameterCount => _net.parameters().Sum(p => p.numel());
 
     /// <summary>Class probabilities of every image (decoded at the store size), row-major [count × classes].</summary>
-    public float[] PredictProbabilities(RgbImageSet images, IProgress<int>? progress = null)
+    public float[] PredictProbabilities(RgbImageSet images, IProgress<int>? progress = null) => PredictProbabilities(images, Options, progress);
+
+    /// <summary>
+    /// The same with other prediction settings (test crops, flip averaging) on this trained network, so settings that differ
+    /// only in how they predict can be scored without training again.
+    /// </summary>
+    internal float[] PredictProbabilities(RgbImageSet images, TransferOptions prediction, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(images);
-        if (images.Size != Options.StoreSize)
-            throw new UsageException($"images are decoded at {images.Size} px; the model expects {Options.StoreSize}");
+        ArgumentNullException.ThrowIfNull(prediction);
+        if (images.Size != prediction.StoreSize)
+            throw new UsageException($"images are decoded at {images.Size} px; the model expects {prediction.StoreSize}");
         var c = Labels.Count;
         var result = new float[(long)images.Count * c];
         var all = Enumerable.Range(0, images.Count).ToArray();
@@ -87,7 +94,7 @@ public sealed class TransferClassifier : IPredictor
             var s = b * Batch;
             var len = Math.Min(Batch, images.Count - s);
             using var scope = NewDisposeScope();
-            TestViews.Probabilities(_net, images, all.AsSpan(s, len), Options).data<float>().CopyTo(result.AsSpan(s * c, len * c));
+            TestViews.Probabilities(_net, images, all.AsSpan(s, len), prediction).data<float>().CopyTo(result.AsSpan(s * c, len * c));
             return len;
         }, InferenceStreams, b =>
         {
