@@ -16,6 +16,12 @@ namespace Forge.Cli;
 internal static class TuneMnist
 {
     private static readonly Option<int?> Limit = new("--limit") { Description = "Train on the first N training images (default 6000; 0 = all 60,000)" };
+    private static readonly Option<int?> Validation = new("--validation")
+    {
+        Description = "Read --limit + N training images and score trials on a stratified N of them, instead of on 1/12 of the --limit ones: " +
+            "a larger split measures each epoch's accuracy more finely for the pruner (at 98 %, the accuracy on 1,000 images has a standard " +
+            "error of 0.44 points; on 5,000, 0.2)",
+    };
     private static readonly Option<int> MaxEpochs = new("--max-epochs") { Description = "Largest epoch count a trial may draw (default 4); Hyperband's maximum resource", DefaultValueFactory = _ => 4 };
     private static readonly Option<string> Model = new("--model") { Description = "cnn (default) or mlp", DefaultValueFactory = _ => "cnn" };
     private static readonly Option<string?> DataDir = new("--data-dir") { Description = "The dataset's own folder" };
@@ -44,16 +50,18 @@ internal static class TuneMnist
         var cmd = new Command("mnist", """
             Tune the MNIST classifier: lr (3e-4 to 3e-2, log), batchSize (32, 64, 128), dropout (0 to 0.5), epochs
             (1 to --max-epochs) and, for the cnn, the channel width (8, 16, 32 in the first block, doubling). Each trial
-            maximises the validation accuracy of its last epoch, on 1/12 of the training images; every epoch's value is
+            maximises the validation accuracy of its last epoch, on 1/12 of the training images (or on N more with
+            --validation N); every epoch's value is
             reported, so --pruner hyperband or asha stops poor trials early. With --fixed-epochs every trial is given
             --max-epochs and the pruner alone decides who stops sooner. The test set is not read.
 
             Examples:
               forge tune mnist --trials 16 --limit 6000 --pruner hyperband
               forge tune mnist --trials 20 --limit 12000 --max-epochs 9 --fixed-epochs --pruner hyperband
+              forge tune mnist --model mlp --limit 12000 --validation 5000 --fixed-epochs --max-epochs 9 --pruner hyperband
             """)
         {
-            Limit, MaxEpochs, Model, DataDir, Threads, FixedEpochs,
+            Limit, Validation, MaxEpochs, Model, DataDir, Threads, FixedEpochs,
         };
         flags.AddTo(cmd);
         cmd.SetAction(p =>
@@ -73,6 +81,10 @@ internal static class TuneMnist
         if (maxEpochs is < 1 or > 100) problems.Add($"--max-epochs must be 1 to 100 (got {maxEpochs})");
         var limit = p.GetValue(Limit) ?? 6000;
         if (limit is < 0 or (> 0 and < 100)) problems.Add($"--limit must be 0 (all) or at least 100 (got {limit})");
+        var validation = p.GetValue(Validation);
+        if (validation is { } v && (v < 10 || limit == 0)) problems.Add(limit == 0
+            ? "--validation needs --limit: with all 60,000 training images there are none left to validate on"
+            : $"--validation must be at least 10 images (got {v})");
         if (problems.Count > 0) throw new UsageException(string.Join("; ", problems));
         var fixedEpochs = p.GetValue(FixedEpochs);
         var space = Space(model, maxEpochs, fixedEpochs);
@@ -86,17 +98,23 @@ internal static class TuneMnist
             bar.Update(0, "mnist");
             var data = new DatasetResolver(new DatasetResolverOptions { DataDir = p.GetValue(DataDir) }).Resolve("mnist");
             train = MnistFormat.Load(data.Directory, "train", data.Info.ClassNames);
-            if (limit > 0 && limit < train.Count) train = train.Take(limit);
+            if (validation is { } extra && limit + extra > train.Count)
+                throw new UsageException($"--limit {limit} plus --validation {extra} exceeds the {train.Count} MNIST training images");
+            var take = limit + (validation ?? 0);
+            if (limit > 0 && take < train.Count) train = train.Take(take);
         }
+        // The trainer holds out a stratified fraction: this one leaves about --limit images to train on and --validation to score.
+        var validationFraction = validation is { } n ? (double)n / train.Count : new TrainerOptions().ValidationFraction;
         var parameters = new Dictionary<string, string>
         {
-            ["dataset"] = "mnist", ["model"] = model, ["limit"] = train.Count.ToString(CultureInfo.InvariantCulture),
+            ["dataset"] = "mnist", ["model"] = model, ["limit"] = (train.Count - (validation ?? 0)).ToString(CultureInfo.InvariantCulture),
             ["maxEpochs"] = maxEpochs.ToString(CultureInfo.InvariantCulture), ["metric"] = "validation accuracy",
             ["fixedEpochs"] = fixedEpochs ? "true" : "false",
         };
+        if (validation is { } held) parameters["validation"] = held.ToString(CultureInfo.InvariantCulture);
         using var session = TuneSession.Open(ctx, p, flags, settings, "mnist", parameters);
         using var cancel = new SignalCancellation();
-        session.Optimize((trial, ct) => Objective(trial, space, model, train, seed, threads, fixedEpochs ? maxEpochs : null, ct), cancel.Token);
+        session.Optimize((trial, ct) => Objective(trial, space, model, train, seed, threads, fixedEpochs ? maxEpochs : null, validationFraction, ct), cancel.Token);
         var trials = session.Study.Trials;
         var epochs = trials.Sum(t => t.IntermediateValues.Count);
         // What the trials would have trained without pruning: their drawn epoch count, or --max-epochs when fixed.
@@ -119,7 +137,8 @@ internal static class TuneMnist
     }
 
     /// <summary>One trial: train with the suggested values, reporting each epoch's validation accuracy, and stop when pruned.</summary>
-    private static double Objective(Trial trial, IReadOnlyDictionary<string, Distribution> space, string model, ImageSet train, int seed, int threads, int? fixedEpochs, CancellationToken ct)
+    private static double Objective(Trial trial, IReadOnlyDictionary<string, Distribution> space, string model, ImageSet train, int seed, int threads, int? fixedEpochs,
+        double validationFraction, CancellationToken ct)
     {
         var v = space.ToDictionary(s => s.Key, s => trial.Suggest(s.Key, s.Value), StringComparer.Ordinal);
         var dropout = Convert.ToDouble(v["dropout"], CultureInfo.InvariantCulture);
@@ -133,6 +152,7 @@ internal static class TuneMnist
             Epochs = fixedEpochs ?? Convert.ToInt32(v["epochs"], CultureInfo.InvariantCulture),
             Seed = seed,
             Threads = threads,
+            ValidationFraction = validationFraction,
         };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var pruned = false;

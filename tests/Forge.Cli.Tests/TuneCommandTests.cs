@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Forge.Data;
 using Forge.Tabular;
 using Forge.Tests.Shared;
 using Forge.Tracking;
@@ -268,6 +269,34 @@ public sealed class TuneCommandTests(ForgeHomeFixture home) : IClassFixture<Forg
         Assert.All(Trials(fixedJson), t => Assert.False(t.GetProperty("params").TryGetProperty("epochs", out _)));
         Assert.Equal(4, fixedJson.GetProperty("epochsWithoutPruning").GetInt32());
         Assert.Equal(4, fixedJson.GetProperty("epochsTrained").GetInt32());
+    }
+
+    [Fact]
+    public void Tune_mnist_validation_scores_on_that_many_further_images_and_refuses_what_it_cannot_hold_out()
+    {
+        var result = Cli.Run("tune", "mnist", "--model", "mlp", "--trials", "2", "--limit", "600", "--validation", "313", "--max-epochs", "2",
+            "--fixed-epochs", "--pruner", "none", "--seed", "1", "--threads", "1", "--no-track", "--json");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        // The split the trainer draws from the first 913 images with 313 of them held out: every accuracy is a count over its size.
+        var labels = MnistFormat.Load(SharedData.Mnist, "train").Take(913).Labels.Select(b => (int)b).ToArray();
+        var held = DataSplits.Stratified(labels, 10, 313.0 / 913, 1).HeldOut.Length;
+        var byDefault = DataSplits.Stratified(labels, 10, 1.0 / 12, 1).HeldOut.Length;
+        Assert.InRange(held, 308, 318);
+        var values = Trials(result.Json()).SelectMany(t => t.GetProperty("intermediateValues").EnumerateObject().Select(v => v.Value.GetDouble())).ToArray();
+        Assert.Equal(4, values.Length);
+        Assert.All(values, v => Assert.Equal(Math.Round(v * held), v * held, 6));
+        // The default share of the same images (1/12) could not produce all of these values.
+        Assert.Contains(values, v => Math.Abs((v * byDefault) - Math.Round(v * byDefault)) > 1e-6);
+
+        var tooFew = Cli.Run("tune", "mnist", "--model", "mlp", "--trials", "1", "--limit", "600", "--validation", "5", "--no-track");
+        Assert.Equal(2, tooFew.ExitCode);
+        Assert.Contains("--validation must be at least 10 images (got 5)", tooFew.Err, StringComparison.Ordinal);
+        var noLimit = Cli.Run("tune", "mnist", "--model", "mlp", "--trials", "1", "--limit", "0", "--validation", "100", "--no-track");
+        Assert.Equal(2, noLimit.ExitCode);
+        Assert.Contains("--validation needs --limit", noLimit.Err, StringComparison.Ordinal);
+        var tooMany = Cli.Run("tune", "mnist", "--model", "mlp", "--trials", "1", "--limit", "50000", "--validation", "20000", "--no-track");
+        Assert.Equal(2, tooMany.ExitCode);
+        Assert.Contains("--limit 50000 plus --validation 20000 exceeds the 60000 MNIST training images", tooMany.Err, StringComparison.Ordinal);
     }
 
     [Fact]
