@@ -12,7 +12,7 @@ usage: /usr/bin/python3 bench/hyperband_replay.py [--assignment interleaved|hash
            [--min-resource 1] [--hash-study-prefix mlp-random-hyperband-] none-0.json none-1.json ...
 The hash assignment needs the Hyperband study's name: the prefix plus the seed taken from the file's study name.
 """
-import argparse, json, math, zlib
+import argparse, json, math, os, zlib
 
 
 def budgets_of(eta, rmin, rmax):
@@ -81,8 +81,9 @@ def main():
     p.add_argument('--min-resource', type=int, default=1)
     p.add_argument('--hash-study-prefix', default='mlp-random-hyperband-')
     a = p.parse_args()
-    print('| study | best, no pruning | best, Hyperband (replayed) | points | epochs saved | pruned |')
+    print('| no-pruning study (file) | best, no pruning | best, Hyperband (replayed) | points | epochs saved | pruned |')
     print('|---|---:|---:|---:|---:|---:|')
+    rows = []
     for f in a.files:
         d = json.load(open(f))
         curves = [{int(k): v for k, v in t['intermediateValues'].items()} for t in d['trials']]
@@ -90,8 +91,14 @@ def main():
         best, epochs, pruned = replay(curves, a.max_epochs, a.eta, a.min_resource, a.assignment, a.hash_study_prefix + seed)
         none = max(c[a.max_epochs] for c in curves)
         full = a.max_epochs * len(curves)
-        print(f"| {d['study']} | {none:.3f} | {best:.3f} | {100 * (best - none):+.1f} | {100 * (1 - epochs / full):.0f} % "
+        print(f"| {os.path.basename(f)} | {100 * none:.2f} % | {100 * best:.2f} % | {100 * (best - none):+.2f} | {100 * (1 - epochs / full):.0f} % "
               f"({epochs} of {full}) | {pruned} of {len(curves)} |")
+        rows.append((100 * (none - best), 100 * (1 - epochs / full)))
+    # The targets of the pruning acceptance: at most 0.2 points lost (a small tolerance for float sums), at least 40 % saved.
+    met = sum(1 for lost, saved in rows if lost <= 0.2 + 1e-9 and saved >= 40)
+    print(f"\nOver {len(rows)} studies: {min(r[1] for r in rows):.0f}-{max(r[1] for r in rows):.0f} % of the epochs saved, "
+          f"{min(r[0] for r in rows):.2f}-{max(r[0] for r in rows):.2f} points lost; both targets (>= 40 % saved, <= 0.2 points lost) "
+          f"met on {met} of {len(rows)}.")
 
 
 if __name__ == '__main__':
