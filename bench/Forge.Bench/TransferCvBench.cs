@@ -78,8 +78,11 @@ internal static class TransferCvBench
         static bool Matches(string label, string part) => part.StartsWith('=') ? label == part[1..] : label.Contains(part, StringComparison.Ordinal);
         var candidates = o.Only is { } only ? [.. all.Where(c => only.Split('|').Any(part => Matches(c.Label, part)))] : all;
         var defaults = TransferOptions.For(TransferMode.FineTune);
-        if (o.SmokeEpochs is null && listed[0].Options != defaults)
-            Console.Error.WriteLine("[cv] note: the first candidate is no longer TransferOptions.For(FineTune); the default changed since this list was written.");
+        // Δ is measured against the first candidate (the default until 2026-12-07); say which one is today's default.
+        if (o.SmokeEpochs is null)
+            Console.Error.WriteLine(listed.FirstOrDefault(c => c.Options == defaults) is { } today
+                ? $"[cv] today's fine-tuning default is the candidate '{today.Label}'"
+                : "[cv] note: no candidate is today's TransferOptions.For(FineTune); the default changed since this list was written.");
 
         var done = Read(resultsPath);
         var request = new TransferRequest { Dataset = "plantvillage", DataDir = o.DataDir, OutputDirectory = "", LimitPerClass = o.Limit };

@@ -151,7 +151,7 @@ public sealed class TransferTests
     }
 
     [Fact]
-    public void Every_input_size_decodes_at_256_224_of_it_and_the_fine_tune_default_is_160_px()
+    public void Every_input_size_decodes_at_256_224_of_it_and_the_fine_tune_default_is_224_px_throughout()
     {
         var o = new TransferOptions();
         Assert.Equal((224, 256), (o.AtImageSize(224).ImageSize, o.AtImageSize(224).StoreSize));
@@ -159,7 +159,8 @@ public sealed class TransferTests
         Assert.Equal(219, o.AtImageSize(192).StoreSize);
         Assert.Equal(73, o.AtImageSize(64).StoreSize);
         var ft = TransferOptions.For(TransferMode.FineTune);
-        Assert.Equal((160, 183), (ft.ImageSize, ft.StoreSize));
+        Assert.Equal((224, 256), (ft.ImageSize, ft.StoreSize));
+        Assert.All(Enumerable.Range(0, ft.Epochs), e => Assert.Equal(224, ft.TrainSizeAt(e)));
         // Feature extraction predicts with 5 crops and their mirror images (chosen by cross-validation on 2026-12-07).
         var fe = TransferOptions.For(TransferMode.FeatureExtraction);
         Assert.Equal((true, 5, 224), (fe.FlipAveraging, fe.TestCrops, fe.ImageSize));
