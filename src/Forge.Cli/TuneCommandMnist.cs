@@ -51,9 +51,9 @@ internal static class TuneMnist
             Tune the MNIST classifier: lr (3e-4 to 3e-2, log), batchSize (32, 64, 128), dropout (0 to 0.5), epochs
             (1 to --max-epochs) and, for the cnn, the channel width (8, 16, 32 in the first block, doubling). Each trial
             maximises the validation accuracy of its last epoch, on 1/12 of the training images (or on N more with
-            --validation N); every epoch's value is
-            reported, so --pruner hyperband or asha stops poor trials early. With --fixed-epochs every trial is given
-            --max-epochs and the pruner alone decides who stops sooner. The test set is not read.
+            --validation N); every epoch's value is reported, so --pruner hyperband or asha stops poor trials early.
+            With --fixed-epochs every trial is given --max-epochs and the pruner alone decides who stops sooner. The
+            test set is not read.
 
             Examples:
               forge tune mnist --trials 16 --limit 6000 --pruner hyperband
