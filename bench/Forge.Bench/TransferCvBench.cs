@@ -158,7 +158,7 @@ internal static class TransferCvBench
         {
             var mine = c.Options with { Threads = o.Threads, Seed = repeat };
             var report = ClassificationMetrics.EvaluateProbabilities(heldOut.Labels, model.PredictProbabilities(heldOut, mine), model.Labels);
-            var correct = (int)Math.Round(report.Accuracy * heldOut.Count);
+            var correct = report.ConfusionMatrix.Select((row, i) => row[i]).Sum();
             results.Add(new FoldResult(c.Label, Summary(mine), repeat, fold, o.Folds, trainImages, correct, heldOut.Count, report.Accuracy,
                 Math.Round(clock.Elapsed.TotalSeconds, 1), DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), MachineLoad.OneMinute(), o.Threads));
         }
