@@ -17,7 +17,12 @@ namespace Forge.Bench;
 /// </summary>
 internal static class TransferCvBench
 {
-    private sealed record Candidate(string Label, TransferOptions Options);
+    /// <summary>A candidate; <paramref name="PredictAt"/> &gt; 0 scores the model its options train at that input side instead (images decoded at 256/224 of it).</summary>
+    private sealed record Candidate(string Label, TransferOptions Options, int PredictAt = 0)
+    {
+        /// <summary>The options the held-out fold is predicted with.</summary>
+        public TransferOptions Prediction => PredictAt > 0 ? Options with { ImageSize = PredictAt, StoreSize = Options.AtImageSize(PredictAt).StoreSize } : Options;
+    }
 
     /// <summary>One fold's outcome, as one line of the results file.</summary>
     private sealed record FoldResult(
@@ -38,6 +43,7 @@ internal static class TransferCvBench
             Mode = TransferMode.FineTune, FreezeBatchNormStatistics = true, Unfreeze = 4, Epochs = 8, BackboneLrMultiplier = 0.3, FlipAveraging = true,
             ValidationFraction = 0,
         }.AtImageSize(160);
+        var ft224Turns = ft.AtImageSize(224) with { Augmentation = new RgbAugmentation { QuarterTurns = true } };
         var fe = new TransferOptions { Mode = TransferMode.FeatureExtraction, Epochs = 60, LearningRate = 3e-3 };
         return
         [
@@ -57,6 +63,17 @@ internal static class TransferCvBench
             new("progressive: 160 px, the last 2 of 8 epochs and prediction at 224 px + 5 test crops", ft.AtImageSize(224) with { ProgressiveSize = 160, FullSizeEpochs = 2, TestCrops = 5 }),
             new("default, 12 epochs + mixup α 0.2 + EMA 0.999 + 5 test crops", ft with { Epochs = 12, MixupAlpha = 0.2, EmaDecay = 0.999, TestCrops = 5 }),
             new("160 px training, 224 px prediction + 5 test crops", ft.AtImageSize(224) with { ProgressiveSize = 160, FullSizeEpochs = 0, TestCrops = 5 }),
+            // Added 2026-12-07 (third round). Training crops cover 35-100 % of the image, so a leaf looks larger in training than in
+            // the centre crop; predicting at a larger side may match them (the "FixRes" effect). The four share one model per fold,
+            // so their differences are those of prediction alone.
+            new("224 px model (second run), predicted at 224 px", ft.AtImageSize(224), 224),
+            new("224 px model (second run), predicted at 256 px", ft.AtImageSize(224), 256),
+            new("224 px model (second run), predicted at 288 px", ft.AtImageSize(224), 288),
+            new("224 px model (second run), predicted at 320 px", ft.AtImageSize(224), 320),
+            new("224 px + quarter turns, predicted at 224 px", ft224Turns, 224),
+            new("224 px + quarter turns, predicted at 288 px", ft224Turns, 288),
+            new("224 px, 12 epochs, predicted at 224 px", ft.AtImageSize(224) with { Epochs = 12 }, 224),
+            new("224 px, 12 epochs, predicted at 288 px", ft.AtImageSize(224) with { Epochs = 12 }, 288),
             // Feature extraction keeps its own 15 % validation split (inside each fold's training part) to pick the head's epoch,
             // as the default run does; its two prediction-time variants share its trained head.
             new("feature extraction default: plain + 4 augmented views, 60 head epochs", fe),
@@ -121,7 +138,7 @@ internal static class TransferCvBench
                             else todo.Add(c);
                         }
                         if (todo.Count == 0) continue;
-                        foreach (var result in RunFold(todo, At(todo[0].Options.StoreSize), fit, held, repeat, fold, o, trainImages))
+                        foreach (var result in RunFold(todo, At, fit, held, repeat, fold, o, trainImages))
                         {
                             done.Add(result);
                             Directory.CreateDirectory(Path.GetDirectoryName(resultsPath)!);
@@ -144,22 +161,25 @@ internal static class TransferCvBench
         return 0;
     }
 
-    private static bool Same(FoldResult done, Candidate c) => done.Candidate == c.Label && done.Options == Summary(c.Options);
+    private static bool Same(FoldResult done, Candidate c) => done.Candidate == c.Label && done.Options == Recorded(c);
 
-    private static List<FoldResult> RunFold(List<Candidate> group, RgbImageSet images, int[] fit, int[] held, int repeat, int fold, BenchOptions o, int trainImages)
+    // A candidate as the results file records it: its options, and the prediction side when that is not the trained one.
+    private static string Recorded(Candidate c) => Summary(c.Options) + (c.PredictAt > 0 ? $", predictedAt={c.PredictAt}" : "");
+
+    private static List<FoldResult> RunFold(List<Candidate> group, Func<int, RgbImageSet> decodedAt, int[] fit, int[] held, int repeat, int fold, BenchOptions o, int trainImages)
     {
         var options = group[0].Options with { Threads = o.Threads, Seed = repeat };
         var clock = Stopwatch.StartNew();
-        using var model = new TransferTrainer(options).Train(images.Select(fit));
+        using var model = new TransferTrainer(options).Train(decodedAt(options.StoreSize).Select(fit));
         clock.Stop();
-        var heldOut = images.Select(held);
         var results = new List<FoldResult>();
         foreach (var c in group)
         {
-            var mine = c.Options with { Threads = o.Threads, Seed = repeat };
+            var mine = c.Prediction with { Threads = o.Threads, Seed = repeat };
+            var heldOut = decodedAt(mine.StoreSize).Select(held);
             var report = ClassificationMetrics.EvaluateProbabilities(heldOut.Labels, model.PredictProbabilities(heldOut, mine), model.Labels);
             var correct = report.ConfusionMatrix.Select((row, i) => row[i]).Sum();
-            results.Add(new FoldResult(c.Label, Summary(mine), repeat, fold, o.Folds, trainImages, correct, heldOut.Count, report.Accuracy,
+            results.Add(new FoldResult(c.Label, Recorded(c), repeat, fold, o.Folds, trainImages, correct, heldOut.Count, report.Accuracy,
                 Math.Round(clock.Elapsed.TotalSeconds, 1), DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), MachineLoad.OneMinute(), o.Threads));
         }
         return results;

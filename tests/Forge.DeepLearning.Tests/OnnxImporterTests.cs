@@ -142,6 +142,34 @@ public sealed class OnnxImporterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_window_covering_the_declared_map_averages_the_whole_map_at_any_input_size_and_a_smaller_window_stays_a_window()
+    {
+        OnnxNetwork Pool(long window) => OnnxImporter.Import(OnnxModel.Parse(new OnnxGraphBuilder(13, "X", 1, 2, 4, 4)
+            .Node("AveragePool", "pool", ["X"], ["p"], ("kernel_shape", new long[] { window, window }))
+            .Node("Flatten", "flat", ["p"], ["Y"])
+            .Output("Y").Build(), "pool.onnx"), "pool.onnx");
+        using var global = Pool(4);
+        using var local = Pool(3);
+        using var noGrad = torch.no_grad();
+        torch.manual_seed(11);
+        // The declared size, a larger square, a smaller one and an oblong one: the covering window is a global average each time.
+        foreach (long[] shape in new[] { new long[] { 3, 2, 4, 4 }, [3, 2, 8, 8], [3, 2, 2, 2], [3, 2, 7, 3] })
+        {
+            using var x = torch.randn(shape);
+            using var y = global.call(x);
+            using var mean = x.mean([2, 3]);
+            Assert.Equal([3L, 2], y.shape);
+            Assert.True(y.allclose(mean, rtol: 1e-5, atol: 1e-6), $"input {string.Join('x', shape)}");
+        }
+        // A 3×3 window on the declared 4×4 map was never global: on an 8×8 input it still gives 6×6 windows per channel.
+        using var big = torch.randn(1, 2, 8, 8);
+        using var windows = local.call(big);
+        using var expected = nn.functional.avg_pool2d(big, [3, 3], [1, 1]).flatten(1);
+        Assert.Equal([1L, 72], windows.shape);
+        Assert.True(windows.allclose(expected, rtol: 1e-5, atol: 1e-6));
+    }
+
+    [Fact]
     public void A_symbolic_batch_dimension_is_declared_as_minus_one_and_any_batch_runs()
     {
         var g = new OnnxGraphBuilder(13, "X", -1, 3)

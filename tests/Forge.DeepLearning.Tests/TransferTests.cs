@@ -187,6 +187,34 @@ public sealed class TransferTests
     }
 
     [Fact]
+    public void Quarter_turns_give_the_same_view_turned_by_0_90_180_or_270_degrees_each_drawn_over_seeds()
+    {
+        var size = 12;
+        var pixels = new byte[size * size * 3];
+        for (var i = 0; i < pixels.Length; i++) pixels[i] = (byte)((i * 37) % 251);
+        var set = new RgbImageSet(pixels, [0], size, ["a"], ["x"]);
+        // No jitter: its factors are drawn after the geometry, so they would move with the extra draw.
+        var plain = new RgbAugmentation { ColorJitter = 0 };
+        var turned = plain with { QuarterTurns = true };
+        var seen = new HashSet<int>();
+        for (var seed = 0; seed < 40; seed++)
+        {
+            using var p = RgbViews.Batch(set, [0], 8, plain, new Random(seed));
+            using var t = RgbViews.Batch(set, [0], 8, turned, new Random(seed));
+            // A quarter turn of the output grid maps pixel centres onto pixel centres, so the turned view is the plain one turned.
+            var matches = Enumerable.Range(0, 4).Where(k =>
+            {
+                using var r = p.rot90(k, (2, 3));
+                return t.allclose(r, rtol: 0, atol: 1e-2);
+            }).ToList();
+            Assert.True(matches.Count == 1, $"seed {seed}: the turned view matches {matches.Count} quarter turns of the plain one");
+            seen.Add(matches[0]);
+        }
+        Assert.Equal([0, 1, 2, 3], seen.Order());
+        Assert.False(new RgbAugmentation().QuarterTurns);
+    }
+
+    [Fact]
     public void Mode_names_round_trip_and_a_bad_one_is_a_usage_error()
     {
         foreach (var m in Enum.GetValues<TransferMode>()) Assert.Equal(m, TransferOptions.ParseMode(TransferOptions.ModeName(m)));

@@ -474,12 +474,17 @@ internal sealed class GraphCompiler
         var countPads = node.Int("count_include_pad", 0) != 0;
         var padding = SpatialPadding.Create(node.String("auto_pad", "NOTSET"), node.Ints("pads"), extent, strides, ceil,
             kernel.Select(k => k / 2).ToArray(), 0, p => Unsupported(node, p));
+        // Exporters (CNTK among them) write a network's final global average pool as a fixed window sized for the declared
+        // input. Averaging the whole map is what such a window means, so the backbone runs on smaller and larger images alike:
+        // a smaller map would be rejected by the window, and a larger one would give several cells, and a wider feature vector
+        // than the head was sized for. The compiler's dummy pass runs at the declared input, so the window is tested on it here.
+        var declaredMap = ShapeOf(node, 0);
+        var global = !padding.PadsInput && declaredMap.Length == 4 && kernel.Length == 2 && kernel[0] == declaredMap[2] && kernel[1] == declaredMap[3];
         return new(a =>
         {
             var x = a[0]!;
-            // Exporters (CNTK among them) write a network's final global average pool as a fixed window sized for the declared
-            // input. With a smaller input that window is larger than the feature map, which ONNX would reject; averaging the
-            // whole map is what the window meant, and it lets a backbone run on smaller images.
+            // At the declared size the window itself runs, so results there stay exactly as they were.
+            if (global && (x.shape[2] != kernel[0] || x.shape[3] != kernel[1])) return One(x.mean([2, 3], keepdim: true));
             if (!padding.PadsInput && x.dim() == 4 && kernel[0] >= x.shape[2] && kernel[1] >= x.shape[3] && (kernel[0] > x.shape[2] || kernel[1] > x.shape[3]))
                 return One(x.mean([2, 3], keepdim: true));
             if (!padding.PadsInput)

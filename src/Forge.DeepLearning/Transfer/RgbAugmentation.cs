@@ -22,6 +22,12 @@ public sealed record RgbAugmentation
     /// <summary>Whether images are mirrored left–right half of the time.</summary>
     public bool HorizontalFlip { get; init; } = true;
 
+    /// <summary>
+    /// Whether images are also turned by a random multiple of 90°. With the left–right flip that covers all eight symmetries of
+    /// the square: for subjects with no upright, such as leaves photographed from above.
+    /// </summary>
+    public bool QuarterTurns { get; init; }
+
     /// <summary>Brightness, contrast and saturation each vary by up to this factor either way.</summary>
     public double ColorJitter { get; init; } = 0.2;
 }
@@ -47,6 +53,7 @@ public static class RgbViews
         for (var i = 0; i < b; i++)
         {
             float w = centre, h = centre, cx = 0, cy = 0, angle = 0, flip = 1;
+            var turns = 0;
             if (aug.Enabled)
             {
                 var area = aug.MinCropArea + (rng.NextDouble() * (1 - aug.MinCropArea));
@@ -57,14 +64,24 @@ public static class RgbViews
                 cy = (float)((rng.NextDouble() * 2) - 1) * (1 - h);
                 angle = (float)(((rng.NextDouble() * 2) - 1) * aug.RotationDegrees * Math.PI / 180);
                 if (aug.HorizontalFlip && rng.NextDouble() < 0.5) flip = -1;
+                // Drawn only when on, so the random stream (and every earlier result) is unchanged without it.
+                if (aug.QuarterTurns) turns = rng.Next(4);
             }
             // affine_grid maps output coordinates in [-1, 1] to input coordinates: scale to the crop, rotate, move to its centre.
             var (cos, sin) = (MathF.Cos(angle), MathF.Sin(angle));
-            theta[(i * 6) + 0] = w * cos * flip;
-            theta[(i * 6) + 1] = -h * sin;
+            float a00 = w * cos * flip, a01 = -h * sin, a10 = w * sin * flip, a11 = h * cos;
+            if (turns != 0)
+            {
+                // The quarter turn acts on the output grid, before the crop's own scale and rotation: the view is the same crop,
+                // turned. A turn maps pixel centres onto pixel centres, so no resampling is added; its sine and cosine are exact.
+                var (qc, qs) = turns switch { 1 => (0, 1), 2 => (-1, 0), _ => (0, -1) };
+                (a00, a01, a10, a11) = ((a00 * qc) + (a01 * qs), (a01 * qc) - (a00 * qs), (a10 * qc) + (a11 * qs), (a11 * qc) - (a10 * qs));
+            }
+            theta[(i * 6) + 0] = a00;
+            theta[(i * 6) + 1] = a01;
             theta[(i * 6) + 2] = cx;
-            theta[(i * 6) + 3] = w * sin * flip;
-            theta[(i * 6) + 4] = h * cos;
+            theta[(i * 6) + 3] = a10;
+            theta[(i * 6) + 4] = a11;
             theta[(i * 6) + 5] = cy;
         }
         Tensor output;
