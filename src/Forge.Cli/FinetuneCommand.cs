@@ -27,15 +27,15 @@ internal static class FinetuneCommand
         var freezeBn = new Option<bool?>("--freeze-bn-stats") { Description = "Fine-tune mode: batch norms in the unfrozen stages keep their pretrained running statistics; their scale and shift still train (default true; false lets the statistics follow the new data)" };
         var augment = new Option<bool?>("--augment") { Description = "Random resized crops, flips, rotations and colour jitter on training images (default on)" };
         var flip = new Option<bool?>("--flip-averaging") { Description = "Predict each image as the mean of it and its mirror image (twice the inference cost; default on for fine-tune and feature extraction, off for scratch; --flip-averaging false turns it off)" };
-        var imageSize = new Option<int?>("--image-size") { Description = "Network input side in pixels (default 224; images are decoded at 256/224 of it and centre-cropped). Fine-tune at 160 (the default until 2026-12-07) trains in about half the time; it scored 2.2 points lower in cross-validation, about the same on the test runs" };
+        var imageSize = new Option<int?>("--image-size") { Description = "Network input side in pixels when predicting, and when training unless --progressive sets another (images are decoded at 256/224 of it and centre-cropped). Fine-tune's default trains at 224 and predicts at 256 (since 2026-12-07: cross-validation put prediction at 256 px 0.6 points ahead of 224 on the same models), at about 1.3 times the cost per served image; --image-size 224 trains and predicts at 224 (the earlier default), 160 trains in about half the time and scored 2.2 points lower in cross-validation. Other modes: 224" };
         var valFraction = new Option<double?>("--validation-fraction") { Description = "Share of training images held out to pick the best epoch and report validation accuracy (default 0.15; fine-tune 0: its defaults were chosen on a held-out part already, so it trains on every image)" };
         var mixup = new Option<double?>("--mixup") { Description = "Mixup α for end-to-end training: each batch is blended with a shuffled copy of itself by λ ~ Beta(α, α) and trained against the blended labels (default 0: off; e.g. 0.2)" };
         var cutmix = new Option<bool?>("--cutmix") { Description = "With --mixup α: CutMix instead of blending, a box of the partner image covering 1 − λ of the area pasted into each image (default off)" };
         var ema = new Option<double?>("--ema") { Description = "Decay of an exponential moving average of the weights, updated every end-to-end step; the model and its validation use the average after the last epoch (default 0: off; e.g. 0.999)" };
         var layerDecay = new Option<double?>("--layer-decay") { Description = "Layer-wise rate decay in (0, 1]: the last unfrozen stage trains at the backbone rate, each earlier one this factor slower (default 1: off; e.g. 0.7)" };
         var testCrops = new Option<int?>("--test-crops") { Description = "Views averaged per image when predicting, validation and serving alike: 1 (centre crop; the default for fine-tune and scratch) or 5 (centre and four corners of the decoded image, the default for feature extraction; 5× the inference cost, twice that with --flip-averaging)" };
-        var progressive = new Option<int?>("--progressive") { Description = "Progressive resizing: train every end-to-end epoch but the last --full-size-epochs on crops of this side, then finish (and predict) at --image-size; early epochs cost about (this/image-size)² as much (default 0: off; e.g. 160 with --image-size 224)" };
-        var fullSizeEpochs = new Option<int?>("--full-size-epochs") { Description = "With --progressive: how many final end-to-end epochs train at the full --image-size (default 2)" };
+        var progressive = new Option<int?>("--progressive") { Description = "Training side: every end-to-end epoch but the last --full-size-epochs trains on crops of this side, the rest (and prediction) at --image-size; a smaller side costs about (this/image-size)² as much per epoch (fine-tune default 224 with --image-size 256 and no full-size epochs; 0: train at --image-size; e.g. 160 with --image-size 224)" };
+        var fullSizeEpochs = new Option<int?>("--full-size-epochs") { Description = "With --progressive: how many final end-to-end epochs train at the full --image-size (default 2 when --progressive is given; fine-tune's own default: 0)" };
         var seed = CommonOptions.Seed();
         var threads = CommonOptions.Threads();
         var limit = new Option<int?>("--limit") { Description = "Use only the first N training images per class (and N/4 test images per class), for quick runs" };
@@ -61,7 +61,7 @@ internal static class FinetuneCommand
                 var size = p.GetValue(imageSize) ?? d.ImageSize;
                 if (size is < 32 or > 1024) throw new UsageException($"--image-size must be between 32 and 1024 (got {size})");
                 var epochCount = p.GetValue(epochs) ?? d.Epochs;
-                // The default full-size count never exceeds the run's epochs, so --progressive with --epochs 1 is still valid.
+                var (progressiveSize, fullSize) = TrainingSides(d, p.GetValue(imageSize), p.GetValue(progressive), p.GetValue(fullSizeEpochs), epochCount);
                 var options = (d with
                 {
                     Unfreeze = p.GetValue(unfreeze) ?? d.Unfreeze,
@@ -80,8 +80,8 @@ internal static class FinetuneCommand
                     EmaDecay = p.GetValue(ema) ?? d.EmaDecay,
                     LayerDecay = p.GetValue(layerDecay) ?? d.LayerDecay,
                     TestCrops = p.GetValue(testCrops) ?? d.TestCrops,
-                    ProgressiveSize = p.GetValue(progressive) ?? d.ProgressiveSize,
-                    FullSizeEpochs = p.GetValue(fullSizeEpochs) ?? Math.Min(d.FullSizeEpochs, epochCount),
+                    ProgressiveSize = progressiveSize,
+                    FullSizeEpochs = fullSize,
                     Seed = p.GetValue(seed) ?? d.Seed,
                     Threads = p.GetValue(threads) ?? d.Threads,
                 }).AtImageSize(size);
@@ -107,6 +107,19 @@ internal static class FinetuneCommand
             });
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The training side (--progressive) and full-size epochs a run gets. The fine-tuning default trains at 224 px and predicts
+    /// at 256; a chosen --image-size trains and predicts at that side unless --progressive sets a training side too, and
+    /// --progressive alone finishes its last epochs at full size. The default full-size count never exceeds the run's epochs,
+    /// so --progressive with --epochs 1 is still valid.
+    /// </summary>
+    internal static (int ProgressiveSize, int FullSizeEpochs) TrainingSides(TransferOptions defaults, int? imageSize, int? progressive, int? fullSizeEpochs, int epochs)
+    {
+        var progressiveSize = progressive ?? (imageSize is null ? defaults.ProgressiveSize : 0);
+        var fullSize = fullSizeEpochs ?? Math.Min(progressive is null ? defaults.FullSizeEpochs : new TransferOptions().FullSizeEpochs, epochs);
+        return (progressiveSize, fullSize);
     }
 
     private static TransferResult Run(CliContext ctx, TransferRequest request)

@@ -1,4 +1,5 @@
 using Forge.Core;
+using Forge.DeepLearning.Transfer;
 using Forge.Tests.Shared;
 
 namespace Forge.Cli.Tests;
@@ -53,6 +54,23 @@ public sealed class FinetuneCommandTests : IClassFixture<ForgeHomeFixture>, IDis
         var big = Cli.Run("finetune", "plantvillage", "--image-size", "160", "--progressive", "160", "--out", _temp.Combine("p"));
         Cli.AssertFailed(big, "--progressive: must be 0 (off) or at least 32 and below the image size 160 (got 160)");
         Assert.Empty(Directory.EnumerateFileSystemEntries(_temp.Path));
+    }
+
+    [Fact]
+    public void Fine_tune_trains_at_224_and_predicts_at_256_by_default_and_a_chosen_image_size_is_used_for_both()
+    {
+        var ft = TransferOptions.For(TransferMode.FineTune);
+        Assert.Equal((224, 0), FinetuneCommand.TrainingSides(ft, null, null, null, 8));
+        Assert.Equal(256, ft.ImageSize);
+        // --image-size 224 alone is the earlier default: 224 throughout.
+        Assert.Equal((0, 0), FinetuneCommand.TrainingSides(ft, 224, null, null, 8));
+        // --progressive alone finishes its last two epochs at full size, never more than the run has.
+        Assert.Equal((160, 2), FinetuneCommand.TrainingSides(ft, null, 160, null, 8));
+        Assert.Equal((160, 1), FinetuneCommand.TrainingSides(ft, 224, 160, null, 1));
+        Assert.Equal((160, 0), FinetuneCommand.TrainingSides(ft, 224, 160, 0, 8));
+        Assert.Equal((224, 3), FinetuneCommand.TrainingSides(ft, null, null, 3, 8));
+        // Feature extraction has no training side of its own.
+        Assert.Equal((0, 2), FinetuneCommand.TrainingSides(TransferOptions.For(TransferMode.FeatureExtraction), null, null, null, 60));
     }
 
     [Fact]
