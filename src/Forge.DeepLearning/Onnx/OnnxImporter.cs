@@ -483,10 +483,12 @@ internal sealed class GraphCompiler
         return new(a =>
         {
             var x = a[0]!;
-            // At the declared size the window itself runs, so results there stay exactly as they were.
-            if (global && (x.shape[2] != kernel[0] || x.shape[3] != kernel[1])) return One(x.mean([2, 3], keepdim: true));
-            if (!padding.PadsInput && x.dim() == 4 && kernel[0] >= x.shape[2] && kernel[1] >= x.shape[3] && (kernel[0] > x.shape[2] || kernel[1] > x.shape[3]))
-                return One(x.mean([2, 3], keepdim: true));
+            // The whole map is averaged where the window is global and the map is not its declared size (at that size the
+            // window itself runs, so results there stay exactly as they were), and wherever an unpadded window is wider than
+            // the map, which ONNX would reject.
+            var offSize = x.dim() == 4 && (x.shape[2] != kernel[0] || x.shape[3] != kernel[1]);
+            var wider = !padding.PadsInput && x.dim() == 4 && kernel[0] >= x.shape[2] && kernel[1] >= x.shape[3];
+            if (offSize && (global || wider)) return One(x.mean([2, 3], keepdim: true));
             if (!padding.PadsInput)
             {
                 var pooled = nn.functional.avg_pool2d(x, kernel, strides, padding.OpPadding, ceil, countPads);
