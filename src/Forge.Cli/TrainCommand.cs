@@ -257,6 +257,7 @@ internal static class Training
                     $"epoch {m.Epoch}/{value.Epochs}: loss {m.TrainLoss:F4}, train acc {m.TrainAccuracy * 100:F2}%{val}, lr {m.LearningRate:G3}, {m.Seconds:F1} s"));
                 if (value.GradientNorms is { } norms)
                     bar.Line("  gradient norm per layer: " + string.Join(", ", norms.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:G3}"))));
+                Failpoint.AfterEpoch(m.Epoch, Console.Error);
                 return;
             }
             var fraction = ((value.Epoch - 1) + (double)value.Step / value.StepsPerEpoch) / value.Epochs;

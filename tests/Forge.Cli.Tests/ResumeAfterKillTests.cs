@@ -30,13 +30,15 @@ public sealed class ResumeAfterKillTests(ForgeHomeFixture home, ITestOutputHelpe
         var (ck2, out2) = (_temp.Combine("ck2"), _temp.Combine("out2"));
         var state = Path.Combine(ck1, "current", "state.json");
 
-        using (var victim = ForgeProcess.Start(TrainArgs(ck1, out1), _temp.Path, home.Home))
+        // The failpoint holds the victim after epoch 1 (checkpointed, tracked, printed) until the kill, so the kill lands
+        // between epochs 1 and 2 however slowly this test's poll loop runs on a busy machine.
+        using (var victim = ForgeProcess.Start(TrainArgs(ck1, out1), _temp.Path, home.Home, (Failpoint.Variable, "pause-after-epoch:1")))
         {
             var completed = 0;
             var clock = Stopwatch.StartNew();
-            // Wait for both the checkpoint and the epoch line, which the CLI prints only after flushing that epoch's
-            // metrics to the tracking store: the kill then lands after epoch 1 is durable in both places.
-            while (completed < 1 || !victim.Output.Contains("epoch 1/3:", StringComparison.Ordinal))
+            // Wait for both the checkpoint and the failpoint's line, which the CLI prints only after flushing that epoch's
+            // metrics to the tracking store and printing the epoch: the kill then lands after epoch 1 is durable in both places.
+            while (completed < 1 || !victim.Output.Contains("paused after epoch 1", StringComparison.Ordinal))
             {
                 Assert.False(victim.Process.HasExited,
                     $"the run ended (exit {(victim.Process.HasExited ? victim.Process.ExitCode : 0)}) before a checkpoint was seen; give it more images\n{victim.Output}");
@@ -44,7 +46,8 @@ public sealed class ResumeAfterKillTests(ForgeHomeFixture home, ITestOutputHelpe
                 Thread.Sleep(10);
                 completed = CompletedEpochs(state) ?? 0;
             }
-            Assert.True(completed < 3, $"the checkpoint already reports {completed} epochs; give the run more images");
+            Assert.Equal(1, completed);
+            Assert.Contains("epoch 1/3:", victim.Output, StringComparison.Ordinal);
             victim.Process.Kill(entireProcessTree: true);
             victim.Process.WaitForExit();
             log.WriteLine($"killed after {clock.Elapsed.TotalSeconds:F1} s with {completed} epoch(s) checkpointed");
@@ -118,7 +121,7 @@ internal sealed class ForgeProcess : IDisposable
         }
     }
 
-    public static ForgeProcess Start(string[] args, string workingDirectory, string forgeHome)
+    public static ForgeProcess Start(string[] args, string workingDirectory, string forgeHome, params (string Name, string Value)[] environment)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "forge.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: the test project must reference Forge.Cli");
@@ -136,6 +139,8 @@ internal sealed class ForgeProcess : IDisposable
         info.Environment.Remove(DatasetResolver.DataDirVariable);
         info.Environment.Remove(TrackingStore.UriVariable);
         info.Environment["OMP_NUM_THREADS"] = "1";
+        info.Environment.Remove(Failpoint.Variable);
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         var process = new Process { StartInfo = info };
         var forge = new ForgeProcess(process);
         process.OutputDataReceived += (_, e) => { lock (forge._out) forge._out.AppendLine(e.Data); };
@@ -164,5 +169,31 @@ internal sealed class ForgeProcess : IDisposable
     {
         if (!Process.HasExited) Process.Kill(entireProcessTree: true);
         Process.Dispose();
+    }
+}
+
+/// <summary>The failpoint arms only on its exact form, so a stray value can never hang a user's run.</summary>
+public sealed class FailpointTests
+{
+    [Theory]
+    [InlineData("pause-after-epoch:1", 1)]
+    [InlineData("pause-after-epoch:12", 12)]
+    [InlineData(null, null)]
+    [InlineData("", null)]
+    [InlineData("pause-after-epoch:", null)]
+    [InlineData("pause-after-epoch:0", null)]
+    [InlineData("pause-after-epoch:-1", null)]
+    [InlineData("pause-after-epoch:1x", null)]
+    [InlineData("PAUSE-AFTER-EPOCH:1", null)]
+    [InlineData("crash-after-epoch:1", null)]
+    public void Parses_only_a_positive_epoch_after_the_exact_prefix(string? value, int? expected) =>
+        Assert.Equal(expected, Failpoint.Parse(value));
+
+    [Fact]
+    public void An_unarmed_failpoint_returns_at_once()
+    {
+        using var log = new StringWriter();
+        Failpoint.AfterEpoch(1, log); // this test process has no FORGE_FAILPOINT
+        Assert.Equal("", log.ToString());
     }
 }
