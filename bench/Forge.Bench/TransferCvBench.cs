@@ -87,6 +87,7 @@ internal static class TransferCvBench
             new("224 px training, 256 px prediction + layer decay 0.7", today with { LayerDecay = 0.7 }),
             new("224 px training, 256 px prediction, 12 epochs", today with { Epochs = 12 }),
             new("224 px training, 256 px prediction + layer decay 0.7, 12 epochs", today with { LayerDecay = 0.7, Epochs = 12 }),
+            new("224 px training, 256 px prediction + cutmix α 1", today with { MixupAlpha = 1, CutMix = true }),
             // Feature extraction keeps its own 15 % validation split (inside each fold's training part) to pick the head's epoch,
             // as the default run does; its two prediction-time variants share its trained head.
             new("feature extraction default: plain + 4 augmented views, 60 head epochs", fe),
