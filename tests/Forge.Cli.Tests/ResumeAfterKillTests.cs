@@ -41,7 +41,7 @@ public sealed class ResumeAfterKillTests(ForgeHomeFixture home, ITestOutputHelpe
             while (completed < 1 || !victim.Output.Contains("paused after epoch 1", StringComparison.Ordinal))
             {
                 Assert.False(victim.Process.HasExited,
-                    $"the run ended (exit {(victim.Process.HasExited ? victim.Process.ExitCode : 0)}) before a checkpoint was seen; give it more images\n{victim.Output}");
+                    $"the run ended (exit {(victim.Process.HasExited ? victim.Process.ExitCode : 0)}) before the failpoint paused it after a checkpoint\n{victim.Output}");
                 Assert.True(clock.Elapsed < RunTimeout, "no checkpoint within " + RunTimeout);
                 Thread.Sleep(10);
                 completed = CompletedEpochs(state) ?? 0;
