@@ -36,6 +36,15 @@ public sealed class ClassificationMetricsTests
 
     private static void AssertClose(double expected, double actual) => Assert.InRange(actual - expected, -Tolerance, Tolerance);
 
+    private static void AssertRefused(string parameter, string message, Action evaluate)
+    {
+        var ex = Assert.Throws<ArgumentException>(evaluate);
+        Assert.Equal(parameter, ex.ParamName);
+        Assert.Equal($"{message} (Parameter '{parameter}')", ex.Message);
+    }
+
+    private static void AssertNull(string parameter, Action evaluate) => Assert.Equal(parameter, Assert.Throws<ArgumentNullException>(evaluate).ParamName);
+
     [Fact]
     public void Golden_case_has_a_class_that_is_never_predicted()
     {
@@ -135,12 +144,83 @@ public sealed class ClassificationMetricsTests
     }
 
     [Fact]
-    public void Mismatched_lengths_are_refused()
+    public void A_certain_right_probability_is_clipped_below_one()
     {
-        Assert.Throws<ArgumentException>(() => ClassificationMetrics.Evaluate([0, 1], [0], ["a", "b"]));
-        Assert.Throws<ArgumentException>(() => ClassificationMetrics.Evaluate([0, 1], [0, 1], ["a", "b"], [[1f, 0f]]));
-        Assert.Throws<ArgumentException>(() => ClassificationMetrics.Evaluate([0], [0], ["a", "b"], [[1f]]));
-        Assert.Throws<ArgumentException>(() => ClassificationMetrics.Evaluate([], [], ["a"]));
+        var report = ClassificationMetrics.Evaluate([0], [0], ["a", "b"], [[1f, 0f]]);
+
+        // p(true) is clipped to 1 - 1e-15 and p(other) raised to 1e-15: a loss of about 1e-15, not 0. The upper clip
+        // changes only the last bits, so this compares exactly, in the order the row is summed.
+        Assert.Equal(-Math.Log((1 - 1e-15) / ((1 - 1e-15) + 1e-15)), report.LogLoss!.Value);
+    }
+
+    [Fact]
+    public void Probability_rows_pick_their_largest_class_and_keep_the_log_loss()
+    {
+        // Row-major 4 × 3; dyadic probabilities are exact in float, so the log-loss is exact too.
+        float[] probabilities =
+        [
+            0.75f, 0.125f, 0.125f,
+            0.125f, 0.25f, 0.625f,
+            0.25f, 0.25f, 0.5f,
+            0.25f, 0.5f, 0.25f,
+        ];
+
+        var report = ClassificationMetrics.EvaluateProbabilities([0, 1, 2, 1], probabilities, ["a", "b", "c"]);
+
+        Assert.Equal(4, report.Count);
+        Assert.Equal(new int[][] { [1, 0, 0], [0, 1, 1], [0, 0, 1] }, report.ConfusionMatrix);
+        AssertClose(0.75, report.Accuracy);
+        // F1 per class: a 1; b (P 1, R 1/2) 2/3; c (P 1/2, R 1) 2/3.
+        AssertClose(7.0 / 9, report.MacroF1);
+        AssertClose(-(Math.Log(0.75) + Math.Log(0.25) + Math.Log(0.5) + Math.Log(0.5)) / 4, report.LogLoss!.Value);
+    }
+
+    [Fact]
+    public void The_predicted_class_of_a_row_is_its_largest_value_and_the_first_on_ties()
+    {
+        Assert.Equal(0, ClassificationMetrics.ArgMax([0.3f]));
+        Assert.Equal(2, ClassificationMetrics.ArgMax([0.1f, 0.2f, 0.7f]));
+        Assert.Equal(1, ClassificationMetrics.ArgMax([0.2f, 0.4f, 0.4f]));
+        AssertRefused("values", "no values", () => ClassificationMetrics.ArgMax([]));
+    }
+
+    [Fact]
+    public void Mismatched_lengths_are_refused_naming_both_counts()
+    {
+        AssertRefused("yPredicted", "yPredicted has 1 entries but yTrue has 2.", () => ClassificationMetrics.Evaluate([0, 1], [0], ["a", "b"]));
+        AssertRefused("probabilities", "probabilities has 1 rows but yTrue has 2.", () => ClassificationMetrics.Evaluate([0, 1], [0, 1], ["a", "b"], [[1f, 0f]]));
+        AssertRefused("probabilities", "probabilities[0] has 1 values but there are 2 labels.", () => ClassificationMetrics.Evaluate([0], [0], ["a", "b"], [[1f]]));
+        AssertRefused("probabilities", "probabilities[1] is null.", () => ClassificationMetrics.Evaluate([0, 1], [0, 1], ["a", "b"], [[1f, 0f], null!]));
+    }
+
+    [Fact]
+    public void Empty_samples_or_labels_are_refused()
+    {
+        AssertRefused("yTrue", "At least one sample is needed.", () => ClassificationMetrics.Evaluate([], [], ["a"]));
+        AssertRefused("labels", "At least one label is needed.", () => ClassificationMetrics.Evaluate([0], [0], []));
+    }
+
+    [Fact]
+    public void Missing_arguments_are_refused_by_name()
+    {
+        AssertNull("yTrue", () => ClassificationMetrics.Evaluate(null!, [0], ["a"]));
+        AssertNull("yPredicted", () => ClassificationMetrics.Evaluate([0], null!, ["a"]));
+        AssertNull("labels", () => ClassificationMetrics.Evaluate([0], [0], null!));
+        AssertNull("yTrue", () => ClassificationMetrics.EvaluateProbabilities(null!, [1f], ["a"]));
+        AssertNull("probabilities", () => ClassificationMetrics.EvaluateProbabilities([0], null!, ["a"]));
+        AssertNull("labels", () => ClassificationMetrics.EvaluateProbabilities([0], [1f], null!));
+    }
+
+    [Fact]
+    public void Metric_names_need_a_prefix_and_a_name()
+    {
+        Assert.Equal("accuracy", ClassificationReport.MetricName("", "accuracy"));
+        Assert.Equal("valLogLoss", ClassificationReport.MetricName("val", "logLoss"));
+        AssertNull("prefix", () => ClassificationReport.MetricName(null!, "accuracy"));
+        AssertNull("name", () => ClassificationReport.MetricName("test", null!));
+        Assert.Equal("name", Assert.Throws<ArgumentException>(() => ClassificationReport.MetricName("test", "")).ParamName);
+        Assert.Equal("name", Assert.Throws<ArgumentException>(() => ClassificationReport.MetricName("", "")).ParamName);
+        AssertNull("prefix", () => EvaluateGolden().ToMetrics(null!));
     }
 
     [Theory]
@@ -155,8 +235,8 @@ public sealed class ClassificationMetricsTests
     }
 
     [Fact]
-    public void Non_finite_probabilities_are_refused()
+    public void Non_finite_probabilities_are_refused_naming_the_cell()
     {
-        Assert.Throws<ArgumentException>(() => ClassificationMetrics.Evaluate([0], [0], ["a", "b"], [[float.NaN, 1f]]));
+        AssertRefused("probabilities", "probabilities[1][0] is NaN, not a finite number.", () => ClassificationMetrics.Evaluate([0, 1], [0, 1], ["a", "b"], [[1f, 0f], [float.NaN, 1f]]));
     }
 }

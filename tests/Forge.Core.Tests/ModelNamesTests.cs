@@ -35,6 +35,14 @@ public sealed class ModelNamesTests
     }
 
     [Fact]
+    public void A_bad_name_of_forty_characters_is_shown_whole()
+    {
+        var name = new string('a', 39) + " ";
+        Assert.Equal($"model name '{name}' may hold only letters, digits, '-', '_' and '.'", ModelNames.Problem(name));
+        Assert.Equal($"model name '{name[..40]}…' may hold only letters, digits, '-', '_' and '.'", ModelNames.Problem(name + "b"));
+    }
+
+    [Fact]
     public void Versions_follow_the_same_rule_under_their_own_word()
     {
         Assert.Null(ModelNames.VersionProblem("3"));

@@ -25,8 +25,21 @@ public sealed class OptionsExceptionTests
     {
         OptionsException.ThrowIfAny([]);
         Assert.Equal("x: bad", Assert.Throws<OptionsException>(() => OptionsException.ThrowIfAny([new OptionProblem("x", "bad")])).Message);
-        Assert.Throws<ArgumentException>(() => new OptionsException([]));
+        var empty = Assert.Throws<ArgumentException>(() => new OptionsException([]));
+        Assert.Equal("an options error needs a problem (Parameter 'problems')", empty.Message);
         Assert.Throws<ArgumentNullException>(() => new OptionsException(null!));
+        Assert.Equal("problems", Assert.Throws<ArgumentNullException>(() => OptionsException.ThrowIfAny(null!)).ParamName);
+    }
+
+    [Fact]
+    public void Renaming_needs_a_rename_function()
+    {
+        var problem = new OptionProblem("epochs", "must be at least {minEpochs}");
+        var e = new OptionsException([problem]);
+
+        Assert.Equal("rename", Assert.Throws<ArgumentNullException>(() => problem.Render(null!)).ParamName);
+        Assert.Equal("rename", Assert.Throws<ArgumentNullException>(() => e.Renamed(null!)).ParamName);
+        Assert.Equal("EPOCHS: must be at least MINEPOCHS", problem.Render(o => o.ToUpperInvariant()));
     }
 
     [Fact]

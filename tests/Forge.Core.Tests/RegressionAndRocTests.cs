@@ -13,6 +13,13 @@ public sealed class RegressionAndRocTests
 
     private static bool[] Bools(JsonElement e, string name) => e.GetProperty(name).EnumerateArray().Select(v => v.GetBoolean()).ToArray();
 
+    private static void Refused(string parameter, string message, Action compute)
+    {
+        var ex = Assert.Throws<ArgumentException>(compute);
+        Assert.Equal(parameter, ex.ParamName);
+        Assert.Equal($"{message} (Parameter '{parameter}')", ex.Message);
+    }
+
     private static void Close(double expected, double actual, double tolerance = Tolerance) => Assert.InRange(actual - expected, -tolerance, tolerance);
 
     [Fact]
@@ -51,12 +58,15 @@ public sealed class RegressionAndRocTests
     }
 
     [Fact]
-    public void Regression_refuses_bad_input()
+    public void Regression_refuses_bad_input_naming_the_argument_and_index()
     {
-        Assert.Throws<ArgumentException>(() => RegressionMetrics.Evaluate([], []));
-        Assert.Throws<ArgumentException>(() => RegressionMetrics.Evaluate([1.0], [1.0, 2.0]));
-        Assert.Throws<ArgumentException>(() => RegressionMetrics.Evaluate([double.NaN], [1.0]));
+        Refused("actual", "At least one sample is needed.", () => RegressionMetrics.Evaluate([], []));
+        Refused("predicted", "predicted has 2 values but actual has 1.", () => RegressionMetrics.Evaluate([1.0], [1.0, 2.0]));
+        Refused("actual", "actual[1] is NaN, not a finite number.", () => RegressionMetrics.Evaluate([1.0, double.NaN], [1.0, 2.0]));
+        Refused("predicted", "predicted[1] is NaN, not a finite number.", () => RegressionMetrics.Evaluate([1.0, 2.0], [1.0, double.NaN]));
         Assert.Throws<ArgumentException>(() => RegressionMetrics.Evaluate([1.0], [double.PositiveInfinity]));
+        Assert.Equal("actual", Assert.Throws<ArgumentNullException>(() => RegressionMetrics.Evaluate(null!, [1.0])).ParamName);
+        Assert.Equal("predicted", Assert.Throws<ArgumentNullException>(() => RegressionMetrics.Evaluate([1.0], null!)).ParamName);
     }
 
     [Fact]
@@ -111,15 +121,21 @@ public sealed class RegressionAndRocTests
         // tp 1, fp 1, fn 1: 2 / 4.
         Assert.Equal(0.5, BinaryMetrics.F1([true, true, false], [0.9, 0.1, 0.8]));
         Assert.Equal(1.0, BinaryMetrics.F1([true, false], [0.3, 0.1], threshold: 0.2));
-        Assert.Throws<ArgumentException>(() => BinaryMetrics.F1([true], [0.1, 0.2]));
+        // No positives and none called: precision and recall are both 0/0, which zero_division=0 makes 0, not NaN.
+        Assert.Equal(0.0, BinaryMetrics.F1([false, false], [0.1, 0.2]));
+        Refused("scores", "scores has 2 values but positive has 1.", () => BinaryMetrics.F1([true], [0.1, 0.2]));
+        Assert.Equal("positive", Assert.Throws<ArgumentNullException>(() => BinaryMetrics.F1(null!, [0.1])).ParamName);
+        Assert.Equal("scores", Assert.Throws<ArgumentNullException>(() => BinaryMetrics.F1([true], null!)).ParamName);
     }
 
     [Fact]
     public void Roc_refuses_one_class_nan_and_length_mismatch()
     {
-        Assert.Throws<ArgumentException>(() => RocCurve.Compute([true, true], [0.1, 0.2]));
-        Assert.Throws<ArgumentException>(() => RocCurve.Compute([false, false], [0.1, 0.2]));
-        Assert.Throws<ArgumentException>(() => RocCurve.Compute([true, false], [0.1, double.NaN]));
-        Assert.Throws<ArgumentException>(() => RocCurve.Compute([true, false], [0.1]));
+        Refused("positive", "the ROC curve needs both classes; there are 2 positives and 0 negatives.", () => RocCurve.Compute([true, true], [0.1, 0.2]));
+        Refused("positive", "the ROC curve needs both classes; there are 0 positives and 3 negatives.", () => RocCurve.Compute([false, false, false], [0.1, 0.2, 0.3]));
+        Refused("scores", "scores[1] is NaN.", () => RocCurve.Compute([true, false], [0.1, double.NaN]));
+        Refused("scores", "scores has 1 values but positive has 2.", () => RocCurve.Compute([true, false], [0.1]));
+        Assert.Equal("positive", Assert.Throws<ArgumentNullException>(() => RocCurve.Compute(null!, [0.1])).ParamName);
+        Assert.Equal("scores", Assert.Throws<ArgumentNullException>(() => RocCurve.Compute([true], null!)).ParamName);
     }
 }
