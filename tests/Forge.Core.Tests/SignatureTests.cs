@@ -18,6 +18,24 @@ public sealed class SignatureTests
     }
 
     [Fact]
+    public void Tensor_specs_differing_in_any_one_field_are_unequal_and_hash_apart()
+    {
+        var a = new TensorSpec("x", "float32", [-1, 4]) { Min = 0, Max = 1, Categories = ["red"] };
+        TensorSpec[] hashed = [a with { Name = "y" }, a with { DType = "float64" }, a with { Shape = [-1, 4, 1] }, a with { Min = -1 }, a with { Max = 2 }];
+        var uncategorised = a with { Categories = null };
+
+        foreach (var b in hashed.Append(uncategorised))
+        {
+            Assert.NotEqual(a, b);
+            Assert.NotEqual(b, a);
+        }
+        // Specs key per-input lookups; a field left out of the hash would pile specs differing only there into one bucket.
+        Assert.All(hashed, b => Assert.NotEqual(a.GetHashCode(), b.GetHashCode()));
+        Assert.Equal(uncategorised, uncategorised with { });
+        Assert.False(a.Equals(null));
+    }
+
+    [Fact]
     public void Signatures_compare_by_value()
     {
         ModelSignature Make(string label) =>
@@ -26,6 +44,9 @@ public sealed class SignatureTests
         Assert.Equal(Make("b"), Make("b"));
         Assert.Equal(Make("b").GetHashCode(), Make("b").GetHashCode());
         Assert.NotEqual(Make("b"), Make("c"));
+        Assert.NotEqual(Make("b"), Make("b") with { Inputs = [new TensorSpec("y", "float32", [-1, 4])] });
+        Assert.NotEqual(Make("b"), Make("b") with { Outputs = [new TensorSpec("p", "float32", [-1, 3])] });
+        Assert.False(Make("b").Equals(null));
     }
 
     [Fact]

@@ -77,7 +77,7 @@ public sealed class TableTests
     public void Concat_joins_rows_bit_for_bit_and_keeps_missing_marks()
     {
         var t = Sample();
-        var parts = new[] { t.Slice(0, 1), t.Slice(1, 0), t.Slice(1, 2) };
+        var parts = new[] { t.Slice(0, 1), t.Slice(1, 0), t.Slice(1, 1), t.Slice(2, 1) };
 
         var joined = Table.Concat(parts);
 
@@ -91,18 +91,28 @@ public sealed class TableTests
             }
         }
         Assert.Same(t, Table.Concat([t]));
-        Assert.Throws<ArgumentException>(() => Table.Concat([]));
+        var none = Assert.Throws<ArgumentException>(() => Table.Concat([]));
+        Assert.StartsWith("no tables to join", none.Message, StringComparison.Ordinal);
+        Assert.Equal("tables", none.ParamName);
     }
 
     [Fact]
     public void Concat_without_missing_values_keeps_no_mask_and_one_with_them_marks_only_theirs()
     {
-        var clean = new Table(Column.Float32("x", [1, 2]));
-        var holey = new Table(Column.Float32("x", [3, 4], [true, false]));
+        var clean = new Table(Column.Float32("x", [1, 2]), Column.Tensor("t", [1], [1f, 2f]));
+        var holey = new Table(Column.Float32("x", [3, 4], [true, false]), Column.Tensor("t", [1], [3f, 4f], [false, true]));
 
         Assert.True(Table.Concat([clean, clean])["x"].Missing.IsEmpty);
+        Assert.True(Table.Concat([clean, clean, clean])["t"].Missing.IsEmpty);
         Assert.Equal([false, false, true, false], Table.Concat([clean, holey])["x"].Missing.ToArray());
         Assert.Equal([true, false, false, false], Table.Concat([holey, clean])["x"].Missing.ToArray());
+        // Only the last of three tables has gaps: the first two must not make the mask look unneeded.
+        var joined = Table.Concat([clean, clean, holey]);
+        Assert.Equal([false, false, false, false, true, false], joined["x"].Missing.ToArray());
+        Assert.Equal([false, false, false, false, false, true], joined["t"].Missing.ToArray());
+        Assert.Equal([1f, 2f, 1f, 2f, 3f, 4f], joined.Get<TensorColumn>("t").Values.ToArray());
+        Assert.Null(joined["t"].GetValue(5));
+        Assert.Equal([3f], (float[])joined["t"].GetValue(4)!);
     }
 
     [Fact]
@@ -127,11 +137,20 @@ public sealed class TableTests
             Assert.Throws<UsageException>(() => Column.Tensor("t", [2], [1f, 2f, 3f, 4f, 5f])).Message);
         Assert.Equal("column 't' row 1 has 3 values; its cells hold 2 ([2])",
             Assert.Throws<UsageException>(() => Column.Tensor("t", [2], [[1f, 2f], [1f, 2f, 3f]])).Message);
-        Assert.Throws<ArgumentException>(() => Column.Float32("m", [1, 2], [true]));
+        Assert.Equal("column 't' row 0 has 3 values; its cells hold 4 ([2, 2])",
+            Assert.Throws<UsageException>(() => Column.Tensor("t", [2, 2], [[1f, 2f, 3f]])).Message);
+        var mask = Assert.Throws<ArgumentException>(() => Column.Float32("m", [1, 2], [true]));
+        Assert.StartsWith("column 'm': the missing mask has 1 entries for 2 rows", mask.Message, StringComparison.Ordinal);
+        Assert.Equal("missing", mask.ParamName);
         Assert.Equal("column 0 has no name", Assert.Throws<UsageException>(() => new TableSchema([new ColumnSpec("", ColumnType.Int32)])).Message);
-        Assert.Throws<UsageException>(() => new TableSchema([new ColumnSpec("t", ColumnType.Tensor)]));
+        Assert.StartsWith("column 1 is null",
+            Assert.Throws<ArgumentException>(() => new TableSchema([new ColumnSpec("a", ColumnType.Int32), null!])).Message, StringComparison.Ordinal);
+        Assert.Equal("tensor column 't' needs a cell shape of positive sizes",
+            Assert.Throws<UsageException>(() => new TableSchema([new ColumnSpec("t", ColumnType.Tensor)])).Message);
         Assert.Throws<UsageException>(() => new TableSchema([new ColumnSpec("t", ColumnType.Tensor) { CellShape = [0] }]));
-        Assert.Throws<UsageException>(() => new TableSchema([new ColumnSpec("x", ColumnType.Int32) { CellShape = [2] }]));
+        Assert.Throws<UsageException>(() => new TableSchema([new ColumnSpec("t", ColumnType.Tensor) { CellShape = [2, 0] }]));
+        Assert.Equal("column 'x' is Int32; only tensor columns have a cell shape",
+            Assert.Throws<UsageException>(() => new TableSchema([new ColumnSpec("x", ColumnType.Int32) { CellShape = [2] }])).Message);
         Assert.Equal(0, new Table().RowCount);
     }
 
@@ -142,6 +161,7 @@ public sealed class TableTests
 
         var missing = Assert.Throws<NotFoundException>(() => t["tt"]);
         Assert.Equal("t", missing.Suggestion);
+        Assert.Equal("unknown column 'tt'; did you mean 't'?", missing.Message);
         Assert.Equal("column 's' is s (string), not TensorColumn", Assert.Throws<UsageException>(() => t.Get<TensorColumn>("s")).Message);
     }
 
@@ -161,6 +181,51 @@ public sealed class TableTests
     }
 
     [Fact]
+    public void A_row_outside_a_column_is_refused_naming_the_column_and_its_length()
+    {
+        var t = Sample();
+
+        var scalar = Assert.Throws<ArgumentOutOfRangeException>(() => t.Get<ScalarColumn<int>>("i")[3]);
+        Assert.StartsWith("column 'i' has 3 rows", scalar.Message, StringComparison.Ordinal);
+        Assert.Equal("row", scalar.ParamName);
+        Assert.Equal(3, scalar.ActualValue);
+        Assert.StartsWith("column 't' has 3 rows",
+            Assert.Throws<ArgumentOutOfRangeException>(() => t.Get<TensorColumn>("t")[-1].ToArray()).Message, StringComparison.Ordinal);
+        Assert.StartsWith("column 's' has 3 rows", Assert.Throws<ArgumentOutOfRangeException>(() => t.Get<StringColumn>("s")[3]).Message, StringComparison.Ordinal);
+        Assert.Equal(3.5f, t.Slice(1, 2).Get<ScalarColumn<float>>("f")[1]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => t.Slice(1, 2).Get<ScalarColumn<float>>("f")[2]);
+    }
+
+    [Theory]
+    [InlineData("f", 2, 2, "rows 2..4 are outside column 'f' of 3 rows")]
+    [InlineData("s", 2, 2, "rows 2..4 are outside column 's' of 3 rows")]
+    [InlineData("t", 2, 2, "rows 2..4 are outside column 't' of 3 rows")]
+    [InlineData("f", -1, 1, "rows -1..0 are outside column 'f' of 3 rows")]
+    [InlineData("s", -1, 1, "rows -1..0 are outside column 's' of 3 rows")]
+    [InlineData("t", -1, 1, "rows -1..0 are outside column 't' of 3 rows")]
+    [InlineData("t", 0, -1, "rows 0..-1 are outside column 't' of 3 rows")]
+    public void A_slice_outside_a_column_names_the_rows_asked_for(string column, int start, int count, string message)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Sample()[column].Slice(start, count));
+
+        Assert.StartsWith(message, e.Message, StringComparison.Ordinal);
+        Assert.Equal("start", e.ParamName);
+    }
+
+    [Fact]
+    public void Null_arguments_are_refused_by_name()
+    {
+        var t = Sample();
+
+        Assert.Equal("columns", Assert.Throws<ArgumentNullException>(() => new Table((IEnumerable<Column>)null!)).ParamName);
+        Assert.Equal("columns", Assert.Throws<ArgumentNullException>(() => new TableSchema(null!)).ParamName);
+        Assert.Equal("tables", Assert.Throws<ArgumentNullException>(() => Table.Concat(null!)).ParamName);
+        Assert.Equal("name", Assert.Throws<ArgumentNullException>(() => t.Schema.IndexOf(null!)).ParamName);
+        Assert.Equal("cellShape", Assert.Throws<ArgumentNullException>(() => Column.Tensor("t", null!, (IReadOnlyList<float[]>)[[1f]])).ParamName);
+        Assert.Equal("rows", Assert.Throws<ArgumentNullException>(() => Column.Tensor("t", [1], (IReadOnlyList<float[]>)null!)).ParamName);
+    }
+
+    [Fact]
     public void Specs_compare_by_value_and_describe_themselves()
     {
         var a = new ColumnSpec("img", ColumnType.Tensor) { CellShape = [1, 28, 28] };
@@ -177,6 +242,8 @@ public sealed class TableTests
         Assert.Equal(new TableSchema([a]), new TableSchema([b]));
         Assert.Equal(new TableSchema([a]).GetHashCode(), new TableSchema([b]).GetHashCode());
         Assert.NotEqual(new TableSchema([a]), new TableSchema([a, new ColumnSpec("x", ColumnType.Int32)]));
+        Assert.NotEqual(new TableSchema([a]).GetHashCode(), new TableSchema([a, new ColumnSpec("x", ColumnType.Int32)]).GetHashCode());
+        Assert.Equal("f (float32), d (float64), i (int32), l (int64), b (boolean), s (string), t (tensor [2])", Sample().Schema.ToString());
     }
 
     [Fact]
@@ -192,8 +259,12 @@ public sealed class TableTests
         Assert.Equal(ColumnType.Float64, new TensorSpec("x", "float64", [-1]).ToColumnSpec().Type);
         Assert.Equal(ColumnType.Int32, new TensorSpec("x", "int32", [-1]).ToColumnSpec().Type);
         Assert.Equal(ColumnType.Boolean, new TensorSpec("x", "bool", [-1]).ToColumnSpec().Type);
-        Assert.Throws<UsageException>(() => new TensorSpec("x", "complex", [-1]).ToColumnSpec());
-        Assert.Throws<UsageException>(() => new TensorSpec("x", "int64", [-1, 3]).ToColumnSpec());
+        Assert.Empty(new TensorSpec("bias", "float32", []).CellShape());
+        Assert.Equal(new ColumnSpec("bias", ColumnType.Float32), new TensorSpec("bias", "float32", []).ToColumnSpec());
+        Assert.Equal("input 'x' has dtype 'complex', which no column type holds",
+            Assert.Throws<UsageException>(() => new TensorSpec("x", "complex", [-1]).ToColumnSpec()).Message);
+        Assert.Equal("input 'x' is a int64 tensor; only float32 tensors are supported",
+            Assert.Throws<UsageException>(() => new TensorSpec("x", "int64", [-1, 3]).ToColumnSpec()).Message);
     }
 
     [Fact]
