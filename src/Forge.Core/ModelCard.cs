@@ -17,7 +17,7 @@ internal static class ModelCard
         Row(card, "Flavor", manifest.Flavor);
         Row(card, "Task", manifest.Task);
         Row(card, "Bundle format", manifest.FormatVersion.ToString(inv));
-        Row(card, "Created", manifest.CreatedAt.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", inv));
+        Row(card, "Created", manifest.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", inv));
         var labels = manifest.Signature.Labels;
         Row(card, "Labels", labels.Count == 0 ? "(none)" : string.Join(", ", labels));
         foreach (var input in manifest.Signature.Inputs)
