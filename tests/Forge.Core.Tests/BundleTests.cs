@@ -362,8 +362,7 @@ public sealed class BundleTests : IDisposable
 
         var ex = Assert.Throws<ArgumentException>(() => writer.Commit(new ModelManifest()));
 
-        Assert.Contains("name is missing", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("flavor is missing", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("The manifest is incomplete: name is missing; flavor is missing. (Parameter 'manifest')", ex.Message);
     }
 
     [Fact]

@@ -150,7 +150,8 @@ public sealed class GitInfoTests : IDisposable
         var repo = NewRepository("repo");
         Commit(repo, "first");
         var inner = Directory.CreateDirectory(Path.Combine(repo, "inner")).FullName;
-        File.WriteAllText(Path.Combine(inner, ".git"), "not a pointer to a git directory");
+        // Without its colon this is not a pointer, even though "../.git" would name a real git directory.
+        File.WriteAllText(Path.Combine(inner, ".git"), "gitdir ../.git");
         Assert.Null(GitInfo.TryGetCommit(inner));
     }
 }
