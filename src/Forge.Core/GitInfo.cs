@@ -34,9 +34,12 @@ public static class GitInfo
             var head = File.ReadAllText(Path.Combine(gitDir, "HEAD")).Trim();
             if (!head.StartsWith("ref:", StringComparison.Ordinal)) return head.Length >= 40 ? head : null;
             var reference = head["ref:".Length..].Trim();
-            var loose = Path.Combine(gitDir, reference);
+            // A linked worktree has its own HEAD, but its branches live in the main repository's git directory.
+            var commonDirFile = Path.Combine(gitDir, "commondir");
+            var refsDir = File.Exists(commonDirFile) ? Path.GetFullPath(File.ReadAllText(commonDirFile).Trim(), gitDir) : gitDir;
+            var loose = Path.Combine(refsDir, reference);
             if (File.Exists(loose)) return File.ReadAllText(loose).Trim();
-            var packed = Path.Combine(gitDir, "packed-refs");
+            var packed = Path.Combine(refsDir, "packed-refs");
             if (!File.Exists(packed)) return null;
             foreach (var l in File.ReadLines(packed))
             {

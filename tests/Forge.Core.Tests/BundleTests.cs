@@ -1,3 +1,5 @@
+using System.IO.Compression;
+using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -248,6 +250,7 @@ public sealed class BundleTests : IDisposable
         var ex = Assert.Throws<BundleException>(() => ModelBundle.Load(dir));
 
         Assert.Equal(Path.Combine(dir, ModelBundle.ManifestFileName), ex.Path);
+        Assert.Equal($"{ex.Path}: missing: this is not a Forge model bundle", ex.Message);
         Assert.Throws<BundleException>(() => ModelBundle.Load(_temp.Combine("nowhere")));
     }
 
@@ -284,8 +287,9 @@ public sealed class BundleTests : IDisposable
         var first = WriteSample(target);
         var before = File.ReadAllBytes(Path.Combine(target, ModelBundle.ManifestFileName));
 
-        Assert.Throws<UsageException>(() => ModelBundle.Create(target));
+        var ex = Assert.Throws<UsageException>(() => ModelBundle.Create(target));
 
+        Assert.Equal($"{target}: already exists; choose another directory or allow overwriting", ex.Message);
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(target, ModelBundle.ManifestFileName)));
         Assert.Equal(first.Manifest.Files.Keys, ModelBundle.Load(target).Manifest.Files.Keys);
         Assert.Equal(["pets"], _temp.Entries());
@@ -318,8 +322,9 @@ public sealed class BundleTests : IDisposable
         var target = Directory.CreateDirectory(_temp.Combine("documents")).FullName;
         File.WriteAllText(Path.Combine(target, "thesis.txt"), "precious");
 
-        Assert.Throws<UsageException>(() => ModelBundle.Create(target, overwrite: true));
+        var ex = Assert.Throws<UsageException>(() => ModelBundle.Create(target, overwrite: true));
 
+        Assert.Equal($"{target}: exists and is not a Forge model bundle; refusing to replace it", ex.Message);
         Assert.Equal("precious", File.ReadAllText(Path.Combine(target, "thesis.txt")));
     }
 
@@ -357,8 +362,7 @@ public sealed class BundleTests : IDisposable
 
         var ex = Assert.Throws<ArgumentException>(() => writer.Commit(new ModelManifest()));
 
-        Assert.Contains("name is missing", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("flavor is missing", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("The manifest is incomplete: name is missing; flavor is missing. (Parameter 'manifest')", ex.Message);
     }
 
     [Fact]
@@ -419,6 +423,8 @@ public sealed class BundleTests : IDisposable
         var ex = Assert.Throws<BundleException>(() => ModelBundle.Load(forgeFile));
 
         Assert.Equal(forgeFile, ex.Path);
+        Assert.StartsWith($"{forgeFile}: is not a readable Forge bundle archive: ", ex.Message, StringComparison.Ordinal);
+        Assert.IsType<InvalidDataException>(ex.InnerException);
     }
 
     [Fact]
@@ -433,8 +439,9 @@ public sealed class BundleTests : IDisposable
         var ex = Assert.Throws<BundleException>(() => ModelBundle.Load(forgeFile));
 
         Assert.Equal(forgeFile, ex.Path);
-        Assert.Contains("reference/profile.json", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("checksum mismatch", ex.Message, StringComparison.Ordinal);
+        Assert.Equal($"{forgeFile}: reference/profile.json: checksum mismatch: the file was modified", ex.Message);
+        // A bad archive stays bad, so its extraction is not kept in the cache.
+        Assert.Empty(CacheEntriesOf(forgeFile));
     }
 
     [Fact]
@@ -472,5 +479,415 @@ public sealed class BundleTests : IDisposable
         var card = ModelCard.Render(manifest);
 
         Assert.Contains("| layers | 64\\|32 16 |", card, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Hand_edited_manifest_with_comments_and_a_trailing_comma_loads()
+    {
+        var bundle = WriteSample(_temp.Combine("pets"));
+        var manifestPath = ManifestPathOf(bundle);
+        var text = File.ReadAllText(manifestPath).TrimEnd();
+        File.WriteAllText(manifestPath, "// tuned by hand\n" + text[..^1] + ",\n}\n");
+
+        Assert.Equal("pets", ModelBundle.Load(bundle.Directory).Manifest.Name);
+    }
+
+    [Theory]
+    [InlineData("[1, 2]", "is not a manifest: expected a JSON object")]
+    [InlineData("{}", "formatVersion is missing or not an integer")]
+    [InlineData("{\"formatVersion\": \"1\"}", "formatVersion is missing or not an integer")]
+    [InlineData("{\"formatVersion\": 1.5}", "formatVersion is missing or not an integer")]
+    [InlineData("{\"formatVersion\": 0}", "unsupported format 0")]
+    [InlineData("{\"formatVersion\": -1}", "unsupported format -1")]
+    public void Manifest_without_a_usable_format_version_is_refused_with_the_reason(string json, string problem)
+    {
+        var dir = Directory.CreateDirectory(_temp.Combine("odd")).FullName;
+        var manifestPath = Path.Combine(dir, ModelBundle.ManifestFileName);
+        File.WriteAllText(manifestPath, json);
+
+        var ex = Assert.Throws<BundleException>(() => ModelBundle.Load(dir));
+
+        Assert.Equal(manifestPath, ex.Path);
+        Assert.Equal($"{manifestPath}: {problem}", ex.Message);
+    }
+
+    [Fact]
+    public void Manifest_field_of_the_wrong_type_is_refused_naming_the_field()
+    {
+        var bundle = WriteSample(_temp.Combine("pets"));
+        var manifestPath = EditManifest(bundle, json => json["metrics"] = "high");
+
+        var ex = Assert.Throws<BundleException>(() => ModelBundle.Load(bundle.Directory));
+
+        Assert.Equal(manifestPath, ex.Path);
+        Assert.StartsWith($"{manifestPath}: does not match the manifest format: ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("$.metrics", ex.Message, StringComparison.Ordinal);
+        Assert.IsAssignableFrom<JsonException>(ex.InnerException);
+    }
+
+    [Fact]
+    public void Manifest_with_null_sections_reports_every_one_in_a_single_error()
+    {
+        var bundle = WriteSample(_temp.Combine("pets"));
+        var manifestPath = EditManifest(bundle, json =>
+        {
+            json["task"] = " ";
+            foreach (var field in new[] { "signature", "preprocessing", "metrics", "versions", "files" }) json[field] = null;
+            json["training"]!["hyperparameters"] = null;
+        });
+
+        var ex = Assert.Throws<BundleException>(() => ModelBundle.Load(bundle.Directory));
+
+        Assert.Equal(
+            $"{manifestPath}: task is missing; signature is missing; preprocessing is missing; metrics is missing; "
+            + "versions is missing; files is missing; training.hyperparameters is missing",
+            ex.Message);
+    }
+
+    [Fact]
+    public void Manifest_signature_problems_name_the_list_and_the_index()
+    {
+        var bundle = WriteSample(_temp.Combine("pets"));
+        var shape = new JsonArray(-1, 3);
+        var manifestPath = EditManifest(bundle, json =>
+        {
+            json["signature"] = new JsonObject
+            {
+                ["inputs"] = new JsonArray(
+                    null,
+                    new JsonObject { ["name"] = " ", ["dtype"] = "float32", ["shape"] = shape.DeepClone() },
+                    new JsonObject { ["name"] = "image", ["shape"] = shape.DeepClone() },
+                    new JsonObject { ["name"] = "mask", ["dtype"] = "float32", ["shape"] = shape.DeepClone() }),
+                ["outputs"] = new JsonArray(new JsonObject { ["name"] = "probabilities", ["dtype"] = "float32" }),
+                ["labels"] = new JsonArray("cat"),
+            };
+        });
+
+        var ex = Assert.Throws<BundleException>(() => ModelBundle.Load(bundle.Directory));
+
+        Assert.Equal(
+            $"{manifestPath}: signature.inputs[0] is null; signature.inputs[1] needs a name, dtype and shape; "
+            + "signature.inputs[2] needs a name, dtype and shape; signature.outputs[0] needs a name, dtype and shape",
+            ex.Message);
+    }
+
+    [Fact]
+    public void Manifest_signature_without_its_lists_reports_each_missing_list()
+    {
+        var bundle = WriteSample(_temp.Combine("pets"));
+        var manifestPath = EditManifest(bundle, json => json["signature"] = new JsonObject());
+
+        var ex = Assert.Throws<BundleException>(() => ModelBundle.Load(bundle.Directory));
+
+        Assert.Equal(
+            $"{manifestPath}: signature.inputs is missing; signature.outputs is missing; signature.labels is missing", ex.Message);
+    }
+
+    [Fact]
+    public void Manifest_file_entries_that_cannot_be_verified_are_all_reported()
+    {
+        var bundle = WriteSample(_temp.Combine("pets"));
+        var sha = new string('a', 64);
+        var manifestPath = EditManifest(bundle, json =>
+        {
+            var files = json["files"]!.AsObject();
+            files["a.bin"] = new JsonObject { ["size"] = 3 };
+            files["b.bin"] = new JsonObject { ["sha256"] = sha, ["size"] = -1 };
+            files["c.bin"] = null;
+            files[ModelBundle.ManifestFileName] = new JsonObject { ["sha256"] = sha, ["size"] = 3 };
+            // The same file once more, spelled with a Windows separator.
+            files["weights\\model.dat"] = files[Weights]!.DeepClone();
+        });
+
+        var ex = Assert.Throws<BundleException>(() => ModelBundle.Load(bundle.Directory));
+
+        Assert.Equal(
+            $"{manifestPath}: files: 'a.bin' needs a sha256 and a size; files: 'b.bin' needs a sha256 and a size; "
+            + "files: 'c.bin' needs a sha256 and a size; files: lists forge-model.json itself; files: 'weights\\model.dat' is listed twice",
+            ex.Message);
+    }
+
+    [Fact]
+    public void Optional_fields_left_out_of_a_manifest_take_their_defaults()
+    {
+        var bundle = WriteSample(_temp.Combine("pets"));
+        EditManifest(bundle, json =>
+        {
+            json.Remove("task");
+            json.Remove("model");
+            json["training"]!.AsObject().Remove("dataset");
+        });
+
+        var manifest = ModelBundle.Load(bundle.Directory).Manifest;
+
+        Assert.Equal("classification", manifest.Task);
+        Assert.Null(manifest.Model);
+        Assert.Equal("", manifest.Training!.Dataset);
+        Assert.Equal("run-7", manifest.Training.RunId);
+    }
+
+    [Fact]
+    public void Empty_file_is_listed_with_size_zero_and_loads()
+    {
+        var bundle = WriteSample(_temp.Combine("pets"), writer => File.WriteAllBytes(writer.PathFor("labels/none.txt"), []));
+
+        var loaded = ModelBundle.Load(bundle.Directory);
+
+        Assert.Equal(
+            new BundleFile("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", 0),
+            loaded.Manifest.Files["labels/none.txt"]);
+    }
+
+    [Fact]
+    public void File_grown_after_writing_is_refused_with_both_sizes()
+    {
+        var bundle = WriteSample(_temp.Combine("pets"));
+        var weights = bundle.GetPath(Weights);
+        File.AppendAllText(weights, "!");
+
+        var ex = Assert.Throws<BundleException>(() => ModelBundle.Load(bundle.Directory));
+
+        Assert.Equal(weights, ex.Path);
+        Assert.Equal($"{weights}: wrong size: 1001 bytes, expected 1000; the file was modified", ex.Message);
+    }
+
+    [Fact]
+    public void Files_that_cannot_be_opened_are_reported_as_unreadable()
+    {
+        var bundle = WriteSample(_temp.Combine("pets"));
+        var manifestPath = ManifestPathOf(bundle);
+        var weights = bundle.GetPath(Weights);
+
+        // An exclusive lock, as another process writing the file would hold it.
+        using (new FileStream(manifestPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            var ex = Assert.Throws<BundleException>(() => ModelBundle.Load(bundle.Directory));
+            Assert.Equal(manifestPath, ex.Path);
+            Assert.StartsWith($"{manifestPath}: cannot be read: ", ex.Message, StringComparison.Ordinal);
+            Assert.IsAssignableFrom<IOException>(ex.InnerException);
+        }
+        using (new FileStream(weights, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            var ex = Assert.Throws<BundleException>(() => ModelBundle.Load(bundle.Directory));
+            Assert.Equal(weights, ex.Path);
+            Assert.StartsWith($"{weights}: cannot be read: ", ex.Message, StringComparison.Ordinal);
+            Assert.IsAssignableFrom<IOException>(ex.InnerException);
+        }
+
+        var forgeFile = _temp.Combine("pets.forge");
+        ModelBundle.Pack(bundle.Directory, forgeFile);
+        using (new FileStream(forgeFile, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            var ex = Assert.Throws<BundleException>(() => ModelBundle.Load(forgeFile));
+            Assert.Equal(forgeFile, ex.Path);
+            Assert.StartsWith($"{forgeFile}: cannot be read: ", ex.Message, StringComparison.Ordinal);
+            Assert.IsAssignableFrom<IOException>(ex.InnerException);
+        }
+    }
+
+    [Fact]
+    public void Damaged_extraction_of_an_archive_is_extracted_afresh()
+    {
+        var bundle = WriteSample(_temp.Combine("pets"));
+        var forgeFile = _temp.Combine("pets.forge");
+        ModelBundle.Pack(bundle.Directory, forgeFile);
+        var first = ModelBundle.Load(forgeFile);
+        try
+        {
+            File.WriteAllText(first.GetPath(Weights), "damaged after extraction");
+
+            var second = ModelBundle.Load(forgeFile);
+
+            Assert.Equal(first.Directory, second.Directory);
+            Assert.Equal(File.ReadAllBytes(bundle.GetPath(Weights)), File.ReadAllBytes(second.GetPath(Weights)));
+            Assert.Equal([first.Directory], CacheEntriesOf(forgeFile));
+        }
+        finally
+        {
+            BundlePaths.TryDeleteDirectory(first.Directory);
+        }
+    }
+
+    [Fact]
+    public void Archive_that_fails_partway_through_extraction_leaves_nothing_in_the_cache()
+    {
+        var forgeFile = _temp.Combine("escaping.forge");
+        using (var zip = ZipFile.Open(forgeFile, ZipArchiveMode.Create))
+        {
+            using (var writer = new StreamWriter(zip.CreateEntry(ModelBundle.ManifestFileName).Open())) writer.Write("{}");
+            zip.CreateEntry("../outside.txt");
+        }
+
+        var ex = Assert.Throws<BundleException>(() => ModelBundle.Load(forgeFile));
+
+        Assert.Equal(forgeFile, ex.Path);
+        Assert.StartsWith($"{forgeFile}: is not a readable Forge bundle archive: ", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(CacheEntriesOf(forgeFile));
+        Assert.False(File.Exists(Path.Combine(BundleLoader.ArchiveCacheRoot, "outside.txt")));
+    }
+
+    [Fact]
+    public void Pack_that_cannot_replace_its_target_leaves_no_temporary_file()
+    {
+        var bundle = WriteSample(_temp.Combine("pets"));
+        var forgeFile = Directory.CreateDirectory(_temp.Combine("out", "pets.forge")).FullName;
+
+        Assert.ThrowsAny<IOException>(() => ModelBundle.Pack(bundle.Directory, forgeFile));
+
+        Assert.Equal(["pets.forge"], Directory.EnumerateFileSystemEntries(_temp.Combine("out")).Select(Path.GetFileName));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(forgeFile));
+    }
+
+    [Fact]
+    public void Create_refuses_a_blank_target_or_a_file_in_the_way()
+    {
+        Assert.Throws<ArgumentException>(() => ModelBundle.Create("   "));
+
+        var file = _temp.Combine("pets");
+        File.WriteAllText(file, "not a directory");
+        var ex = Assert.Throws<UsageException>(() => ModelBundle.Create(file, overwrite: true));
+
+        Assert.Equal($"{file}: a file is in the way of the bundle directory", ex.Message);
+        Assert.Equal("not a directory", File.ReadAllText(file));
+        Assert.Equal(["pets"], _temp.Entries());
+    }
+
+    [Theory]
+    [InlineData("weights/../x.bin", "'weights/../x.bin' may not contain '.' or '..' segments")]
+    [InlineData("C:/x.bin", "'C:/x.bin' is not a relative path")]
+    [InlineData(" ", "the path is empty")]
+    [InlineData("forge-model.json", "'forge-model.json' is written by Commit")]
+    [InlineData("MODEL_CARD.md", "'MODEL_CARD.md' is written by Commit")]
+    [InlineData(".\\MODEL_CARD.md", "'.\\MODEL_CARD.md' may not contain '.' or '..' segments")]
+    public void PathFor_says_why_a_path_is_rejected(string relativePath, string reason)
+    {
+        using var writer = ModelBundle.Create(_temp.Combine("pets"));
+
+        var ex = Assert.Throws<ArgumentException>(() => writer.PathFor(relativePath));
+
+        Assert.Equal("relativePath", ex.ParamName);
+        Assert.Equal($"Bundle file path rejected: {reason}. (Parameter 'relativePath')", ex.Message);
+    }
+
+    [Fact]
+    public void Commit_refuses_another_format_version_and_a_null_manifest()
+    {
+        using var writer = ModelBundle.Create(_temp.Combine("pets"));
+        var manifest = SampleManifest();
+        manifest.FormatVersion = 2;
+
+        var ex = Assert.Throws<ArgumentException>(() => writer.Commit(manifest));
+
+        Assert.Equal("manifest", ex.ParamName);
+        Assert.Equal("The manifest is incomplete: formatVersion is 2; this Forge writes 1. (Parameter 'manifest')", ex.Message);
+        Assert.Throws<ArgumentNullException>(() => writer.Commit(null!));
+        Assert.Equal(["pets.tmp-"], _temp.Entries().Select(e => e[..9]));
+    }
+
+    [Fact]
+    public void Writer_refuses_work_after_commit_or_dispose()
+    {
+        var writer = ModelBundle.Create(_temp.Combine("pets"));
+        writer.Commit(SampleManifest());
+
+        var again = Assert.Throws<InvalidOperationException>(() => writer.Commit(SampleManifest()));
+        Assert.Equal("This bundle was already committed.", again.Message);
+        writer.Dispose();
+        Assert.Equal(["pets"], _temp.Entries());
+
+        var abandoned = ModelBundle.Create(_temp.Combine("cats"));
+        abandoned.Dispose();
+        abandoned.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => abandoned.PathFor(Weights));
+        Assert.Throws<ObjectDisposedException>(() => abandoned.Commit(SampleManifest()));
+        Assert.Equal(["pets"], _temp.Entries());
+    }
+
+    [Fact]
+    public void Commit_refuses_a_directory_that_appeared_at_the_target_and_leaves_it_alone()
+    {
+        var target = _temp.Combine("pets");
+        using (var writer = ModelBundle.Create(target, overwrite: true))
+        {
+            File.WriteAllText(writer.PathFor(Weights), "weights");
+            Directory.CreateDirectory(target);
+            File.WriteAllText(Path.Combine(target, "thesis.txt"), "precious");
+
+            var ex = Assert.Throws<UsageException>(() => writer.Commit(SampleManifest()));
+
+            Assert.Equal($"{target}: exists and is not a Forge model bundle; refusing to replace it", ex.Message);
+        }
+
+        Assert.Equal("precious", File.ReadAllText(Path.Combine(target, "thesis.txt")));
+        Assert.Equal(["pets"], _temp.Entries());
+    }
+
+    [Fact]
+    public void Commit_records_the_forge_version_unless_the_manifest_names_one()
+    {
+        var informational = typeof(ModelBundle).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
+        var defaults = SampleManifest();
+        defaults.Versions = new ModelManifest().Versions;
+        var named = SampleManifest();
+        named.Versions = new RuntimeVersions("9.9.9", null, null);
+
+        using (var writer = ModelBundle.Create(_temp.Combine("defaults"))) writer.Commit(defaults);
+        using (var writer = ModelBundle.Create(_temp.Combine("named"))) writer.Commit(named);
+
+        Assert.Equal(new RuntimeVersions(informational, null, null), ModelBundle.Load(_temp.Combine("defaults")).Manifest.Versions);
+        Assert.Equal(new RuntimeVersions("9.9.9", null, null), ModelBundle.Load(_temp.Combine("named")).Manifest.Versions);
+    }
+
+    [Fact]
+    public void Manifest_file_ends_with_a_newline()
+    {
+        var bundle = WriteSample(_temp.Combine("pets"));
+
+        Assert.EndsWith("}\n", File.ReadAllText(ManifestPathOf(bundle)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Commit_over_a_bundle_copied_into_staging_writes_a_fresh_manifest_and_card()
+    {
+        var original = WriteSample(_temp.Combine("pets"));
+        var manifest = SampleManifest();
+        manifest.Name = "pets-copy";
+
+        ModelBundle copy;
+        using (var writer = ModelBundle.Create(_temp.Combine("copy")))
+        {
+            foreach (var file in Directory.EnumerateFiles(original.Directory, "*", SearchOption.AllDirectories))
+            {
+                var destination = Path.Combine(writer.StagingDirectory, Path.GetRelativePath(original.Directory, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+                File.Copy(file, destination);
+            }
+            copy = writer.Commit(manifest);
+        }
+
+        Assert.Equal(original.Manifest.Files.Keys, copy.Manifest.Files.Keys);
+        Assert.Equal(original.Manifest.Files[Weights], copy.Manifest.Files[Weights]);
+        Assert.Contains("# pets-copy", File.ReadAllText(copy.GetPath(ModelBundle.ModelCardFileName)), StringComparison.Ordinal);
+        Assert.Equal("pets-copy", ModelBundle.Load(copy.Directory).Manifest.Name);
+    }
+
+    private static string ManifestPathOf(ModelBundle bundle) => Path.Combine(bundle.Directory, ModelBundle.ManifestFileName);
+
+    private static string EditManifest(ModelBundle bundle, Action<JsonObject> edit)
+    {
+        var manifestPath = ManifestPathOf(bundle);
+        var json = JsonNode.Parse(File.ReadAllText(manifestPath))!.AsObject();
+        edit(json);
+        File.WriteAllText(manifestPath, json.ToJsonString());
+        return manifestPath;
+    }
+
+    /// <summary>The cache's extraction of <paramref name="forgeFile"/> and any staging directories left beside it.</summary>
+    private static string[] CacheEntriesOf(string forgeFile)
+    {
+        var sha = BundlePaths.Sha256Of(forgeFile);
+        return Directory.Exists(BundleLoader.ArchiveCacheRoot)
+            ? Directory.EnumerateFileSystemEntries(BundleLoader.ArchiveCacheRoot, sha + "*").ToArray()
+            : [];
     }
 }
