@@ -219,6 +219,16 @@ public sealed class DriftStatisticsTests
     }
 
     [Fact]
+    public void Wasserstein_keeps_small_gaps_that_follow_a_huge_one()
+    {
+        // 2^53 + (3/4 + 1/2 + 1/4): each small term alone is lost next to 2^53, but their compensated sum is not; the
+        // nearest double to 2^53 + 1.5 is 2^53 + 2.
+        const double huge = 9007199254740992;
+
+        Assert.Equal(huge + 2, DriftStatistics.Wasserstein([0, 1, 2, 3], [-huge]));
+    }
+
+    [Fact]
     public void Jensen_shannon_normalises_the_weights_and_takes_the_log_base()
     {
         Assert.Equal(1, DriftStatistics.JensenShannon([2, 0], [0, 5]), 15);

@@ -149,6 +149,26 @@ public sealed class KllSketchTests
     }
 
     [Fact]
+    public void Deep_levels_keep_a_capacity_of_at_least_two()
+    {
+        // 1000 values at k = 8: seven blocks of 128 on level 7 and a tail of 104 = 64 + 32 + 8.
+        var sketch = KllSketch.FromSorted(Enumerable.Range(0, 1000).Select(i => (double)i).ToArray(), 8);
+        AssertLevels([[], [], [], [995], [], [975], [927], [63, 191, 319, 447, 575, 703, 831]], sketch.ToRecord());
+
+        // Capacities from level 7 down: 8, 6, 4, 3, 2, 2, and 2 where 8·(2/3)^6 and 8·(2/3)^7 round up to only 1: 29 in all.
+        for (var x = 2000; x < 2018; x++) sketch.Add(x);
+        Assert.Equal(28, sketch.RetainedItems);
+        sketch.Add(2018);
+
+        // Nineteen items on level 0: the smallest stays, coin 1 promotes every second of the rest.
+        var record = sketch.ToRecord();
+        Assert.Equal([2000.0], record.Levels[0]);
+        Assert.Equal([2002.0, 2004, 2006, 2008, 2010, 2012, 2014, 2016, 2018], record.Levels[1]);
+        Assert.Equal(20, sketch.RetainedItems);
+        Assert.Equal(1019, record.N);
+    }
+
+    [Fact]
     public void A_record_round_trips_and_equality_compares_every_item()
     {
         var sketch = new KllSketch(8);
