@@ -90,6 +90,22 @@ public sealed class KllSketchTests
     }
 
     [Fact]
+    public void Reaching_the_capacity_exactly_compacts_whether_by_merge_or_by_a_sorted_build()
+    {
+        var a = new KllSketch(8);
+        var b = new KllSketch(8);
+        for (var x = 0; x < 4; x++) a.Add(x);
+        for (var x = 4; x < 8; x++) b.Add(x);
+
+        a.Merge(b);
+
+        AssertLevels([[], [1, 3, 5, 7]], a.ToRecord());
+        // k sorted values are added one by one, so the k-th compacts just as it does when added.
+        var sorted = KllSketch.FromSorted(Enumerable.Range(0, 8).Select(i => (double)i).ToArray(), 8);
+        Assert.Equal(a.ToRecord(), sorted.ToRecord());
+    }
+
+    [Fact]
     public void Merging_a_deeper_sketch_takes_over_its_upper_levels()
     {
         var deep = new KllSketch(8);
@@ -225,7 +241,7 @@ public sealed class KllSketchTests
         Assert.Equal("cannot merge a k=16 sketch into a k=8 one",
             Assert.Throws<InvalidOperationException>(() => new KllSketch(8).Merge(new KllSketch(16))).Message);
         Assert.Equal(8, new KllSketch(8).K);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new KllSketch(7));
+        Assert.StartsWith("a KLL sketch needs k >= 8", Assert.Throws<ArgumentOutOfRangeException>(() => new KllSketch(7)).Message);
     }
 
     [Fact]
