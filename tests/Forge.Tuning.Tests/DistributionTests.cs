@@ -370,6 +370,48 @@ public sealed class DistributionTests
     }
 
     [Fact]
+    public void Scalar_values_keep_their_kind_at_the_edges()
+    {
+        Assert.Equal(long.MaxValue, ScalarValues.Canonical((ulong)long.MaxValue));
+        Assert.Equal((double)((ulong)long.MaxValue + 1), ScalarValues.Canonical((ulong)long.MaxValue + 1));
+        Assert.Equal(Guid.Empty.ToString(), ScalarValues.Canonical(Guid.Empty));
+        Assert.Equal("1.5", ScalarValues.Canonical(new Version(1, 5)));
+        using (var document = System.Text.Json.JsonDocument.Parse("{\"n\": 4, \"s\": \"x\", \"f\": 1.5}"))
+        {
+            Assert.Equal(4L, ScalarValues.Canonical(document.RootElement.GetProperty("n")));
+            Assert.Equal("x", ScalarValues.Canonical(document.RootElement.GetProperty("s")));
+            Assert.Equal(1.5, ScalarValues.Canonical(document.RootElement.GetProperty("f")));
+        }
+        Assert.Null(ScalarValues.FromJsonElement(default));
+        Assert.False(ScalarValues.AreEqual("a", "A"));
+        Assert.False(ScalarValues.AreEqual(1, true));
+        Assert.False(ScalarValues.AreEqual(1, 1.5));
+        Assert.False(ScalarValues.AreEqual(1.5, 1));
+        Assert.False(ScalarValues.AreEqual(0.5, 0.25));
+        Assert.False(ScalarValues.AreEqual(1, null));
+        Assert.False(ScalarValues.AreEqual(false, "false"));
+        Assert.True(ScalarValues.AreEqual('a', "a"));
+        Assert.IsType<double>(ScalarValues.FromJson("2E3"));
+        Assert.IsType<double>(ScalarValues.FromJson("-1e2"));
+        Assert.Equal(-7L, ScalarValues.FromJson("-7"));
+        Assert.Equal("{\"a\":1}", ScalarValues.FromJson("{\"a\":1}"));
+        var bad = Assert.Throws<ForgeException>(() => ScalarValues.FromJson("{"));
+        Assert.StartsWith("'{' is not a stored tuning value: ", bad.Message, StringComparison.Ordinal);
+        Assert.IsAssignableFrom<System.Text.Json.JsonException>(bad.InnerException);
+        Assert.Equal("\"x\"", ScalarValues.ToJson('x'));
+        Assert.Equal("3", ScalarValues.ToJson(3));
+        Assert.Equal("true", ScalarValues.ToJson(true));
+        Assert.Equal("null", ScalarValues.ToJson(null));
+        Assert.Equal("0.1", ScalarValues.ToJson(0.1));
+        Assert.Equal("true", ScalarValues.Describe(true));
+        Assert.Equal("0.1", ScalarValues.Describe(0.1));
+        Assert.Equal("-3", ScalarValues.Describe(-3L));
+        Assert.Equal("Monday", ScalarValues.Describe(DayOfWeek.Monday));
+        Assert.Equal("'Monday' is not a number", Assert.Throws<UsageException>(() => ScalarValues.ToDouble("Monday")).Message);
+        Assert.Equal(2.5, ScalarValues.ToDouble(2.5));
+    }
+
+    [Fact]
     public void States_and_directions_have_one_text_form()
     {
         foreach (var state in Enum.GetValues<TrialState>()) Assert.Equal(state, TuningText.ParseState(TuningText.Of(state).ToLowerInvariant()));
