@@ -213,6 +213,13 @@ public sealed class DistributionTests
         Assert.Equal(0.0, new FloatDistribution(-1, 1).Snap(0));
         Assert.Equal(-1.0, new FloatDistribution(-1, 1).Snap(-7));
 
+        // The grid starts at low, not at zero.
+        var offset = new FloatDistribution(0.3, 2.3, step: 0.5);
+        Assert.Equal(0.8, offset.Snap(0.9), 12);
+        Assert.True(offset.Contains(1.3));
+        Assert.False(offset.Contains(1.0));
+        Assert.Equal("distribution: unknown type \"categorcal\" (did you mean \"categorical\"?)",
+            Assert.Throws<UsageException>(() => Distribution.FromJson("{\"type\": \"categorcal\"}")).Message);
         // The int grid spans the whole int range without overflowing.
         var all = new IntDistribution(int.MinValue, int.MaxValue, step: 2);
         Assert.Equal(int.MaxValue - 1, all.High);

@@ -238,6 +238,8 @@ public sealed class TrialTests
         Assert.Equal("null", study.Attributes["nothing"]);
     }
 
+    private static readonly DateTimeOffset Start = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+
     [Fact]
     public void Snapshots_describe_themselves_and_copy_with_one_change()
     {
@@ -259,6 +261,16 @@ public sealed class TrialTests
         Assert.Equal(t.IntermediateValues, copy.IntermediateValues);
         Assert.Equal(4, copy.Params["x"]);
         Assert.Equal(t.SystemAttributes, copy.SystemAttributes);
+        Assert.Equal(0.25, copy.With(value: 0.25).Value);
+        Assert.Equal(0.5, copy.With(number: 4).Value);
+        var timed = copy.With(started: Start, completed: Start.AddSeconds(3));
+        Assert.Equal(TimeSpan.FromSeconds(3), timed.Duration);
+        Assert.Equal(Start.AddSeconds(4), timed.With(completed: Start.AddSeconds(4)).Completed);
+        Assert.Equal(timed.Completed, timed.With(number: 8).Completed);
+        Assert.Equal([6L], copy.With(intermediateValues: [new(6, 0.0)]).IntermediateValues.Keys);
+        var two = new FrozenTrial(1, 0, TrialState.Running, null, new Dictionary<string, Distribution> { ["a"] = x, ["b"] = x },
+            new Dictionary<string, double> { ["a"] = 1, ["b"] = 2 });
+        Assert.Equal("trial 0 RUNNING a=1 b=2", two.ToString());
         Assert.False(copy.With(retried: false).Retried);
         Assert.Null(new FrozenTrial(1, 0, TrialState.Fail, null, new Dictionary<string, Distribution>(), new Dictionary<string, double>(),
             systemAttributes: new Dictionary<string, string> { [FrozenTrial.FailReasonKey] = "3" }).FailReason);
