@@ -25,6 +25,63 @@ public sealed class TreeShapExplainerTests
         return new DecisionTree(nodes);
     }
 
+    /// <summary>
+    /// A chain over features 0..10 ending in a complete subtree of the given depth that splits on feature 11 only:
+    /// every leaf of the subtree has all twelve features on its path.
+    /// </summary>
+    private static DecisionTree ChainWithBush(int bushDepth)
+    {
+        var nodes = new List<TreeNode>();
+        for (var f = 0; f < 11; f++)
+        {
+            var at = nodes.Count;
+            nodes.Add(TreeNode.Split(f, 0.5, at + 1, at + 2, 11 - f + (1 << bushDepth)));
+            nodes.Add(TreeNode.Leaf(f, 1));
+        }
+        Bush(nodes, bushDepth, 0);
+        return new DecisionTree(nodes);
+
+        static void Bush(List<TreeNode> nodes, int depth, double low)
+        {
+            if (depth == 0)
+            {
+                nodes.Add(TreeNode.Leaf(low, 1));
+                return;
+            }
+            var at = nodes.Count;
+            var half = 1 << (depth - 1);
+            nodes.Add(TreeNode.Leaf(0, 0));
+            var left = nodes.Count;
+            Bush(nodes, depth - 1, low);
+            var right = nodes.Count;
+            Bush(nodes, depth - 1, low + half);
+            nodes[at] = TreeNode.Split(11, low + half, left, right, 2 * half);
+        }
+    }
+
+    [Fact]
+    public void A_tree_whose_tables_would_exceed_a_million_values_is_explained_by_the_recursion()
+    {
+        // 16 leaves with twelve path features need 16·12·2^12 = 786,432 table values; 32 need 1,572,864 (over 2^20).
+        var small = new TreeEnsemble([ChainWithBush(4)], new TreeEnsembleOptions { FeatureCount = 12 });
+        var large = new TreeEnsemble([ChainWithBush(5)], new TreeEnsembleOptions { FeatureCount = 12 });
+
+        Assert.Equal(1, new TreeShapExplainer(small).TabulatedTreeCount);
+        var explainer = new TreeShapExplainer(large);
+        Assert.Equal(0, explainer.TabulatedTreeCount);
+
+        var rows = new double[2, 12];
+        for (var j = 0; j < 12; j++) rows[1, j] = 1;
+        rows[1, 11] = 17.5;
+        var e = explainer.Explain(rows);
+        var recursive = new TreeShapExplainer(large, new TreeShapOptions { Algorithm = TreeShapAlgorithm.Recursive }).Explain(rows);
+        for (var r = 0; r < 2; r++)
+        {
+            Assert.InRange(e.AdditivityGap(r), -1e-9, 1e-9);
+            for (var f = 0; f < 12; f++) Assert.Equal(recursive.Value(r, f), e.Value(r, f));
+        }
+    }
+
     [Fact]
     public void A_negative_thread_count_is_refused_and_zero_means_every_core()
     {
