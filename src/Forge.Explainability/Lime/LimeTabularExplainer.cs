@@ -341,7 +341,7 @@ public sealed class LimeTabularExplainer : IExplainer<double[,]>
 /// <summary>The surrogate fit shared by the LIME explainers.</summary>
 internal static class LimeFit
 {
-    /// <summary>Weighted ridge per output; with <paramref name="maxFeatures"/>, keeps the largest |weights| of output 0 and refits.</summary>
+    /// <summary>Weighted ridge per output; with <paramref name="maxFeatures"/>, keeps each output's own largest |weights| and refits that output on them, as lime selects features per label.</summary>
     internal static void Fit(double[] design, double[] outputs, double[] weights, int s, int d, int k, double ridge, int? maxFeatures,
         Span<double> phi, Span<double> intercept, Span<double> score)
     {
