@@ -1,4 +1,5 @@
 using System.Text.Json;
+using static Forge.Core.Tests.ArgumentAsserts;
 
 namespace Forge.Core.Tests;
 
@@ -35,13 +36,6 @@ public sealed class ClassificationMetricsTests
         Case.Probabilities.Select(row => row.Select(p => (float)p).ToArray()).ToArray());
 
     private static void AssertClose(double expected, double actual) => Assert.InRange(actual - expected, -Tolerance, Tolerance);
-
-    private static void AssertRefused(string parameter, string message, Action evaluate)
-    {
-        var ex = Assert.Throws<ArgumentException>(evaluate);
-        Assert.Equal(parameter, ex.ParamName);
-        Assert.Equal($"{message} (Parameter '{parameter}')", ex.Message);
-    }
 
     private static void AssertNull(string parameter, Action evaluate) => Assert.Equal(parameter, Assert.Throws<ArgumentNullException>(evaluate).ParamName);
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using static Forge.Core.Tests.ArgumentAsserts;
 
 namespace Forge.Core.Tests;
 
@@ -12,13 +13,6 @@ public sealed class RegressionAndRocTests
     private static double[] Doubles(JsonElement e, string name) => e.GetProperty(name).EnumerateArray().Select(v => v.GetDouble()).ToArray();
 
     private static bool[] Bools(JsonElement e, string name) => e.GetProperty(name).EnumerateArray().Select(v => v.GetBoolean()).ToArray();
-
-    private static void Refused(string parameter, string message, Action compute)
-    {
-        var ex = Assert.Throws<ArgumentException>(compute);
-        Assert.Equal(parameter, ex.ParamName);
-        Assert.Equal($"{message} (Parameter '{parameter}')", ex.Message);
-    }
 
     private static void Close(double expected, double actual, double tolerance = Tolerance) => Assert.InRange(actual - expected, -tolerance, tolerance);
 
@@ -60,10 +54,10 @@ public sealed class RegressionAndRocTests
     [Fact]
     public void Regression_refuses_bad_input_naming_the_argument_and_index()
     {
-        Refused("actual", "At least one sample is needed.", () => RegressionMetrics.Evaluate([], []));
-        Refused("predicted", "predicted has 2 values but actual has 1.", () => RegressionMetrics.Evaluate([1.0], [1.0, 2.0]));
-        Refused("actual", "actual[1] is NaN, not a finite number.", () => RegressionMetrics.Evaluate([1.0, double.NaN], [1.0, 2.0]));
-        Refused("predicted", "predicted[1] is NaN, not a finite number.", () => RegressionMetrics.Evaluate([1.0, 2.0], [1.0, double.NaN]));
+        AssertRefused("actual", "At least one sample is needed.", () => RegressionMetrics.Evaluate([], []));
+        AssertRefused("predicted", "predicted has 2 values but actual has 1.", () => RegressionMetrics.Evaluate([1.0], [1.0, 2.0]));
+        AssertRefused("actual", "actual[1] is NaN, not a finite number.", () => RegressionMetrics.Evaluate([1.0, double.NaN], [1.0, 2.0]));
+        AssertRefused("predicted", "predicted[1] is NaN, not a finite number.", () => RegressionMetrics.Evaluate([1.0, 2.0], [1.0, double.NaN]));
         Assert.Throws<ArgumentException>(() => RegressionMetrics.Evaluate([1.0], [double.PositiveInfinity]));
         Assert.Equal("actual", Assert.Throws<ArgumentNullException>(() => RegressionMetrics.Evaluate(null!, [1.0])).ParamName);
         Assert.Equal("predicted", Assert.Throws<ArgumentNullException>(() => RegressionMetrics.Evaluate([1.0], null!)).ParamName);
@@ -123,7 +117,7 @@ public sealed class RegressionAndRocTests
         Assert.Equal(1.0, BinaryMetrics.F1([true, false], [0.3, 0.1], threshold: 0.2));
         // No positives and none called: precision and recall are both 0/0, which zero_division=0 makes 0, not NaN.
         Assert.Equal(0.0, BinaryMetrics.F1([false, false], [0.1, 0.2]));
-        Refused("scores", "scores has 2 values but positive has 1.", () => BinaryMetrics.F1([true], [0.1, 0.2]));
+        AssertRefused("scores", "scores has 2 values but positive has 1.", () => BinaryMetrics.F1([true], [0.1, 0.2]));
         Assert.Equal("positive", Assert.Throws<ArgumentNullException>(() => BinaryMetrics.F1(null!, [0.1])).ParamName);
         Assert.Equal("scores", Assert.Throws<ArgumentNullException>(() => BinaryMetrics.F1([true], null!)).ParamName);
     }
@@ -131,10 +125,10 @@ public sealed class RegressionAndRocTests
     [Fact]
     public void Roc_refuses_one_class_nan_and_length_mismatch()
     {
-        Refused("positive", "the ROC curve needs both classes; there are 2 positives and 0 negatives.", () => RocCurve.Compute([true, true], [0.1, 0.2]));
-        Refused("positive", "the ROC curve needs both classes; there are 0 positives and 3 negatives.", () => RocCurve.Compute([false, false, false], [0.1, 0.2, 0.3]));
-        Refused("scores", "scores[1] is NaN.", () => RocCurve.Compute([true, false], [0.1, double.NaN]));
-        Refused("scores", "scores has 1 values but positive has 2.", () => RocCurve.Compute([true, false], [0.1]));
+        AssertRefused("positive", "the ROC curve needs both classes; there are 2 positives and 0 negatives.", () => RocCurve.Compute([true, true], [0.1, 0.2]));
+        AssertRefused("positive", "the ROC curve needs both classes; there are 0 positives and 3 negatives.", () => RocCurve.Compute([false, false, false], [0.1, 0.2, 0.3]));
+        AssertRefused("scores", "scores[1] is NaN.", () => RocCurve.Compute([true, false], [0.1, double.NaN]));
+        AssertRefused("scores", "scores has 1 values but positive has 2.", () => RocCurve.Compute([true, false], [0.1]));
         Assert.Equal("positive", Assert.Throws<ArgumentNullException>(() => RocCurve.Compute(null!, [0.1])).ParamName);
         Assert.Equal("scores", Assert.Throws<ArgumentNullException>(() => RocCurve.Compute([true], null!)).ParamName);
     }
